@@ -1,0 +1,75 @@
+"""The audit log: every state change with who, when, why — hash-chained so edits show.
+
+Each entry's hash covers its content and the previous entry's hash; `verify_chain` recomputes
+the chain. Callers record inside the same transaction as the change they describe, so a change and
+its audit entry land together or not at all.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from shekteu.db.tables import AuditEntry, utcnow
+
+GENESIS = "0" * 64
+
+
+def current_actor() -> str:
+    """The local account running a CLI command; web and bot adapters pass their own user."""
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _digest(prev: str, entry: AuditEntry) -> str:
+    body = json.dumps(
+        [prev, entry.at.isoformat(), entry.actor, entry.action, entry.target, entry.reason, entry.detail],
+        ensure_ascii=False,
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    action: str,
+    target: str,
+    *,
+    actor: str | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7242001)"))
+    prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    entry = AuditEntry(
+        at=utcnow(),
+        actor=actor or current_actor(),
+        action=action,
+        target=target,
+        reason=reason,
+        detail=detail or {},
+        prev_hash=prev,
+    )
+    entry.hash = _digest(prev, entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def verify_chain(session: Session) -> list[int]:
+    """Ids of entries whose hash or link does not match; empty when the log is intact."""
+    bad, prev = [], GENESIS
+    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+        if entry.prev_hash != prev or entry.hash != _digest(prev, entry):
+            bad.append(entry.id)
+        prev = entry.hash
+    return bad

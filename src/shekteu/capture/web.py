@@ -1,0 +1,238 @@
+"""Capturing web pages as evidence: fetch → evidence store (blob + WARC) → text → database.
+
+Fetching, extraction and WARC writing run in worker threads; database writes happen on the calling
+thread, one transaction per capture (capture row, page item, audit entry together). Every URL ends as
+a capture row — a refusal or a failure is stored with its reason — and capturing a URL again links
+the new capture to the previous one and marks it changed or unchanged by body hash and status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import select
+
+from shekteu import audit
+from shekteu.capture.fetch import Fetcher, FetchResult
+from shekteu.db.tables import Capture, utcnow
+from shekteu.evidence import WarcLocation, sha256_hex
+from shekteu.items import WEB_PAGE, ItemData, add_item
+from shekteu.runtime import Runtime
+from shekteu.text.html import PageText, extract
+from shekteu.text.language import detect_language
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_url(raw: str) -> str:
+    """The form a URL is stored and compared in: scheme added, host lower-cased, fragment dropped."""
+    url = raw.strip()
+    if not url:
+        raise ValueError("empty URL")
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    netloc = parts.netloc
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return urlunsplit((scheme, netloc, parts.path, parts.query, ""))
+    if host:
+        userinfo = netloc.rsplit("@", 1)[0] + "@" if "@" in netloc else ""
+        shown = f"[{host}]" if ":" in host else host
+        netloc = userinfo + shown + (f":{port}" if port and port != DEFAULT_PORTS.get(scheme) else "")
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+@dataclass
+class Prepared:
+    """What a worker thread produced for one URL, ready to be written to the database."""
+
+    url: str
+    result: FetchResult
+    page: PageText = field(default_factory=PageText)
+    lang: str | None = None
+    sha256: str | None = None
+    warc: WarcLocation | None = None
+
+
+@dataclass
+class CaptureOutcome:
+    id: int
+    url: str
+    final_url: str | None
+    status: int | None
+    sha256: str | None
+    warc: str | None
+    warc_offset: int | None
+    title: str | None
+    lang: str | None
+    text_chars: int
+    error: str | None
+    previous_id: int | None
+    changed: bool | None
+    truncated: bool
+    content_type: str | None
+    fetched_at: str
+    refused: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "refused"}
+
+
+def prepare(rt: Runtime, fetcher: Fetcher, url: str) -> Prepared:
+    """Fetch, store the evidence and extract text — everything but the database. Never raises."""
+    try:
+        result = fetcher.fetch(url)
+    except Exception as exc:  # a bug or an OS error must not sink the batch
+        result = FetchResult(url=url, fetched_at=utcnow(), error=f"fetch failed: {exc!r}")
+    prepared = Prepared(url=url, result=result)
+    if not result.has_response:
+        return prepared
+    try:
+        body = result.body
+        prepared.sha256 = rt.store.put_blob(body) if body else sha256_hex(body)
+        prepared.warc = rt.store.append_exchange(
+            url=result.final_url or url,
+            fetched_at=result.fetched_at,
+            request_headers=result.request_headers,
+            status_line=f"{result.status} {result.reason_phrase}".strip(),
+            response_headers=result.response_headers,
+            body=body,
+            ip=result.ip,
+            truncated=result.truncated,
+            metadata={
+                "requested_url": url,
+                "redirects": result.redirects,
+                "truncated": result.truncated,
+                "body_sha256": prepared.sha256,
+                "elapsed_seconds": round(result.elapsed, 3),
+            },
+        )
+    except OSError as exc:
+        result.error = f"evidence store failed: {exc}"
+        return prepared
+    try:
+        prepared.page = extract(body, result.content_type, result.final_url or url)
+        prepared.lang = detect_language(prepared.page.text or prepared.page.title)
+    except Exception as exc:  # hostile HTML can break a parser; the evidence is already safe
+        result.error = result.error or f"text extraction failed: {exc!r}"
+    return prepared
+
+
+def record(rt: Runtime, prepared: Prepared, *, make_item: bool = True) -> CaptureOutcome:
+    """Write one prepared capture (row, item, audit entry) in one transaction."""
+    r = prepared.result
+    with rt.db.write() as session:
+        previous = session.scalars(
+            select(Capture).where(Capture.url == prepared.url).order_by(Capture.id.desc()).limit(1)
+        ).first()
+        changed = None
+        if previous is not None:
+            changed = (previous.sha256, previous.status) != (prepared.sha256, r.status)
+        row = Capture(
+            url=prepared.url,
+            final_url=r.final_url,
+            status=r.status,
+            fetched_at=r.fetched_at,
+            content_type=r.content_type,
+            sha256=prepared.sha256,
+            body_size=len(r.body) if r.has_response else None,
+            truncated=r.truncated,
+            warc_file=prepared.warc.file if prepared.warc else None,
+            warc_offset=prepared.warc.offset if prepared.warc else None,
+            ip=r.ip,
+            redirects=r.redirects,
+            title=prepared.page.title,
+            text=prepared.page.text if r.has_response else None,
+            lang=prepared.lang,
+            error=r.error,
+            previous_id=previous.id if previous else None,
+            changed=changed,
+        )
+        session.add(row)
+        session.flush()
+        if make_item and r.has_response and r.status is not None and r.status < 400:
+            add_item(
+                session,
+                ItemData(
+                    kind=WEB_PAGE,
+                    key=prepared.url,
+                    url=r.final_url or prepared.url,
+                    source="capture",
+                    text=prepared.page.text,
+                    title=prepared.page.title,
+                    lang=prepared.lang,
+                    links=prepared.page.links,
+                    capture_id=row.id,
+                ),
+                refresh=True,
+            )
+        audit.record(
+            session,
+            "capture.create",
+            f"capture:{row.id}",
+            detail={"url": prepared.url, "sha256": prepared.sha256, "error": r.error},
+        )
+    warc = str(rt.settings.data_dir.resolve() / prepared.warc.file) if prepared.warc else None
+    return CaptureOutcome(
+        id=row.id,
+        url=prepared.url,
+        final_url=r.final_url,
+        status=r.status,
+        sha256=prepared.sha256,
+        warc=warc,
+        warc_offset=row.warc_offset,
+        title=row.title,
+        lang=row.lang,
+        text_chars=len(prepared.page.text),
+        error=r.error,
+        previous_id=row.previous_id,
+        changed=changed,
+        truncated=r.truncated,
+        content_type=r.content_type,
+        fetched_at=r.fetched_at.isoformat(),
+        refused=r.refused,
+    )
+
+
+def capture_urls(
+    rt: Runtime,
+    urls: Iterable[str],
+    *,
+    on_done: Callable[[CaptureOutcome], None] | None = None,
+    fetcher: Fetcher | None = None,
+) -> list[CaptureOutcome]:
+    """Capture every URL (in parallel fetches); outcomes come back in input order."""
+    normalised: list[str] = []
+    for raw in urls:
+        try:
+            normalised.append(normalise_url(raw))
+        except ValueError:
+            normalised.append(raw.strip() or "(empty)")
+    own = fetcher is None
+    fetcher = fetcher or Fetcher(rt.settings)
+    outcomes: list[CaptureOutcome | None] = [None] * len(normalised)
+    try:
+        with ThreadPoolExecutor(max_workers=rt.settings.capture_workers) as pool:
+            futures = {pool.submit(prepare, rt, fetcher, url): i for i, url in enumerate(normalised)}
+            for future in as_completed(futures):
+                outcome = record(rt, future.result())
+                outcomes[futures[future]] = outcome
+                if on_done:
+                    on_done(outcome)
+    finally:
+        if own:
+            fetcher.close()
+    return [o for o in outcomes if o is not None]
+
+
+def capture_url(rt: Runtime, fetcher: Fetcher, url: str, *, make_item: bool = True) -> tuple[CaptureOutcome, Prepared]:
+    """One URL, synchronously; also returns the prepared fetch (for callers that parse the body)."""
+    prepared = prepare(rt, fetcher, normalise_url(url))
+    return record(rt, prepared, make_item=make_item), prepared

@@ -1,0 +1,188 @@
+"""The evidence store: content-addressed blobs and WARC files under the data directory.
+
+Blobs live at ``blobs/ab/cd/<sha256>``, written to a temporary file and renamed into place, so a blob
+is either whole or absent and writing the same content twice is a no-op. Captures are appended to a
+daily gzipped WARC file (``warc/shekteu-YYYYMMDD.warc.gz``) as a response, request and metadata
+record with SHA-256 block and payload digests; one capture's records are built in memory and
+appended under an exclusive lock in one write, so concurrent captures never interleave and a crash
+leaves at most a trailing capture the database does not point to.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
+import shekteu
+
+# Headers that describe the transfer, not the payload we store (decoded, whole).
+TRANSFER_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+
+
+class _SHA256WARCWriter(WARCWriter):
+    @staticmethod
+    def _create_digester() -> Digester:
+        return Digester("sha256")
+
+
+@dataclass(frozen=True)
+class WarcLocation:
+    file: str  # relative to the data directory
+    offset: int  # of the response record
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class EvidenceStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blobs = root / "blobs"
+        self.warcs = root / "warc"
+
+    def blob_path(self, digest: str) -> Path:
+        if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+            raise ValueError(f"not a sha256 hex digest: {digest!r}")
+        return self.blobs / digest[:2] / digest[2:4] / digest
+
+    def put_blob(self, data: bytes) -> str:
+        digest = sha256_hex(data)
+        path = self.blob_path(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def get_blob(self, digest: str) -> bytes:
+        return self.blob_path(digest).read_bytes()
+
+    def append_exchange(
+        self,
+        *,
+        url: str,
+        fetched_at: datetime,
+        request_headers: list[tuple[str, str]],
+        status_line: str,
+        response_headers: list[tuple[str, str]],
+        body: bytes,
+        ip: str | None,
+        truncated: bool,
+        metadata: dict[str, Any],
+    ) -> WarcLocation:
+        """Write request, response and metadata records for one fetch; returns where they are."""
+        self.warcs.mkdir(parents=True, exist_ok=True)
+        name = f"shekteu-{fetched_at:%Y%m%d}.warc.gz"
+        path = self.warcs / name
+        with open(path, "ab") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                start = fh.seek(0, os.SEEK_END)
+                buf = io.BytesIO()
+                writer = _SHA256WARCWriter(buf, gzip=True, warc_version="1.1")
+                if start == 0:
+                    writer.write_record(
+                        writer.create_warcinfo_record(
+                            name,
+                            {
+                                "software": f"shekteu/{shekteu.__version__}",
+                                "format": "WARC File Format 1.1",
+                                "description": "Shekteu evidence capture",
+                            },
+                        )
+                    )
+                response_offset = start + buf.tell()
+                self._write_records(
+                    writer, url, fetched_at, request_headers, status_line, response_headers, body, ip,
+                    truncated, metadata,
+                )
+                fh.write(buf.getvalue())
+                fh.flush()
+                os.fsync(fh.fileno())
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return WarcLocation(str(path.relative_to(self.root)), response_offset)
+
+    @staticmethod
+    def _write_records(
+        writer: WARCWriter,
+        url: str,
+        fetched_at: datetime,
+        request_headers: list[tuple[str, str]],
+        status_line: str,
+        response_headers: list[tuple[str, str]],
+        body: bytes,
+        ip: str | None,
+        truncated: bool,
+        metadata: dict[str, Any],
+    ) -> None:
+        date = fetched_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        kept = [(k, v) for k, v in response_headers if k.lower() not in TRANSFER_HEADERS]
+        kept += [("X-Archive-Orig-" + k, v) for k, v in response_headers if k.lower() in TRANSFER_HEADERS]
+        kept.append(("Content-Length", str(len(body))))
+        warc_headers = {"WARC-Date": date}
+        if ip:
+            warc_headers["WARC-IP-Address"] = ip
+        if truncated:
+            warc_headers["WARC-Truncated"] = "length"
+        response = writer.create_warc_record(
+            url,
+            "response",
+            payload=io.BytesIO(body),
+            length=len(body),
+            http_headers=StatusAndHeaders(status_line, kept, protocol="HTTP/1.1"),
+            warc_headers_dict=warc_headers,
+        )
+        response_id = response.rec_headers.get_header("WARC-Record-ID")
+        writer.write_record(response)
+
+        request_line = f"GET {_request_target(url)} HTTP/1.1"
+        request = writer.create_warc_record(
+            url,
+            "request",
+            payload=io.BytesIO(b""),
+            length=0,
+            http_headers=StatusAndHeaders(request_line, request_headers, is_http_request=True),
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
+        )
+        writer.write_record(request)
+
+        meta = json.dumps(metadata, ensure_ascii=False, sort_keys=True, default=str).encode()
+        record = writer.create_warc_record(
+            url,
+            "metadata",
+            payload=io.BytesIO(meta),
+            length=len(meta),
+            warc_content_type="application/json",
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
+        )
+        writer.write_record(record)
+
+
+def _request_target(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+

@@ -1,0 +1,137 @@
+"""One settings object for the whole platform, read from ``SHEKTEU_*`` environment variables.
+
+Settings are data: every field has a default and a help text, `shekteu settings` lists them and the
+README documents them (a test keeps the two in step). A bad value or an unknown ``SHEKTEU_*`` name
+stops the program with a message that names the variable, because a silently ignored typo in a
+security limit (say, the fetch allow-list) is worse than a refusal to start.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "SHEKTEU_"
+# Variables with the prefix that are read by the test harness, not by the product.
+NOT_SETTINGS = frozenset({"SHEKTEU_TEST_DATABASE_URL"})
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or unknown; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    data_dir: Path = Field(
+        Path("./shekteu-data"),
+        description="Directory for the SQLite database, the evidence store (blobs, WARC files) and exports.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database; default SQLite in the data directory. "
+        "PostgreSQL: postgresql+psycopg://user@host/dbname.",
+    )
+    fetch_allow_networks: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
+        (),
+        description="Comma-separated CIDRs that fetching may reach even though they are private, "
+        "loopback or otherwise non-public (e.g. 127.0.0.0/8 for tests). Default: none.",
+    )
+    fetch_max_bytes: int = Field(
+        10_000_000, gt=0, description="Largest body kept per fetch, in bytes; longer bodies are truncated and marked."
+    )
+    fetch_timeout: float = Field(
+        30.0, gt=0, description="Total time allowed for one fetch including redirects, in seconds."
+    )
+    fetch_connect_timeout: float = Field(10.0, gt=0, description="Time allowed to open one connection, in seconds.")
+    fetch_max_redirects: int = Field(5, ge=0, le=20, description="Most redirects followed per fetch.")
+    fetch_user_agent: str = Field(
+        "Mozilla/5.0 (compatible; Shekteu-capture/0.1; evidence preservation)",
+        min_length=1,
+        description="User-Agent header sent when fetching.",
+    )
+    capture_workers: int = Field(8, ge=1, le=64, description="Parallel fetches when capturing many URLs.")
+    telegram_web_base: str = Field(
+        "https://t.me", description="Base URL of Telegram's public web preview (t.me/s/CHANNEL pages)."
+    )
+    telegram_pages: int = Field(
+        20, ge=1, le=1000, description="Default number of t.me/s pages read per channel capture."
+    )
+
+    @field_validator("fetch_allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            try:
+                return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+            except ValueError as exc:
+                raise ValueError(f"not a CIDR list: {exc}") from None
+        return value
+
+    @field_validator("telegram_web_base")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:/// and postgresql+psycopg:// URLs are supported")
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'shekteu.db').resolve()}"
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, help) for every setting, for `shekteu settings` and the docs test."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, tuple):
+            default = ",".join(map(str, default))
+        rows.append((ENV_PREFIX + name.upper(), "" if default is None else str(default), field.description or ""))
+    return rows
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from the environment, raising SettingsError with every problem named."""
+    env = dict(os.environ if environ is None else environ)
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    problems = []
+    for var in sorted(env):
+        if var.upper().startswith(ENV_PREFIX) and var.upper() not in known | NOT_SETTINGS:
+            hint = difflib.get_close_matches(var.upper(), known, n=1)
+            problems.append(f"{var}: unknown setting" + (f" (did you mean {hint[0]}?)" if hint else ""))
+    if problems:
+        raise SettingsError("; ".join(problems))
+    values = {
+        name: env[ENV_PREFIX + name.upper()]
+        for name in Settings.model_fields
+        if ENV_PREFIX + name.upper() in env
+    }
+    try:
+        # Validated from `values` alone, so that `environ` (not os.environ) is what counts.
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        msgs = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            msgs.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("; ".join(msgs)) from None

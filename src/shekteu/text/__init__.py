@@ -1,0 +1,1 @@
+"""Text from captured content: decoding, main-text extraction, links, language."""

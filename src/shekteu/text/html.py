@@ -1,0 +1,134 @@
+"""From an HTTP body to readable text: charset decoding, title, main text and links.
+
+Pages come with wrong or missing charsets (cp1251 labelled UTF-8, koi8-r without a label, invalid
+UTF-8). We try the declared charsets strictly, then UTF-8, then a detector, and only then decode with
+replacement characters, so Russian text is not turned into mojibake. Main text comes from
+trafilatura (boilerplate removed); when it finds none — tiny shop pages often have no "article" — the
+visible body text is used instead. Links come from selectolax (fast, tolerant of broken HTML).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+MAX_LINKS = 5000
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+TEXT_TYPES = (*HTML_TYPES, "text/plain")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+LINK_SCHEMES = ("http", "https", "tg")
+
+
+@dataclass
+class PageText:
+    title: str | None = None
+    text: str = ""
+    links: list[str] = field(default_factory=list)
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_text(content_type: str | None, body: bytes) -> bool:
+    kind = media_type(content_type)
+    if kind:
+        return kind in TEXT_TYPES
+    # No Content-Type: sniff the start like a browser would.
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def _codec(name: str | bytes | None) -> str | None:
+    if not name:
+        return None
+    if isinstance(name, bytes):
+        name = name.decode("ascii", "ignore")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_body(body: bytes, content_type: str | None) -> str:
+    """Decode bytes to text, preferring a charset that decodes without errors."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[3:].decode("utf-8", "replace")
+    header = _HEADER_CHARSET.search(content_type or "")
+    meta = _META_CHARSET.search(body[:4096])
+    candidates = [_codec(header.group(1) if header else None), _codec(meta.group(1) if meta else None), "utf-8"]
+    for name in dict.fromkeys(c for c in candidates if c):
+        try:
+            return body.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body[:200_000], cp_isolation=["cp1251", "koi8_r", "utf_8", "cp866", "latin_1"]).best()
+    if best is not None and best.encoding:
+        return body.decode(best.encoding, "replace")
+    return body.decode("utf-8", "replace")
+
+
+def extract_links(tree: LexborHTMLParser, base_url: str) -> list[str]:
+    base = base_url
+    base_tag = tree.css_first("base[href]")
+    if base_tag is not None:
+        base = urljoin(base_url, (base_tag.attributes.get("href") or "").strip())
+    links: dict[str, None] = {}
+    for node in tree.css("a[href]"):
+        href = (node.attributes.get("href") or "").strip()
+        if not href or href.startswith("#"):
+            continue
+        try:
+            absolute = urljoin(base, href)
+            scheme = urlsplit(absolute).scheme.lower()
+        except ValueError:
+            continue
+        if scheme in LINK_SCHEMES:
+            links[absolute.split("#", 1)[0]] = None
+            if len(links) >= MAX_LINKS:
+                break
+    return list(links)
+
+
+def _visible_text(tree: LexborHTMLParser) -> str:
+    body = tree.body
+    if body is None:
+        return ""
+    for node in body.css("script, style, noscript, template"):
+        node.decompose()
+    text = body.text(separator="\n")
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def extract_html(html: str, url: str) -> PageText:
+    import trafilatura
+
+    tree = LexborHTMLParser(html)
+    title_node = tree.css_first("title")
+    title = title_node.text(strip=True) if title_node is not None else None
+    if not title:
+        og = tree.css_first('meta[property="og:title"]')
+        title = (og.attributes.get("content") or "").strip() if og is not None else None
+    links = extract_links(tree, url)
+    main = trafilatura.extract(
+        html, url=url, include_comments=False, include_tables=True, fast=True, with_metadata=False
+    )
+    text = (main or "").strip() or _visible_text(tree)
+    return PageText(title=title or None, text=text, links=links)
+
+
+def extract(body: bytes, content_type: str | None, url: str) -> PageText:
+    """Title, main text and links of a body; empty for non-text content (PDF, images…)."""
+    if not body or not is_text(content_type, body):
+        return PageText()
+    decoded = decode_body(body, content_type)
+    if media_type(content_type) == "text/plain":
+        return PageText(text=decoded.strip())
+    return extract_html(decoded, url)

@@ -1,0 +1,60 @@
+"""Language of a text: ``ru``, ``kk``, ``en`` or ``other`` (None for no text at all).
+
+Lingua is restricted to the three working languages, which makes it fast and keeps Kazakh from
+being confused with languages we never see. Kazakh-only letters (әғқңөұүһі) decide Kazakh outright
+when they are frequent enough, since short Kazakh messages often look Russian to a statistical
+model. Text whose letters are mostly neither Cyrillic nor Latin is ``other``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+SAMPLE_CHARS = 1000  # a long page's first thousand characters decide as well, ten times faster
+MIN_LETTERS = 3
+
+
+@lru_cache(maxsize=1)
+def _detector() -> Any:
+    from lingua import Language, LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(
+        Language.RUSSIAN, Language.KAZAKH, Language.ENGLISH
+    ).build()
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_LETTER = re.compile(r"[^\W\d_]")
+_KAZAKH = re.compile("[" + "".join(sorted(KAZAKH_LETTERS)) + "]")
+
+
+def _script_counts(text: str) -> tuple[int, int, int, int]:
+    """Cyrillic, Latin, other-script and Kazakh-only letter counts."""
+    cyr = len(_CYRILLIC.findall(text))
+    lat = len(_LATIN.findall(text))
+    letters = len(_LETTER.findall(text))
+    return cyr, lat, max(letters - cyr - lat, 0), len(_KAZAKH.findall(text))
+
+
+def detect_language(text: str | None) -> str | None:
+    if not text or not text.strip():
+        return None
+    sample = text[:SAMPLE_CHARS]
+    cyr, lat, other, kaz = _script_counts(sample)
+    letters = cyr + lat + other
+    if letters < MIN_LETTERS:
+        return "other"
+    if other > (cyr + lat):
+        return "other"
+    # Two per cent Kazakh-only letters is far above what Russian text ever has (Ukrainian і aside,
+    # which comes without ә, ғ, қ …).
+    if cyr and kaz / cyr >= 0.02 and any(ch in KAZAKH_LETTERS - {"і", "І"} for ch in sample):
+        return "kk"
+    found = _detector().detect_language_of(sample)
+    if found is None:
+        return "other"
+    return {"RUSSIAN": "ru", "KAZAKH": "kk", "ENGLISH": "en"}[found.name]
