@@ -133,7 +133,7 @@ def refusal_reason(ip: IPAddress, allow: Iterable[IPNetwork] = ()) -> str | None
     """Why capture may not connect to `ip`, or None when it may."""
     allow = tuple(allow)
     inner = embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
-    candidates = [ip] if inner is None else [ip, inner]
+    candidates = [ip] if inner is None else [inner, ip]  # the carried address gives the clearer reason
 
     def allowed(addr: IPAddress) -> bool:
         return any(addr.version == net.version and addr in net for net in allow)

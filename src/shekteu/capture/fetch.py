@@ -30,7 +30,6 @@ from shekteu.db.tables import utcnow
 from shekteu.settings import Settings
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
-CHUNK = 64 * 1024
 
 
 class RefusedConnect(httpcore.ConnectError):
@@ -194,7 +193,7 @@ class Fetcher:
             if response.status_code in REDIRECT_CODES:
                 return
             chunks, size, limit = [], 0, self.settings.fetch_max_bytes
-            for chunk in response.iter_bytes(CHUNK):
+            for chunk in response.iter_bytes():  # as received, so the deadline is checked per read
                 if time.monotonic() > deadline:
                     raise httpx.TimeoutException("total time limit reached while reading the body")
                 if size + len(chunk) > limit:

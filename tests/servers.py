@@ -1,0 +1,81 @@
+"""Local HTTP servers on real sockets for the tests: routes are plain functions.
+
+Every server listens on a loopback address only. Each records the paths it was asked for, so a test
+can prove a server was never reached.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes | Iterable[bytes] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds between body chunks (slow responses)
+
+
+Route = Callable[[dict[str, list[str]]], Reply]
+
+
+class LocalServer:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.routes: dict[str, Route] = {}
+        self.hits: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                server.hits.append(self.path)
+                route = server.routes.get(parts.path)
+                reply = route(parse_qs(parts.query)) if route else Reply(404, b"not found")
+                self.send_response(reply.status)
+                chunks = [reply.body] if isinstance(reply.body, bytes) else reply.body
+                headers = {"Content-Type": "text/html; charset=utf-8", **reply.headers}
+                if isinstance(reply.body, bytes):
+                    headers.setdefault("Content-Length", str(len(reply.body)))
+                else:
+                    headers["Connection"] = "close"
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                try:
+                    for chunk in chunks:
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        if reply.delay:
+                            time.sleep(reply.delay)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                if not isinstance(reply.body, bytes):
+                    self.close_connection = True
+
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.host = host
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def route(self, path: str, reply: Reply | Route) -> None:
+        self.routes[path] = reply if callable(reply) else (lambda _q, r=reply: r)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,119 @@
+"""The `shekteu` command as users and scripts run it: contracts, exit codes, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.pages import RU_PAGE, tme_page
+from tests.servers import LocalServer, Reply
+
+CAPTURE_FIELDS = {"id", "url", "final_url", "status", "sha256", "warc", "title", "lang", "text_chars", "error"}
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | {"COLUMNS": "250"} | env
+    return subprocess.run(
+        [sys.executable, "-c", "from shekteu.cli import main; main()", *args],
+        capture_output=True, text=True, env=full, timeout=120, check=False,
+    )
+
+
+def lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def test_capture_prints_one_json_line_per_url_and_exits_0(env: dict[str, str], web: LocalServer) -> None:
+    web.route("/ru", Reply(200, RU_PAGE.encode()))
+    result = run(env, "capture", "--json", web.url("/ru"), web.url("/ru"))
+    assert result.returncode == 0, result.stderr
+    rows = lines(result.stdout)
+    assert len(rows) == 2
+    assert CAPTURE_FIELDS <= rows[0].keys()
+    assert rows[0]["error"] is None and rows[0]["lang"] == "ru" and rows[0]["text_chars"] > 100
+    assert Path(rows[0]["warc"]).exists()
+
+
+def test_capture_exits_2_with_a_reason_per_failure(env: dict[str, str], web: LocalServer) -> None:
+    web.route("/ok", Reply(200, RU_PAGE.encode()))
+    result = run(env, "capture", "--json", web.url("/ok"), "http://192.168.0.1/", web.url("/gone"))
+    assert result.returncode == 2
+    rows = lines(result.stdout)
+    assert [r["error"] is None for r in rows] == [True, False, False]
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 2 and "private address" in failed[0] and "HTTP 404" in failed[1]
+    assert "Traceback" not in result.stderr
+
+
+def test_the_table_output_escapes_hostile_titles(env: dict[str, str], web: LocalServer) -> None:
+    web.route("/evil", Reply(200, b"<title>[bold red]x[/] \x1b[2J\x1b]0;pwned\x07</title><p>text</p>"))
+    result = run(env, "capture", web.url("/evil"))
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "[bold red]x[/]" in result.stdout  # shown literally, not interpreted
+
+
+def test_capture_telegram_prints_posts(env: dict[str, str], web: LocalServer) -> None:
+    web.route("/s/snowshop", Reply(200, tme_page("snowshop", [1, 2, 3], before_link=None).encode()))
+    env = env | {"SHEKTEU_TELEGRAM_WEB_BASE": web.url("").rstrip("/")}
+    result = run(env, "capture", "--telegram", "snowshop", "--pages", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = lines(result.stdout)
+    assert [r["post_id"] for r in rows] == [1, 2, 3]
+    assert {"channel", "post_id", "permalink", "date", "text", "links"} <= rows[0].keys()
+    assert rows[0]["permalink"] == "https://t.me/snowshop/1"
+    again = run(env, "capture", "--telegram", "snowshop", "--json")
+    assert again.returncode == 0 and again.stdout == ""
+
+
+def test_import_and_list_items(env: dict[str, str], tmp_path: Path) -> None:
+    data = {"name": "x", "type": "public_channel", "id": 5,
+            "messages": [{"id": i, "type": "message", "date": "2026-01-01T00:00:00", "text": f"пост {i}"} for i in (1, 2, 3)]}
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    first = run(env, "import", "telegram-export", str(path), "--json")
+    second = run(env, "import", "telegram-export", str(path), "--json")
+    assert json.loads(first.stdout) == {"items": 3, "new": 3, "duplicates": 0, "skipped": 0}
+    assert json.loads(second.stdout)["duplicates"] == 3
+    listed = run(env, "items", "list", "--json", "--limit", "2")
+    assert [r["post_id"] for r in lines(listed.stdout)] == [3, 2]
+
+
+def test_a_malformed_export_is_one_clear_line(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    path.write_text("{not json", encoding="utf-8")
+    result = run(env, "import", "telegram-export", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:") and "not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_settings_stop_the_program_with_the_variable_named(env: dict[str, str]) -> None:
+    for bad, name in (
+        ({"SHEKTEU_FETCH_MAX_BYTES": "lots"}, "SHEKTEU_FETCH_MAX_BYTES"),
+        ({"SHEKTEU_FETCH_ALLOW_NETWORKS": "127.0.0.0/99"}, "SHEKTEU_FETCH_ALLOW_NETWORKS"),
+        ({"SHEKTEU_FETCH_TIMOUT": "3"}, "SHEKTEU_FETCH_TIMEOUT"),
+        ({"SHEKTEU_DATABASE_URL": "mysql://x"}, "SHEKTEU_DATABASE_URL"),
+    ):
+        result = run(env | bad, "items", "list")
+        assert result.returncode == 2, bad
+        assert name in result.stderr and "Traceback" not in result.stderr
+
+
+def test_captures_list_shows_a_pages_history(env: dict[str, str], web: LocalServer) -> None:
+    web.route("/p", Reply(200, RU_PAGE.encode()))
+    run(env, "capture", web.url("/p"))
+    run(env, "capture", web.url("/p"))
+    rows = lines(run(env, "captures", "list", "--url", web.url("/p"), "--json").stdout)
+    assert [r["changed"] for r in rows] == [False, None]
+    assert rows[0]["previous_id"] == rows[1]["id"]
+
+
+def test_db_upgrade_and_settings_commands(env: dict[str, str]) -> None:
+    up = run(env, "db", "upgrade")
+    assert up.returncode == 0 and "revision" in up.stdout
+    listing = run(env, "settings")
+    assert "SHEKTEU_FETCH_ALLOW_NETWORKS" in listing.stdout
