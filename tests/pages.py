@@ -31,8 +31,8 @@ def tme_page(channel: str, ids: list[int], *, before_link: int | None) -> str:
     for i in ids:
         date = (start + timedelta(hours=i)).isoformat()
         text = (
-            f"Пост {i}: клады в наличии<br/>пишите <a href=\"https://t.me/{channel}_bot\">@{channel}_bot</a>"
-            f" и <a href=\"https://shop{i}.example/\">сайт</a>"
+            f'Пост {i}: клады в наличии<br/>пишите <a href="https://t.me/{channel}_bot">@{channel}_bot</a>'
+            f' и <a href="https://shop{i}.example/">сайт</a>'
         )
         photo = f"https://cdn4.telesco.pe/file/photo{i}.jpg"
         posts.append(f"""

@@ -11,24 +11,70 @@ from shekteu.capture.addresses import check_url, parse_ip_literal, refusal_reaso
 
 REFUSED_HOSTS = [
     # loopback in every IPv4 spelling inet_aton accepts
-    "127.0.0.1", "127.1", "127.0.1", "2130706433", "0x7f000001", "0x7f.0.0.1", "0x7F.1",
-    "0177.0.0.1", "017700000001", "0177.1", "127.000.000.001", "127.0.0.1.", "127.255.255.254",
+    "127.0.0.1",
+    "127.1",
+    "127.0.1",
+    "2130706433",
+    "0x7f000001",
+    "0x7f.0.0.1",
+    "0x7F.1",
+    "0177.0.0.1",
+    "017700000001",
+    "0177.1",
+    "127.000.000.001",
+    "127.0.0.1.",
+    "127.255.255.254",
     # unspecified
-    "0.0.0.0", "0", "0x0",
+    "0.0.0.0",
+    "0",
+    "0x0",
     # private ranges
-    "10.0.0.1", "10.1", "167772161", "012.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.0.1",
-    "0xc0a80001", "3232235521", "100.64.0.1",
+    "10.0.0.1",
+    "10.1",
+    "167772161",
+    "012.0.0.1",
+    "172.16.0.1",
+    "172.31.255.255",
+    "192.168.0.1",
+    "0xc0a80001",
+    "3232235521",
+    "100.64.0.1",
     # link-local and cloud metadata
-    "169.254.169.254", "0xa9fea9fe", "2852039166", "0251.0376.0251.0376", "169.254.0.1", "100.100.100.200",
+    "169.254.169.254",
+    "0xa9fea9fe",
+    "2852039166",
+    "0251.0376.0251.0376",
+    "169.254.0.1",
+    "100.100.100.200",
     "169.254.170.2",
     # multicast, reserved, broadcast, benchmarking, documentation
-    "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255", "198.18.0.1", "192.0.2.1",
+    "224.0.0.1",
+    "239.255.255.250",
+    "240.0.0.1",
+    "255.255.255.255",
+    "198.18.0.1",
+    "192.0.2.1",
     # IPv6 loopback, unspecified, link-local, unique-local, multicast, metadata
-    "[::1]", "[::]", "[0:0:0:0:0:0:0:1]", "[fe80::1]", "[fe80::1%25eth0]", "[fc00::1]", "[fd12:3456::1]",
-    "[ff02::1]", "[fd00:ec2::254]", "[fec0::1]",
+    "[::1]",
+    "[::]",
+    "[0:0:0:0:0:0:0:1]",
+    "[fe80::1]",
+    "[fe80::1%25eth0]",
+    "[fc00::1]",
+    "[fd12:3456::1]",
+    "[ff02::1]",
+    "[fd00:ec2::254]",
+    "[fec0::1]",
     # IPv6 forms carrying a refused IPv4 address
-    "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[::ffff:169.254.169.254]", "[::ffff:10.0.0.1]",
-    "[::127.0.0.1]", "[2002:7f00:1::]", "[2002:a9fe:a9fe::1]", "[64:ff9b::7f00:1]", "[64:ff9b::a9fe:a9fe]",
+    "[::ffff:127.0.0.1]",
+    "[::ffff:7f00:1]",
+    "[::ffff:169.254.169.254]",
+    "[::ffff:10.0.0.1]",
+    "[::127.0.0.1]",
+    "[2002:7f00:1::]",
+    "[2002:a9fe:a9fe::1]",
+    "[64:ff9b::7f00:1]",
+    "[64:ff9b::a9fe:a9fe]",
     # documentation prefix
     "[2001:db8::1]",
 ]
@@ -93,7 +139,9 @@ def test_it_names_the_kind_of_address_refused() -> None:
     assert "metadata host" in (check_url("http://metadata.google.internal/") or "")
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/", "file:///etc/passwd", "gopher://x/", "javascript:alert(1)", "//x"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/", "file:///etc/passwd", "gopher://x/", "javascript:alert(1)", "//x"]
+)
 def test_it_refuses_other_schemes(url: str) -> None:
     assert "scheme" in (check_url(url) or "")
 

@@ -79,7 +79,13 @@ def test_capturing_again_links_snapshots_and_marks_change(rt: Runtime, web: Loca
 
 def test_refusals_and_failures_are_stored_and_the_batch_goes_on(rt: Runtime, web: LocalServer) -> None:
     web.route("/ok", Reply(200, RU_PAGE.encode()))
-    urls = ["http://10.0.0.1/", "http://169.254.169.254/latest/", web.url("/ok"), "http://127.0.0.1:1/", "ftp://x/"]
+    urls = [
+        "http://10.0.0.1/",
+        "http://169.254.169.254/latest/",
+        web.url("/ok"),
+        "http://127.0.0.1:1/",
+        "ftp://x/",
+    ]
     outcomes = capture_urls(rt, urls)
     assert [o.url for o in outcomes] == [normalise_url(u) for u in urls]
     assert outcomes[2].error is None

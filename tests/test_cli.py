@@ -11,14 +11,29 @@ from pathlib import Path
 from tests.pages import RU_PAGE, tme_page
 from tests.servers import LocalServer, Reply
 
-CAPTURE_FIELDS = {"id", "url", "final_url", "status", "sha256", "warc", "title", "lang", "text_chars", "error"}
+CAPTURE_FIELDS = {
+    "id",
+    "url",
+    "final_url",
+    "status",
+    "sha256",
+    "warc",
+    "title",
+    "lang",
+    "text_chars",
+    "error",
+}
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | {"COLUMNS": "250"} | env
     return subprocess.run(
         [sys.executable, "-c", "from shekteu.cli import main; main()", *args],
-        capture_output=True, text=True, env=full, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=120,
+        check=False,
     )
 
 
@@ -70,8 +85,15 @@ def test_capture_telegram_prints_posts(env: dict[str, str], web: LocalServer) ->
 
 
 def test_import_and_list_items(env: dict[str, str], tmp_path: Path) -> None:
-    data = {"name": "x", "type": "public_channel", "id": 5,
-            "messages": [{"id": i, "type": "message", "date": "2026-01-01T00:00:00", "text": f"пост {i}"} for i in (1, 2, 3)]}
+    data = {
+        "name": "x",
+        "type": "public_channel",
+        "id": 5,
+        "messages": [
+            {"id": i, "type": "message", "date": "2026-01-01T00:00:00", "text": f"пост {i}"}
+            for i in (1, 2, 3)
+        ],
+    }
     path = tmp_path / "result.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     first = run(env, "import", "telegram-export", str(path), "--json")

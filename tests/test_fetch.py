@@ -84,7 +84,9 @@ def test_a_slow_body_hits_the_total_time_limit(web: LocalServer) -> None:
 
 
 @pytest.mark.parametrize(("status", "phrase"), [(404, "Not Found"), (500, "Internal Server Error")])
-def test_http_errors_keep_the_response_and_name_the_status(web: LocalServer, status: int, phrase: str) -> None:
+def test_http_errors_keep_the_response_and_name_the_status(
+    web: LocalServer, status: int, phrase: str
+) -> None:
     web.route("/e", Reply(status, b"<h1>gone</h1>"))
     with fetcher() as f:
         r = f.fetch(web.url("/e"))

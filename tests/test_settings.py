@@ -24,7 +24,9 @@ def test_defaults_need_no_environment() -> None:
 def test_allow_networks_are_parsed_from_a_comma_list() -> None:
     s = load_settings({"SHEKTEU_FETCH_ALLOW_NETWORKS": "127.0.0.0/8, ::1/128,10.1.2.3"})
     assert s.fetch_allow_networks == (
-        ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"), ipaddress.ip_network("10.1.2.3/32"),
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+        ipaddress.ip_network("10.1.2.3/32"),
     )
 
 
@@ -48,3 +50,10 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     text = README.read_text(encoding="utf-8")
     missing = [name for name, _default, help_text in describe() if name not in text or not help_text]
     assert missing == []
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    blocks = [b.split("```", 1)[0].strip() for b in README.read_text(encoding="utf-8").split("```sh\n")[1:3]]
+    assert len(blocks) == 2 and "pytest" in blocks[1]
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert blocks[1] in ci.splitlines()

@@ -18,8 +18,15 @@ def export(messages: list[dict], **chat: object) -> dict:
 
 
 def message(i: int, text: object = "клады в наличии", **extra: object) -> dict:
-    return {"id": i, "type": "message", "date": "2026-03-01T10:00:00", "date_unixtime": str(1772359200 + i),
-            "from": "Снежок", "text": text, **extra}
+    return {
+        "id": i,
+        "type": "message",
+        "date": "2026-03-01T10:00:00",
+        "date_unixtime": str(1772359200 + i),
+        "from": "Снежок",
+        "text": text,
+        **extra,
+    }
 
 
 def write(tmp_path: Path, data: object, name: str = "result.json") -> Path:
@@ -29,9 +36,19 @@ def write(tmp_path: Path, data: object, name: str = "result.json") -> Path:
 
 
 def test_it_imports_posts_and_keeps_text_link_urls(rt: Runtime, tmp_path: Path) -> None:
-    text = ["Заказ через ", {"type": "text_link", "text": "бота", "href": "https://t.me/sneg_bot"},
-            ", сайт ", {"type": "link", "text": "https://sneg.example"}, " ", {"type": "bold", "text": "24/7"}]
-    msgs = [message(1), message(2, text, photo="photos/photo_2.jpg"), {"id": 3, "type": "service", "action": "pin"}]
+    text = [
+        "Заказ через ",
+        {"type": "text_link", "text": "бота", "href": "https://t.me/sneg_bot"},
+        ", сайт ",
+        {"type": "link", "text": "https://sneg.example"},
+        " ",
+        {"type": "bold", "text": "24/7"},
+    ]
+    msgs = [
+        message(1),
+        message(2, text, photo="photos/photo_2.jpg"),
+        {"id": 3, "type": "service", "action": "pin"},
+    ]
     summary = import_export(rt, write(tmp_path, export(msgs)), channel="@SnegShop")
     assert summary.as_json() == {"items": 2, "new": 2, "duplicates": 0, "skipped": 0}
     with rt.db.read() as s:

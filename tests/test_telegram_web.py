@@ -85,7 +85,12 @@ def test_a_missing_channel_is_a_clear_error(tg_rt: Runtime, web: LocalServer) ->
 
 @pytest.mark.parametrize(
     ("raw", "name"),
-    [("@Shop_KZ", "shop_kz"), ("https://t.me/s/shop_kz", "shop_kz"), ("t.me/shop_kz/123", "shop_kz"), ("shop_kz", "shop_kz")],
+    [
+        ("@Shop_KZ", "shop_kz"),
+        ("https://t.me/s/shop_kz", "shop_kz"),
+        ("t.me/shop_kz/123", "shop_kz"),
+        ("shop_kz", "shop_kz"),
+    ],
 )
 def test_channel_names_are_read_from_common_forms(raw: str, name: str) -> None:
     assert channel_name(raw) == name
@@ -102,6 +107,8 @@ def test_view_counts_are_parsed() -> None:
 
 
 def test_posts_of_other_channels_and_broken_markup_are_tolerated() -> None:
-    html = tme_page("a_chan", [1, 2], before_link=None).replace('data-post="a_chan/2"', 'data-post="a_chan/x"')
+    html = tme_page("a_chan", [1, 2], before_link=None).replace(
+        'data-post="a_chan/2"', 'data-post="a_chan/x"'
+    )
     posts = parse_page(html + "<div class='tgme_widget_message' data-post='<<'>", "https://t.me/s/a_chan")
     assert [p.post_id for p in posts] == [1]

@@ -38,7 +38,7 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
 
 
-def _runtime():  # noqa: ANN202 - imported lazily so `--help` stays fast
+def _runtime():
     from shekteu.db import DatabaseError
     from shekteu.runtime import Runtime
     from shekteu.settings import SettingsError
@@ -104,8 +104,14 @@ def capture(
             changed = "" if o.changed is None else ("changed" if o.changed else "same")
             note = f"[red]{safe(o.error, 60)}[/]" if o.error else safe(o.title, 50)
             table.add_row(
-                str(o.id), str(o.status or "-"), o.lang or "-", str(o.text_chars), (o.sha256 or "-")[:12],
-                changed, note, safe(o.final_url or o.url, 60),
+                str(o.id),
+                str(o.status or "-"),
+                o.lang or "-",
+                str(o.text_chars),
+                (o.sha256 or "-")[:12],
+                changed,
+                note,
+                safe(o.final_url or o.url, 60),
             )
         out.print(table)
     failures = [o for o in outcomes if o.error]
@@ -122,19 +128,26 @@ def _capture_channel(channel: str, pages: int | None, json_out: bool) -> None:
     total = pages or rt.settings.telegram_pages
     try:
         with progress(total, f"t.me/s/{channel}") as bar:
-            run = capture_channel(rt, channel, pages=pages, on_page=lambda r: bar.update(bar.task_ids[0], completed=r.pages))
+            run = capture_channel(
+                rt, channel, pages=pages, on_page=lambda r: bar.update(bar.task_ids[0], completed=r.pages)
+            )
     except ChannelError as exc:
         raise UserError(str(exc)) from None
     if json_out:
         for post in run.new_posts:
             data = post.as_json()
-            emit_json({k: data[k] for k in ("channel", "post_id", "permalink", "date", "text", "links", "views")})
+            emit_json(
+                {k: data[k] for k in ("channel", "post_id", "permalink", "date", "text", "links", "views")}
+            )
     else:
         table = Table("post", "date", "views", "text", "links")
         for post in run.new_posts:
             table.add_row(
-                safe(post.permalink), post.date.strftime("%Y-%m-%d %H:%M") if post.date else "-",
-                str(post.views or "-"), safe(post.text, 70), str(len(post.links)),
+                safe(post.permalink),
+                post.date.strftime("%Y-%m-%d %H:%M") if post.date else "-",
+                str(post.views or "-"),
+                safe(post.text, 70),
+                str(len(post.links)),
             )
         out.print(table)
     err.print(f"{run.channel}: {run.pages} page(s), {run.seen} posts seen, {len(run.new_posts)} new")
@@ -189,8 +202,12 @@ def items_list(
     table = Table("id", "kind", "date", "lang", "url", "text")
     for row in rows:
         table.add_row(
-            str(row["id"]), row["kind"], (row["published_at"] or row["first_seen_at"])[:16], row["lang"] or "-",
-            safe(row["url"], 50), safe(row["title"] or row["text"], 70),
+            str(row["id"]),
+            row["kind"],
+            (row["published_at"] or row["first_seen_at"])[:16],
+            row["lang"] or "-",
+            safe(row["url"], 50),
+            safe(row["title"] or row["text"], 70),
         )
     out.print(table)
 
@@ -215,8 +232,13 @@ def captures_list(
     for row in rows:
         changed = "" if row["changed"] is None else ("changed" if row["changed"] else "same")
         table.add_row(
-            str(row["id"]), row["fetched_at"][:19], str(row["status"] or "-"), (row["sha256"] or "-")[:12],
-            changed, str(row["previous_id"] or ""), safe(row["error"] or row["url"], 70),
+            str(row["id"]),
+            row["fetched_at"][:19],
+            str(row["status"] or "-"),
+            (row["sha256"] or "-")[:12],
+            changed,
+            str(row["previous_id"] or ""),
+            safe(row["error"] or row["url"], 70),
         )
     out.print(table)
 

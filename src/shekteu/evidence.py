@@ -116,8 +116,16 @@ class EvidenceStore:
                     )
                 response_offset = start + buf.tell()
                 self._write_records(
-                    writer, url, fetched_at, request_headers, status_line, response_headers, body, ip,
-                    truncated, metadata,
+                    writer,
+                    url,
+                    fetched_at,
+                    request_headers,
+                    status_line,
+                    response_headers,
+                    body,
+                    ip,
+                    truncated,
+                    metadata,
                 )
                 fh.write(buf.getvalue())
                 fh.flush()
@@ -185,4 +193,3 @@ class EvidenceStore:
 def _request_target(url: str) -> str:
     parts = urlsplit(url)
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-

@@ -47,12 +47,16 @@ class Settings(BaseSettings):
         "loopback or otherwise non-public (e.g. 127.0.0.0/8 for tests). Default: none.",
     )
     fetch_max_bytes: int = Field(
-        10_000_000, gt=0, description="Largest body kept per fetch, in bytes; longer bodies are truncated and marked."
+        10_000_000,
+        gt=0,
+        description="Largest body kept per fetch, in bytes; longer bodies are truncated and marked.",
     )
     fetch_timeout: float = Field(
         30.0, gt=0, description="Total time allowed for one fetch including redirects, in seconds."
     )
-    fetch_connect_timeout: float = Field(10.0, gt=0, description="Time allowed to open one connection, in seconds.")
+    fetch_connect_timeout: float = Field(
+        10.0, gt=0, description="Time allowed to open one connection, in seconds."
+    )
     fetch_max_redirects: int = Field(5, ge=0, le=20, description="Most redirects followed per fetch.")
     fetch_user_agent: str = Field(
         "Mozilla/5.0 (compatible; Shekteu-capture/0.1; evidence preservation)",
@@ -106,7 +110,9 @@ def describe() -> list[tuple[str, str, str]]:
         default = field.default
         if isinstance(default, tuple):
             default = ",".join(map(str, default))
-        rows.append((ENV_PREFIX + name.upper(), "" if default is None else str(default), field.description or ""))
+        rows.append(
+            (ENV_PREFIX + name.upper(), "" if default is None else str(default), field.description or "")
+        )
     return rows
 
 

@@ -158,7 +158,9 @@ def load_export(path: Path) -> tuple[Any, bytes]:
     except UnicodeDecodeError as exc:
         raise ExportError(f"{path} is not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise ExportError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise ExportError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
 
 
 def import_export(rt: Runtime, path: Path, *, channel: str | None = None) -> ImportSummary:

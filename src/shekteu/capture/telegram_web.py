@@ -118,7 +118,9 @@ def parse_page(html: str, page_url: str) -> list[TelegramPost]:
                 if href and not href.startswith("#"):
                     links[urljoin(page_url, href)] = None
         media: dict[str, None] = {}
-        for m in node.css(".tgme_widget_message_photo_wrap, .tgme_widget_message_video_thumb, i.link_preview_image"):
+        for m in node.css(
+            ".tgme_widget_message_photo_wrap, .tgme_widget_message_video_thumb, i.link_preview_image"
+        ):
             found = _BG_URL.search(m.attributes.get("style") or "")
             if found:
                 media[found.group(1)] = None

@@ -232,7 +232,9 @@ def capture_urls(
     return [o for o in outcomes if o is not None]
 
 
-def capture_url(rt: Runtime, fetcher: Fetcher, url: str, *, make_item: bool = True) -> tuple[CaptureOutcome, Prepared]:
+def capture_url(
+    rt: Runtime, fetcher: Fetcher, url: str, *, make_item: bool = True
+) -> tuple[CaptureOutcome, Prepared]:
     """One URL, synchronously; also returns the prepared fetch (for callers that parse the body)."""
     prepared = prepare(rt, fetcher, normalise_url(url))
     return record(rt, prepared, make_item=make_item), prepared

@@ -61,7 +61,11 @@ def decode_body(body: bytes, content_type: str | None) -> str:
         return body[3:].decode("utf-8", "replace")
     header = _HEADER_CHARSET.search(content_type or "")
     meta = _META_CHARSET.search(body[:4096])
-    candidates = [_codec(header.group(1) if header else None), _codec(meta.group(1) if meta else None), "utf-8"]
+    candidates = [
+        _codec(header.group(1) if header else None),
+        _codec(meta.group(1) if meta else None),
+        "utf-8",
+    ]
     for name in dict.fromkeys(c for c in candidates if c):
         try:
             return body.decode(name)
