@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         description="User-Agent header sent when fetching.",
     )
     capture_workers: int = Field(8, ge=1, le=64, description="Parallel fetches when capturing many URLs.")
+    capture_processes: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Worker processes for text extraction in batches of 16+ URLs; 0 = one per CPU, "
+        "1 = extract in the main process.",
+    )
     telegram_web_base: str = Field(
         "https://t.me", description="Base URL of Telegram's public web preview (t.me/s/CHANNEL pages)."
     )

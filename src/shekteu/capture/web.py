@@ -8,13 +8,23 @@ the new capture to the previous one and marks it changed or unchanged by body ha
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shekteu import audit
 from shekteu.capture.fetch import Fetcher, FetchResult
@@ -26,6 +36,8 @@ from shekteu.text.html import PageText, extract
 from shekteu.text.language import detect_language
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Below this many URLs, starting extraction processes costs more than it saves.
+PROCESS_POOL_MIN_URLS = 16
 
 
 def normalise_url(raw: str) -> str:
@@ -85,7 +97,13 @@ class CaptureOutcome:
         return {k: v for k, v in self.__dict__.items() if k != "refused"}
 
 
-def prepare(rt: Runtime, fetcher: Fetcher, url: str) -> Prepared:
+def extract_text(body: bytes, content_type: str | None, url: str) -> tuple[PageText, str | None]:
+    """Title, text, links and language of a body (run in a worker process for large batches)."""
+    page = extract(body, content_type, url)
+    return page, detect_language(page.text or page.title)
+
+
+def prepare(rt: Runtime, fetcher: Fetcher, url: str, extractors: Executor | None = None) -> Prepared:
     """Fetch, store the evidence and extract text — everything but the database. Never raises."""
     try:
         result = fetcher.fetch(url)
@@ -117,9 +135,12 @@ def prepare(rt: Runtime, fetcher: Fetcher, url: str) -> Prepared:
     except OSError as exc:
         result.error = f"evidence store failed: {exc}"
         return prepared
+    args = (body, result.content_type, result.final_url or url)
     try:
-        prepared.page = extract(body, result.content_type, result.final_url or url)
-        prepared.lang = detect_language(prepared.page.text or prepared.page.title)
+        if extractors is None:
+            prepared.page, prepared.lang = extract_text(*args)
+        else:
+            prepared.page, prepared.lang = extractors.submit(extract_text, *args).result()
     except Exception as exc:  # hostile HTML can break a parser; the evidence is already safe
         result.error = result.error or f"text extraction failed: {exc!r}"
     return prepared
@@ -127,58 +148,67 @@ def prepare(rt: Runtime, fetcher: Fetcher, url: str) -> Prepared:
 
 def record(rt: Runtime, prepared: Prepared, *, make_item: bool = True) -> CaptureOutcome:
     """Write one prepared capture (row, item, audit entry) in one transaction."""
-    r = prepared.result
+    return record_many(rt, [prepared], make_item=make_item)[0]
+
+
+def record_many(rt: Runtime, batch: list[Prepared], *, make_item: bool = True) -> list[CaptureOutcome]:
+    """Write prepared captures in one transaction: all of them land, or none."""
     with rt.db.write() as session:
-        previous = session.scalars(
-            select(Capture).where(Capture.url == prepared.url).order_by(Capture.id.desc()).limit(1)
-        ).first()
-        changed = None
-        if previous is not None:
-            changed = (previous.sha256, previous.status) != (prepared.sha256, r.status)
-        row = Capture(
-            url=prepared.url,
-            final_url=r.final_url,
-            status=r.status,
-            fetched_at=r.fetched_at,
-            content_type=r.content_type,
-            sha256=prepared.sha256,
-            body_size=len(r.body) if r.has_response else None,
-            truncated=r.truncated,
-            warc_file=prepared.warc.file if prepared.warc else None,
-            warc_offset=prepared.warc.offset if prepared.warc else None,
-            ip=r.ip,
-            redirects=r.redirects,
-            title=prepared.page.title,
-            text=prepared.page.text if r.has_response else None,
-            lang=prepared.lang,
-            error=r.error,
-            previous_id=previous.id if previous else None,
-            changed=changed,
-        )
-        session.add(row)
-        session.flush()
-        if make_item and r.has_response and r.status is not None and r.status < 400:
-            add_item(
-                session,
-                ItemData(
-                    kind=WEB_PAGE,
-                    key=prepared.url,
-                    url=r.final_url or prepared.url,
-                    source="capture",
-                    text=prepared.page.text,
-                    title=prepared.page.title,
-                    lang=prepared.lang,
-                    links=prepared.page.links,
-                    capture_id=row.id,
-                ),
-                refresh=True,
-            )
-        audit.record(
+        return [_record_in(session, rt, prepared, make_item) for prepared in batch]
+
+
+def _record_in(session: Session, rt: Runtime, prepared: Prepared, make_item: bool) -> CaptureOutcome:
+    r = prepared.result
+    previous = session.scalars(
+        select(Capture).where(Capture.url == prepared.url).order_by(Capture.id.desc()).limit(1)
+    ).first()
+    changed = None
+    if previous is not None:
+        changed = (previous.sha256, previous.status) != (prepared.sha256, r.status)
+    row = Capture(
+        url=prepared.url,
+        final_url=r.final_url,
+        status=r.status,
+        fetched_at=r.fetched_at,
+        content_type=r.content_type,
+        sha256=prepared.sha256,
+        body_size=len(r.body) if r.has_response else None,
+        truncated=r.truncated,
+        warc_file=prepared.warc.file if prepared.warc else None,
+        warc_offset=prepared.warc.offset if prepared.warc else None,
+        ip=r.ip,
+        redirects=r.redirects,
+        title=prepared.page.title,
+        text=prepared.page.text if r.has_response else None,
+        lang=prepared.lang,
+        error=r.error,
+        previous_id=previous.id if previous else None,
+        changed=changed,
+    )
+    session.add(row)
+    session.flush()
+    if make_item and r.has_response and r.status is not None and r.status < 400:
+        add_item(
             session,
-            "capture.create",
-            f"capture:{row.id}",
-            detail={"url": prepared.url, "sha256": prepared.sha256, "error": r.error},
+            ItemData(
+                kind=WEB_PAGE,
+                key=prepared.url,
+                url=r.final_url or prepared.url,
+                source="capture",
+                text=prepared.page.text,
+                title=prepared.page.title,
+                lang=prepared.lang,
+                links=prepared.page.links,
+                capture_id=row.id,
+            ),
+            refresh=True,
         )
+    audit.record(
+        session,
+        "capture.create",
+        f"capture:{row.id}",
+        detail={"url": prepared.url, "sha256": prepared.sha256, "error": r.error},
+    )
     warc = str(rt.settings.data_dir.resolve() / prepared.warc.file) if prepared.warc else None
     return CaptureOutcome(
         id=row.id,
@@ -218,18 +248,39 @@ def capture_urls(
     own = fetcher is None
     fetcher = fetcher or Fetcher(rt.settings)
     outcomes: list[CaptureOutcome | None] = [None] * len(normalised)
+    extractors = _extraction_pool(rt, len(normalised))
     try:
         with ThreadPoolExecutor(max_workers=rt.settings.capture_workers) as pool:
-            futures = {pool.submit(prepare, rt, fetcher, url): i for i, url in enumerate(normalised)}
-            for future in as_completed(futures):
-                outcome = record(rt, future.result())
-                outcomes[futures[future]] = outcome
-                if on_done:
-                    on_done(outcome)
+            futures: dict[Future[Prepared], int] = {
+                pool.submit(prepare, rt, fetcher, url, extractors): i for i, url in enumerate(normalised)
+            }
+            pending = set(futures)
+            while pending:
+                # Whatever has finished is written in one transaction: fewer commits, same safety.
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                ordered = sorted(done, key=futures.__getitem__)
+                for future, outcome in zip(
+                    ordered, record_many(rt, [f.result() for f in ordered]), strict=True
+                ):
+                    outcomes[futures[future]] = outcome
+                    if on_done:
+                        on_done(outcome)
     finally:
         if own:
             fetcher.close()
+        if extractors is not None:
+            extractors.shutdown(cancel_futures=True)
     return [o for o in outcomes if o is not None]
+
+
+def _extraction_pool(rt: Runtime, n_urls: int) -> ProcessPoolExecutor | None:
+    """Worker processes for text extraction: the GIL keeps threads to one core, and a parser that
+    crashes on hostile HTML takes down a worker, not the capture run."""
+    processes = rt.settings.capture_processes or (os.cpu_count() or 1)
+    if processes <= 1 or n_urls < PROCESS_POOL_MIN_URLS:
+        return None
+    # forkserver, not fork: forking a process that already runs threads can deadlock the child.
+    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("forkserver"))
 
 
 def capture_url(

@@ -89,15 +89,21 @@ def extract_links(tree: LexborHTMLParser, base_url: str) -> list[str]:
         href = (node.attributes.get("href") or "").strip()
         if not href or href.startswith("#"):
             continue
-        try:
-            absolute = urljoin(base, href)
-            scheme = urlsplit(absolute).scheme.lower()
-        except ValueError:
-            continue
-        if scheme in LINK_SCHEMES:
-            links[absolute.split("#", 1)[0]] = None
-            if len(links) >= MAX_LINKS:
-                break
+        head = href[:8].lower()
+        if head.startswith(("http://", "https://", "tg:")):
+            absolute = href  # most links are absolute; urljoin is the slow part of this loop
+        elif ":" in href.split("/", 1)[0]:
+            continue  # mailto:, javascript:, data: …
+        else:
+            try:
+                absolute = urljoin(base, href)
+            except ValueError:
+                continue
+            if urlsplit(absolute).scheme.lower() not in LINK_SCHEMES:
+                continue
+        links[absolute.split("#", 1)[0]] = None
+        if len(links) >= MAX_LINKS:
+            break
     return list(links)
 
 

@@ -1,0 +1,125 @@
+"""Capture throughput: 500 local pages of ~50 KB, fetched, stored (blob + WARC + SQLite), extracted.
+
+Prints pages/s end to end (wall clock) and per core (wall rate / cores, since extraction runs in
+worker processes), and extraction alone on one core for comparison. Run: python bench/capture.py [--pages N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from shekteu.capture.web import capture_urls
+from shekteu.runtime import Runtime
+from shekteu.settings import load_settings
+from shekteu.text.html import extract
+from shekteu.text.language import detect_language
+
+WORDS = (
+    "клады наличии город оператор оплата карта координаты фото курьер работа доставка качество магазин "
+    "полиция задержали суд новости профилактика школа спорт погода рынок цена товар заказ отзыв"
+).split()
+
+
+def make_page(i: int, rng: random.Random) -> bytes:
+    script = "<script>" + f"var a{i}={i};" * 400 + "</script>"
+    colour = rng.randrange(1 << 24)
+    style = "<style>" + f".c{{color:#{colour:06x};margin:1px}}" * 250 + "</style>"
+    nav = "<nav>" + "".join(f'<a href="/section/{k}">Раздел {k}</a> ' for k in range(40)) + "</nav>"
+    paras = "".join(
+        "<p>"
+        + " ".join(rng.choice(WORDS) for _ in range(60))
+        + f' <a href="https://t.me/shop{i}_{k}">@shop{i}_{k}</a></p>'
+        for k in range(30)
+    )
+    footer = (
+        "<footer>"
+        + "".join(f'<a href="https://partner{k}.example/">partner {k}</a> ' for k in range(60))
+        + "</footer>"
+    )
+    html = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Страница {i}</title>{script}{style}</head>"
+    )
+    return (
+        html
+        + f"<body>{nav}<main><article><h1>Заголовок {i}</h1>{paras}</article></main>{footer}</body></html>"
+    ).encode()
+
+
+def serve(pages: list[bytes]) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = pages[int(self.path.strip("/")) % len(pages)]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=500)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    pages = [make_page(i, rng) for i in range(args.pages)]
+    print(f"pages: {len(pages)}, mean size {sum(map(len, pages)) / len(pages) / 1024:.1f} KB")
+
+    # Extraction alone, one core.
+    extract(pages[0], "text/html", "http://x/")  # warm-up: imports, language models
+    detect_language("прогрев")
+    start = time.perf_counter()
+    for i, body in enumerate(pages[:100]):
+        page = extract(body, "text/html; charset=utf-8", f"http://127.0.0.1/{i}")
+        detect_language(page.text)
+    per_page = (time.perf_counter() - start) / 100
+    print(
+        f"extraction + language only: {per_page * 1000:.1f} ms/page = {1 / per_page:.0f} pages/s on one core"
+    )
+
+    httpd = serve(pages)
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        rt = Runtime(load_settings({"SHEKTEU_DATA_DIR": tmp, "SHEKTEU_FETCH_ALLOW_NETWORKS": "127.0.0.1/32"}))
+        urls = [f"{base}/{i}" for i in range(len(pages))]
+        cpu0, t0 = cpu(), time.perf_counter()
+        outcomes = capture_urls(rt, urls)
+        wall, used = time.perf_counter() - t0, cpu() - cpu0
+        failed = sum(o.error is not None for o in outcomes)
+        warc_mb = sum(p.stat().st_size for p in (Path(tmp) / "warc").glob("*.warc.gz")) / 1e6
+        rt.close()
+    httpd.shutdown()
+    print(f"end to end (fetch, blob, WARC, SQLite, extraction, language): {len(urls)} pages in {wall:.2f} s")
+    print(f"  {len(urls) / wall:.0f} pages/s wall clock ({failed} failed), WARC {warc_mb:.1f} MB")
+    cores = os.cpu_count() or 1
+    print(
+        f"  {len(urls) / wall / cores:.0f} pages/s per core ({cores} cores, local server included); "
+        f"main process alone used {used / len(urls) * 1000:.1f} ms CPU per page"
+    )
+
+
+if __name__ == "__main__":
+    main()
