@@ -39,6 +39,21 @@ class _SHA256WARCWriter(WARCWriter):
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """One HTTP exchange as it goes into the WARC: the decoded body and the headers seen."""
+
+    url: str
+    fetched_at: datetime
+    request_headers: list[tuple[str, str]]
+    status_line: str
+    response_headers: list[tuple[str, str]]
+    body: bytes
+    ip: str | None
+    truncated: bool
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class WarcLocation:
     file: str  # relative to the data directory
     offset: int  # of the response record
@@ -80,22 +95,10 @@ class EvidenceStore:
     def get_blob(self, digest: str) -> bytes:
         return self.blob_path(digest).read_bytes()
 
-    def append_exchange(
-        self,
-        *,
-        url: str,
-        fetched_at: datetime,
-        request_headers: list[tuple[str, str]],
-        status_line: str,
-        response_headers: list[tuple[str, str]],
-        body: bytes,
-        ip: str | None,
-        truncated: bool,
-        metadata: dict[str, Any],
-    ) -> WarcLocation:
+    def append_exchange(self, exchange: Exchange) -> WarcLocation:
         """Write request, response and metadata records for one fetch; returns where they are."""
         self.warcs.mkdir(parents=True, exist_ok=True)
-        name = f"shekteu-{fetched_at:%Y%m%d}.warc.gz"
+        name = f"shekteu-{exchange.fetched_at:%Y%m%d}.warc.gz"
         path = self.warcs / name
         with open(path, "ab") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
@@ -115,18 +118,7 @@ class EvidenceStore:
                         )
                     )
                 response_offset = start + buf.tell()
-                self._write_records(
-                    writer,
-                    url,
-                    fetched_at,
-                    request_headers,
-                    status_line,
-                    response_headers,
-                    body,
-                    ip,
-                    truncated,
-                    metadata,
-                )
+                self._write_records(writer, exchange)
                 fh.write(buf.getvalue())
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -135,52 +127,41 @@ class EvidenceStore:
         return WarcLocation(str(path.relative_to(self.root)), response_offset)
 
     @staticmethod
-    def _write_records(
-        writer: WARCWriter,
-        url: str,
-        fetched_at: datetime,
-        request_headers: list[tuple[str, str]],
-        status_line: str,
-        response_headers: list[tuple[str, str]],
-        body: bytes,
-        ip: str | None,
-        truncated: bool,
-        metadata: dict[str, Any],
-    ) -> None:
-        date = fetched_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        kept = [(k, v) for k, v in response_headers if k.lower() not in TRANSFER_HEADERS]
-        kept += [("X-Archive-Orig-" + k, v) for k, v in response_headers if k.lower() in TRANSFER_HEADERS]
-        kept.append(("Content-Length", str(len(body))))
+    def _write_records(writer: WARCWriter, ex: Exchange) -> None:
+        date = ex.fetched_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        kept = [(k, v) for k, v in ex.response_headers if k.lower() not in TRANSFER_HEADERS]
+        kept += [("X-Archive-Orig-" + k, v) for k, v in ex.response_headers if k.lower() in TRANSFER_HEADERS]
+        kept.append(("Content-Length", str(len(ex.body))))
         warc_headers = {"WARC-Date": date}
-        if ip:
-            warc_headers["WARC-IP-Address"] = ip
-        if truncated:
+        if ex.ip:
+            warc_headers["WARC-IP-Address"] = ex.ip
+        if ex.truncated:
             warc_headers["WARC-Truncated"] = "length"
         response = writer.create_warc_record(
-            url,
+            ex.url,
             "response",
-            payload=io.BytesIO(body),
-            length=len(body),
-            http_headers=StatusAndHeaders(status_line, kept, protocol="HTTP/1.1"),
+            payload=io.BytesIO(ex.body),
+            length=len(ex.body),
+            http_headers=StatusAndHeaders(ex.status_line, kept, protocol="HTTP/1.1"),
             warc_headers_dict=warc_headers,
         )
         response_id = response.rec_headers.get_header("WARC-Record-ID")
         writer.write_record(response)
 
-        request_line = f"GET {_request_target(url)} HTTP/1.1"
+        request_line = f"GET {_request_target(ex.url)} HTTP/1.1"
         request = writer.create_warc_record(
-            url,
+            ex.url,
             "request",
             payload=io.BytesIO(b""),
             length=0,
-            http_headers=StatusAndHeaders(request_line, request_headers, is_http_request=True),
+            http_headers=StatusAndHeaders(request_line, ex.request_headers, is_http_request=True),
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
         )
         writer.write_record(request)
 
-        meta = json.dumps(metadata, ensure_ascii=False, sort_keys=True, default=str).encode()
+        meta = json.dumps(ex.metadata, ensure_ascii=False, sort_keys=True, default=str).encode()
         record = writer.create_warc_record(
-            url,
+            ex.url,
             "metadata",
             payload=io.BytesIO(meta),
             length=len(meta),

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from shekteu import audit
 from shekteu.capture.fetch import Fetcher, FetchResult
 from shekteu.db.tables import Capture, utcnow
-from shekteu.evidence import WarcLocation, sha256_hex
+from shekteu.evidence import Exchange, WarcLocation, sha256_hex
 from shekteu.items import WEB_PAGE, ItemData, add_item
 from shekteu.runtime import Runtime
 from shekteu.text.html import PageText, extract
@@ -116,21 +116,23 @@ def prepare(rt: Runtime, fetcher: Fetcher, url: str, extractors: Executor | None
         body = result.body
         prepared.sha256 = rt.store.put_blob(body) if body else sha256_hex(body)
         prepared.warc = rt.store.append_exchange(
-            url=result.final_url or url,
-            fetched_at=result.fetched_at,
-            request_headers=result.request_headers,
-            status_line=f"{result.status} {result.reason_phrase}".strip(),
-            response_headers=result.response_headers,
-            body=body,
-            ip=result.ip,
-            truncated=result.truncated,
-            metadata={
-                "requested_url": url,
-                "redirects": result.redirects,
-                "truncated": result.truncated,
-                "body_sha256": prepared.sha256,
-                "elapsed_seconds": round(result.elapsed, 3),
-            },
+            Exchange(
+                url=result.final_url or url,
+                fetched_at=result.fetched_at,
+                request_headers=result.request_headers,
+                status_line=f"{result.status} {result.reason_phrase}".strip(),
+                response_headers=result.response_headers,
+                body=body,
+                ip=result.ip,
+                truncated=result.truncated,
+                metadata={
+                    "requested_url": url,
+                    "redirects": result.redirects,
+                    "truncated": result.truncated,
+                    "body_sha256": prepared.sha256,
+                    "elapsed_seconds": round(result.elapsed, 3),
+                },
+            )
         )
     except OSError as exc:
         result.error = f"evidence store failed: {exc}"
