@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import update
 
 from shekteu import audit
-from shekteu.db import Database
+from shekteu.db import Database, upgrade
 from shekteu.db.tables import AuditEntry, Base, Capture, utcnow
 
 
@@ -22,9 +22,17 @@ def test_migrations_create_exactly_the_models(database_url: str) -> None:
     assert diff == []
 
 
-def test_opening_twice_migrates_once(database_url: str) -> None:
-    Database(database_url).close()
-    Database(database_url).close()
+def test_reopening_keeps_data_and_the_head_revision(database_url: str) -> None:
+    first = Database(database_url)
+    with first.write() as s:
+        audit.record(s, "test.action", "kept")
+    first.close()
+    again = Database(database_url)  # migrations already at head: nothing re-created or dropped
+    with again.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == upgrade(again.engine) == "0001"
+    with again.read() as s:
+        assert [e.target for e in s.query(AuditEntry)] == ["kept"]
+    again.close()
 
 
 def test_times_come_back_as_utc(database_url: str) -> None:
