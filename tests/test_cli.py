@@ -90,16 +90,18 @@ def test_import_and_list_items(env: dict[str, str], tmp_path: Path) -> None:
         "type": "public_channel",
         "id": 5,
         "messages": [
-            {"id": i, "type": "message", "date": "2026-01-01T00:00:00", "text": f"пост {i}"}
-            for i in (1, 2, 3)
+            {"id": i, "type": "message", "date": "2026-01-01T00:00:00", "text": text}
+            for i, text in ((1, "пост 1"), (2, "Меф и шишки в наличии, клады по городу, бот @mefshop_kz_bot"), (3, "пост 3"))
         ],
     }
     path = tmp_path / "result.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     first = run(env, "import", "telegram-export", str(path), "--json")
     second = run(env, "import", "telegram-export", str(path), "--json")
-    assert json.loads(first.stdout) == {"items": 3, "new": 3, "duplicates": 0, "skipped": 0}
+    # The drug ad is flagged as it comes in; the rerun has nothing new to flag.
+    assert json.loads(first.stdout) == {"items": 3, "new": 3, "duplicates": 0, "skipped": 0, "flagged": 1}
     assert json.loads(second.stdout)["duplicates"] == 3
+    assert json.loads(second.stdout)["flagged"] == 0
     listed = run(env, "items", "list", "--json", "--limit", "2")
     assert [r["post_id"] for r in lines(listed.stdout)] == [3, 2]
 

@@ -243,6 +243,9 @@ def captures_list(
     out.print(table)
 
 
+from shekteu import cli_detect  # noqa: E402, F401  (registers its commands on app)
+
+
 def main() -> None:
     try:
         app()  # standalone: Typer prints usage errors and exits with their code

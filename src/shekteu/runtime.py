@@ -6,11 +6,20 @@ what keeps them thin and the library testable against a temporary data directory
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shekteu.db import Database
 from shekteu.evidence import EvidenceStore
 from shekteu.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from shekteu.detect.model import Detector
+    from shekteu.indicators.extract import CardPolicy
 
 
 @dataclass
@@ -28,5 +37,35 @@ class Runtime:
     def from_env(cls) -> Runtime:
         return cls(load_settings())
 
+    @cached_property
+    def detector(self) -> Detector:
+        from shekteu.detect.model import load_detector
+
+        path = self.settings.model_path
+        return load_detector(str(path) if path else None)
+
+    @cached_property
+    def card_policy(self) -> CardPolicy:
+        from shekteu.indicators.extract import CardPolicy
+
+        return CardPolicy(hash_key(self.settings), self.settings.store_full_card_numbers)
+
     def close(self) -> None:
         self.db.close()
+
+
+def hash_key(settings: Settings) -> bytes:
+    """The secret for keyed hashes: the setting, or a random key created once in the data dir."""
+    if settings.hash_key is not None:
+        return settings.hash_key.get_secret_value().encode()
+    path = Path(settings.data_dir) / "keys" / "hash.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()

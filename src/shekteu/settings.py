@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "SHEKTEU_"
@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     )
     telegram_pages: int = Field(
         20, ge=1, le=1000, description="Default number of t.me/s pages read per channel capture."
+    )
+
+    model_path: Path | None = Field(
+        None, description="Detector model file (.npz) to use instead of the one shipped in the package."
+    )
+    hash_key: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Secret for keyed hashes of card numbers (16+ characters); unset: a random key "
+        "created once in DATA_DIR/keys/hash.key.",
+    )
+    store_full_card_numbers: bool = Field(
+        False, description="Keep full bank card numbers (only where the legal basis allows); default masked."
     )
 
     @field_validator("fetch_allow_networks", mode="before")

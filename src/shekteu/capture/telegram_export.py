@@ -39,10 +39,12 @@ class ImportSummary:
     new: int = 0
     duplicates: int = 0
     skipped: int = 0
+    flagged: int = 0  # new items the detector labels sale or recruit
     problems: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"items": self.items, "new": self.new, "duplicates": self.duplicates, "skipped": self.skipped}
+        return {"items": self.items, "new": self.new, "duplicates": self.duplicates, "skipped": self.skipped,
+                "flagged": self.flagged}  # fmt: skip
 
 
 def flatten_text(value: Any) -> tuple[str, list[str]]:
@@ -186,4 +188,7 @@ def import_export(rt: Runtime, path: Path, *, channel: str | None = None) -> Imp
             f"file:{path.name}",
             detail={"sha256": digest, **summary.as_json()},
         )
+    from shekteu.analysis import analyse_pending
+
+    summary.flagged = analyse_pending(rt).positive
     return summary

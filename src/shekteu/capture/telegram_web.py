@@ -231,4 +231,7 @@ def capture_channel(
             detail={"pages": run.pages, "new": len(run.new_posts), "seen": run.seen, "error": run.error},
         )
     run.new_posts.sort(key=lambda p: p.post_id)
+    from shekteu.analysis import analyse_pending
+
+    analyse_pending(rt)
     return run

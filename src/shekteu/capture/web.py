@@ -272,6 +272,9 @@ def capture_urls(
             fetcher.close()
         if extractors is not None:
             extractors.shutdown(cancel_futures=True)
+    from shekteu.analysis import analyse_pending
+
+    analyse_pending(rt)
     return [o for o in outcomes if o is not None]
 
 

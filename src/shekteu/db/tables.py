@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -124,3 +125,60 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Verdict(Base):
+    """The detector's verdict on one item's text, by one model version (issue 3)."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (
+        UniqueConstraint("item_id", "model_version", "text_sha256", name="uq_verdicts_item_model_text"),
+        Index("ix_verdicts_label_score", "label", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    model_version: Mapped[str] = mapped_column(String(32))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    probabilities: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    terms: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    lang: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Indicator(Base):
+    """One identifier (handle, card, wallet, domain …) however many items mention it.
+
+    ``key`` is what identifies it: the normalised value, or for bank cards the keyed hash (the
+    masked form alone would merge different cards).
+    """
+
+    __tablename__ = "indicators"
+    __table_args__ = (UniqueConstraint("type", "key", name="uq_indicators_type_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[str] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ItemIndicator(Base):
+    """Where an item mentions an indicator (the span in the item's text)."""
+
+    __tablename__ = "item_indicators"
+    __table_args__ = (
+        UniqueConstraint("item_id", "indicator_id", "start", name="uq_item_indicators_at"),
+        Index("ix_item_indicators_indicator", "indicator_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    value: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)

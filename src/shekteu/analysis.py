@@ -1,0 +1,141 @@
+"""Classify stored items and record their indicators, once per item text and model version.
+
+Capture and import call ``analyse_pending`` after their own transaction commits, so items are
+analysed as they come in; if a run is cut off in between, the next run (or
+``shekteu items analyse``) finds what is still pending. A verdict is keyed by item, model version
+and text hash, an indicator by type and key, a mention by item, indicator and position — all
+inserted with ON CONFLICT DO NOTHING, so re-running changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from shekteu import audit
+from shekteu.db.tables import Indicator, Item, ItemIndicator, Verdict, utcnow
+from shekteu.detect.language import quick_language
+from shekteu.detect.model import Detector
+from shekteu.indicators.extract import CardPolicy
+from shekteu.indicators.extract import Indicator as Found
+from shekteu.indicators.extract import extract as extract_indicators
+from shekteu.items import _insert
+from shekteu.runtime import Runtime
+
+BATCH = 256
+MAX_TEXT = 200_000  # characters of one item that are analysed (long pages: the start decides)
+
+
+@dataclass
+class AnalysisSummary:
+    items: int = 0
+    positive: int = 0
+    indicators: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        return {"items": self.items, "positive": self.positive, "indicators": self.indicators}
+
+
+def indicator_key(found: Found) -> str:
+    return str(found.detail.get("hash", found.normalized)) if found.type == "bank_card" else found.normalized
+
+
+def _pending(
+    session: Session, version: str, after: int, limit: int
+) -> list[tuple[int, str, str, str | None]]:
+    done = exists().where(
+        Verdict.item_id == Item.id, Verdict.model_version == version, Verdict.text_sha256 == Item.text_sha256
+    )
+    rows = session.execute(
+        select(Item.id, Item.text, Item.text_sha256, Item.lang)
+        .where(Item.id > after, ~done)
+        .order_by(Item.id)
+        .limit(limit)
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def _store_indicators(session: Session, item_id: int, found: list[Found]) -> int:
+    insert = _insert(session)
+    for ind in found:
+        key = indicator_key(ind)
+        session.execute(
+            insert(Indicator)
+            .values(
+                type=ind.type,
+                key=key,
+                normalized=ind.normalized,
+                valid=ind.valid,
+                detail=dict(ind.detail),
+                first_seen_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["type", "key"])
+        )
+        indicator_id = session.scalar(
+            select(Indicator.id).where(Indicator.type == ind.type, Indicator.key == key)
+        )
+        session.execute(
+            insert(ItemIndicator)
+            .values(item_id=item_id, indicator_id=indicator_id, value=ind.value, start=ind.start, end=ind.end)
+            .on_conflict_do_nothing(index_elements=["item_id", "indicator_id", "start"])
+        )
+    return len(found)
+
+
+def analyse_batch(session: Session, detector: Detector, policy: CardPolicy,
+                  rows: list[tuple[int, str, str, str | None]]) -> AnalysisSummary:  # fmt: skip
+    """Verdicts and indicators for (id, text, text_sha256, lang) rows, in the caller's transaction."""
+    summary = AnalysisSummary()
+    texts = [text[:MAX_TEXT] for _, text, _, _ in rows]
+    verdicts = detector.classify(texts)
+    insert = _insert(session)
+    for (item_id, _, sha, lang), text, verdict in zip(rows, texts, verdicts, strict=True):
+        session.execute(
+            insert(Verdict)
+            .values(
+                item_id=item_id,
+                model_version=detector.version,
+                text_sha256=sha,
+                label=verdict.label,
+                score=verdict.score,
+                probabilities=verdict.probabilities,
+                terms=[t.as_json() for t in verdict.terms],
+                lang=lang or quick_language(text),
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["item_id", "model_version", "text_sha256"])
+        )
+        summary.items += 1
+        summary.positive += verdict.label in ("sale", "recruit")
+        summary.indicators += _store_indicators(session, item_id, extract_indicators(text, policy))
+    if rows:
+        audit.record(
+            session, "detect.analyse", f"items:{rows[0][0]}-{rows[-1][0]}", actor=audit.current_actor(),
+            reason="items came in or the model changed",
+            detail={"model_version": detector.version, **summary.as_json()},
+        )  # fmt: skip
+    return summary
+
+
+def analyse_pending(rt: Runtime, *, on_batch: Callable[[int], None] | None = None) -> AnalysisSummary:
+    """Analyse every item without a verdict by the current model for its current text."""
+    total = AnalysisSummary()
+    detector, policy = rt.detector, rt.card_policy
+    after = 0
+    while True:
+        with rt.db.read() as session:
+            rows = _pending(session, detector.version, after, BATCH)
+        if not rows:
+            return total
+        with rt.db.write() as session:
+            # Rows analysed by a concurrent run in the meantime are skipped by the unique keys.
+            done = analyse_batch(session, detector, policy, rows)
+        total.items += done.items
+        total.positive += done.positive
+        total.indicators += done.indicators
+        after = rows[-1][0]
+        if on_batch:
+            on_batch(len(rows))
