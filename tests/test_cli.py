@@ -91,7 +91,11 @@ def test_import_and_list_items(env: dict[str, str], tmp_path: Path) -> None:
         "id": 5,
         "messages": [
             {"id": i, "type": "message", "date": "2026-01-01T00:00:00", "text": text}
-            for i, text in ((1, "пост 1"), (2, "Меф и шишки в наличии, клады по городу, бот @mefshop_kz_bot"), (3, "пост 3"))
+            for i, text in (
+                (1, "пост 1"),
+                (2, "Меф и шишки в наличии, клады по городу, бот @mefshop_kz_bot"),
+                (3, "пост 3"),
+            )
         ],
     }
     path = tmp_path / "result.json"

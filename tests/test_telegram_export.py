@@ -50,7 +50,13 @@ def test_it_imports_posts_and_keeps_text_link_urls(rt: Runtime, tmp_path: Path) 
         {"id": 3, "type": "service", "action": "pin"},
     ]
     summary = import_export(rt, write(tmp_path, export(msgs)), channel="@SnegShop")
-    assert summary.as_json() | {"flagged": None} == {"items": 2, "new": 2, "duplicates": 0, "skipped": 0, "flagged": None}
+    assert summary.as_json() | {"flagged": None} == {
+        "items": 2,
+        "new": 2,
+        "duplicates": 0,
+        "skipped": 0,
+        "flagged": None,
+    }
     with rt.db.read() as s:
         item = s.scalars(select(Item).where(Item.key == "snegshop/2")).one()
     assert item.url == "https://t.me/snegshop/2"

@@ -90,12 +90,16 @@ class Normalized:
 
 
 def substitute(
-    text: str, offsets: list[int], pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str | None]
+    text: str,
+    offsets: list[int],
+    pattern: re.Pattern[str],
+    replace: Callable[[re.Match[str]], str | tuple[str, list[int]] | None],
 ) -> tuple[str, list[int]]:
     """``pattern.sub`` that carries the offsets along.
 
-    A replacement of the same length keeps each character's own offset; otherwise every character
-    of the replacement points at the start of the match. ``None`` from ``replace`` keeps the match.
+    A replacement of the same length keeps each character's own offset; a one-character one points
+    at the match's start; a longer one spans the whole match. ``replace`` may also return the
+    replacement with each character's position in the match, or ``None`` to keep the match.
     """
     pieces: list[str] = []
     new_offsets: list[int] = []
@@ -107,6 +111,12 @@ def substitute(
         start, end = match.span()
         pieces.append(text[last:start])
         new_offsets.extend(offsets[last:start])
+        if isinstance(replacement, tuple):
+            replacement, positions = replacement
+            pieces.append(replacement)
+            new_offsets.extend(offsets[start + p] for p in positions)
+            last = end
+            continue
         pieces.append(replacement)
         if len(replacement) == end - start:
             new_offsets.extend(offsets[start:end])
@@ -149,10 +159,25 @@ def _lower(text: str, offsets: list[int]) -> tuple[str, list[int]]:
     return "".join(pieces), new_offsets
 
 
-def _join_spaced(match: re.Match[str]) -> str | None:
-    joined = match.group()[::2]
+def _join_spaced(match: re.Match[str]) -> tuple[str, list[int]] | None:
+    spelled = match.group()
+    joined = spelled[::2]
     # "а я в" are words of their own, not a word spelled apart.
-    return None if len(joined) == 3 and set(joined) <= _ONE_LETTER_WORDS else joined
+    if len(joined) == 3 and set(joined.lower()) <= _ONE_LETTER_WORDS:
+        return None
+    chars: list[str] = []
+    positions: list[int] = []
+    capitals = sum(ch.isupper() for ch in joined) >= 2
+    for i, ch in enumerate(joined):
+        at = 2 * i
+        if capitals and ch.islower() and ch in _ONE_LETTER_WORDS:
+            # "М Е Ф и З А К Л А Д К И": a lower-case "и" among capitals is a word of its own.
+            chars += [" ", ch, " "]
+            positions += [max(at - 1, 0), at, min(at + 1, len(spelled) - 1)]
+        else:
+            chars.append(ch)
+            positions.append(at)
+    return "".join(chars), positions
 
 
 def _squeeze(match: re.Match[str]) -> str:
@@ -227,11 +252,11 @@ def normalize(text: str, steps: int = ALL_STEPS) -> Normalized:
         out, offsets = nfkc_with_offsets(text)
     else:
         out, offsets = text, list(range(len(text)))
+    if steps & SPACED:  # before lower case: "М Е Ф и" is "меф и", not "мефи"
+        out, offsets = substitute(out, offsets, _SPACED, _join_spaced)
     out, offsets = _lower(out, offsets)
     if steps & EMOJI and _EMOJI.search(out):
         out, offsets = substitute(out, offsets, _EMOJI, lambda m: f" {EMOJI_WORDS[m.group()]} ")
-    if steps & SPACED:
-        out, offsets = substitute(out, offsets, _SPACED, _join_spaced)
     if steps & REPEATS:
         out, offsets = substitute(out, offsets, _REPEATS, _squeeze)
     if steps & DIGITS and _DIGIT_BY_LETTER.search(out):

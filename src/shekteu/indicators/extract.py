@@ -66,7 +66,7 @@ _TRAIL = ".,;:!?)]}>'\"»…"
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`«»{}|\\^]+|\bwww\.[^\s<>\"'`«»{}|\\^]+", re.IGNORECASE)
 _TG_LINK = re.compile(
     r"(?<![\w.])(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/"
-    r"(?:(?:s/)?(?P<name>[A-Za-z0-9_]{3,64})(?:/(?P<post>\d+))?|(?P<plus>\+[\w-]{8,})|joinchat/(?P<join>[\w-]{8,}))"
+    r"(?:(?P<plus>\+[\w-]{8,})|joinchat/(?P<join>[\w-]{8,})|(?:s/)?(?P<name>[A-Za-z0-9_]{3,64})(?:/(?P<post>\d+))?)"
     r"|tg://resolve\?domain=(?P<tgname>[A-Za-z0-9_]{3,64})|tg://join\?invite=(?P<tginv>[\w-]{8,})",
     re.IGNORECASE,
 )

@@ -1,0 +1,90 @@
+"""Items are classified and their indicators stored as they come in, exactly once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from shekteu.analysis import analyse_pending
+from shekteu.audit import verify_chain
+from shekteu.capture.telegram_export import import_export
+from shekteu.db.tables import Indicator, ItemIndicator, Verdict
+from shekteu.runtime import Runtime
+
+
+def export(tmp_path: Path, texts: list[str]) -> Path:
+    data = {
+        "name": "x", "type": "public_channel", "id": 1,
+        "messages": [{"id": i + 1, "type": "message", "date": "2026-01-01T00:00:00", "text": t} for i, t in enumerate(texts)],
+    }  # fmt: skip
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+TEXTS = [
+    "Меф, шишки, альфа в наличии. Клады по городу. Оплата на карту 4400 4301 2345 6781 или бот @snegkz_bot",
+    "Свежие клады в наличии, наш бот @snegkz_bot, оплата USDT TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+    "Погода в Астане: завтра без осадков.",
+]
+
+
+def counts(rt: Runtime) -> tuple[int, int, int]:
+    with rt.db.read() as s:
+        return (
+            s.scalar(select(func.count()).select_from(Verdict)),
+            s.scalar(select(func.count()).select_from(Indicator)),
+            s.scalar(select(func.count()).select_from(ItemIndicator)),
+        )
+
+
+def test_imported_items_are_analysed_once(rt: Runtime, tmp_path: Path) -> None:
+    summary = import_export(rt, export(tmp_path, TEXTS), channel="snegkz")
+    assert summary.flagged == 2
+    # 3 verdicts; indicators: card, bot (shared by two posts), tron wallet.
+    assert counts(rt) == (3, 3, 4)
+    with rt.db.read() as s:
+        labels = [v.label for v in s.scalars(select(Verdict).order_by(Verdict.item_id))]
+        card = s.scalars(select(Indicator).where(Indicator.type == "bank_card")).one()
+        versions = set(s.scalars(select(Verdict.model_version)))
+        bot = s.scalars(select(Indicator).where(Indicator.type == "telegram_bot")).one()
+        mentions = s.scalar(
+            select(func.count()).select_from(ItemIndicator).where(ItemIndicator.indicator_id == bot.id)
+        )
+    assert labels[:2] == ["sale", "sale"] and labels[2] == "other"
+    assert versions == {rt.detector.version}
+    assert (
+        card.normalized == "440043******6781" and card.key == card.detail["hash"] and "4301" not in card.key
+    )
+    assert mentions == 2
+    # Re-running (and re-importing) changes nothing.
+    assert analyse_pending(rt).items == 0
+    import_export(rt, export(tmp_path, TEXTS), channel="snegkz")
+    assert counts(rt) == (3, 3, 4)
+    with rt.db.read() as s:
+        assert verify_chain(s) == []
+
+
+def test_a_changed_text_gets_a_new_verdict(rt: Runtime, tmp_path: Path) -> None:
+    from shekteu.items import ItemData, add_item
+
+    with rt.db.write() as s:
+        add_item(
+            s,
+            ItemData(
+                kind="web_page",
+                key="https://x.example/",
+                url="https://x.example/",
+                source="test",
+                text="Привет",
+            ),
+        )
+    analyse_pending(rt)
+    with rt.db.write() as s:
+        add_item(s, ItemData(kind="web_page", key="https://x.example/", url="https://x.example/", source="test",
+                             text="Меф и шишки в наличии, клады, бот @snegkz_bot"), refresh=True)  # fmt: skip
+    assert analyse_pending(rt).items == 1
+    with rt.db.read() as s:
+        assert [v.label for v in s.scalars(select(Verdict).order_by(Verdict.id))] == ["other", "sale"]
