@@ -160,9 +160,11 @@ class Detector:
         doc, start, end, push = feats.doc[keep], feats.start[keep], feats.end[keep], push[keep]
         if not len(doc):
             return [[] for _ in normalized]
-        key = np.stack([doc, start, end], axis=1)
-        unique, inverse = np.unique(key, axis=0, return_inverse=True)
+        # One int64 key per (text, start, end): spans are < 2**21 characters (texts are capped).
+        key = (doc.astype(np.int64) << 42) | (start.astype(np.int64) << 21) | end.astype(np.int64)
+        keys, inverse = np.unique(key, return_inverse=True)
         total = np.bincount(inverse.ravel(), weights=push)
+        unique = np.stack([keys >> 42, (keys >> 21) & 0x1FFFFF, keys & 0x1FFFFF], axis=1)
         order = np.lexsort((-total, unique[:, 0]))
         result: list[list[Term]] = [[] for _ in normalized]
         for idx in order.tolist():

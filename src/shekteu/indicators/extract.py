@@ -111,6 +111,7 @@ def _strip_trailing(text: str, start: int, end: int) -> int:
     return end
 
 
+@lru_cache(maxsize=65_536)
 def _host_form(host: str) -> tuple[str, bool]:
     """Lower-case ASCII (IDNA) host and whether it has a known public suffix."""
     host = host.lower().rstrip(".")
@@ -279,19 +280,25 @@ def ton_raw(value: str) -> str:
     return f"{workchain}:{raw[2:34].hex()}"
 
 
+_PHONE = re.compile(r"(?<![\w+])(?:\+\s?\d|8|7)[\d\s().\-]{8,18}\d(?!\w)")
+
+
 def _phones(text: str, taken: list[tuple[int, int]]) -> Iterator[Found]:
+    """Phone-shaped candidates (``+`` or a leading 7/8, 10+ digits) checked with phonenumbers."""
     import phonenumbers
 
-    for m in phonenumbers.PhoneNumberMatcher(
-        text, "KZ", leniency=phonenumbers.Leniency.POSSIBLE, max_tries=200
-    ):
-        if any(m.start < e and s < m.end for s, e in taken):
+    for m in _PHONE.finditer(text):
+        if any(m.start() < e and s < m.end() for s, e in taken):
             continue
-        digits = sum(ch.isdigit() for ch in m.raw_string)
-        if digits < 10 or not _PHONE_HINT.search(m.raw_string):
-            continue  # prices and quantities are possible numbers too
-        e164 = phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
-        yield "phone", m.start, m.end, e164, phonenumbers.is_valid_number(m.number), {}
+        raw = m.group().rstrip(" .-(")
+        if not 10 <= sum(ch.isdigit() for ch in raw) <= 15 or not _PHONE_HINT.search(raw):
+            continue  # prices and quantities are numbers too
+        try:
+            number = phonenumbers.parse(raw, "KZ")
+        except phonenumbers.NumberParseException:
+            continue
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        yield "phone", m.start(), m.start() + len(raw), e164, phonenumbers.is_valid_number(number), {}
 
 
 # -- the whole extraction -------------------------------------------------------------------------
