@@ -106,8 +106,9 @@ def test_import_and_list_items(env: dict[str, str], tmp_path: Path) -> None:
     assert json.loads(first.stdout) == {"items": 3, "new": 3, "duplicates": 0, "skipped": 0, "flagged": 1}
     assert json.loads(second.stdout)["duplicates"] == 3
     assert json.loads(second.stdout)["flagged"] == 0
-    listed = run(env, "items", "list", "--json", "--limit", "2")
-    assert [r["post_id"] for r in lines(listed.stdout)] == [3, 2]
+    listed = lines(run(env, "items", "list", "--json", "--limit", "2").stdout)
+    assert [r["post_id"] for r in listed] == [3, 2]
+    assert listed[1]["verdict"]["label"] == "sale" and listed[0]["verdict"]["label"] == "other"
 
 
 def test_a_malformed_export_is_one_clear_line(env: dict[str, str], tmp_path: Path) -> None:

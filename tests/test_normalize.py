@@ -55,8 +55,23 @@ def test_spans_point_back_into_the_original() -> None:
 
 
 def _hostile(rng: random.Random) -> str:
-    alphabet = "абвгдеёжзийклмнопрстуфхцчшщыьэюяәғқңөұүһіaeopcxykmtABCEHKMOPTXY0123456789 .-*_!?\n"
-    extras = ["\u200b", "\u0336", "❄️", "🌿", "ＭＥＦ", "İ", "ﬁ", "ß", "\ufeff", "Ρ", "ο"]
+    alphabet = "абвгдеёжзийклмнопрстуфхцчшщыьэюяәғқңөұүһіaeopcxykmtABCEHKMOPTXYnsrdfgl0123456789 .-*_!?\n"
+    extras = [
+        "\u200b",
+        "\u0336",
+        "❄️",
+        "🌿",
+        "ＭＥＦ",
+        "İ",
+        "ﬁ",
+        "ß",
+        "\ufeff",
+        "Ρ",
+        "ο",
+        " username ",
+        " TOBAP ",
+        " с0ль ",
+    ]
     parts = [
         rng.choice(alphabet) if rng.random() < 0.9 else rng.choice(extras) for _ in range(rng.randint(0, 60))
     ]

@@ -139,3 +139,9 @@ def analyse_pending(rt: Runtime, *, on_batch: Callable[[int], None] | None = Non
         after = rows[-1][0]
         if on_batch:
             on_batch(len(rows))
+
+
+def latest_verdicts(session: Session, item_ids: list[int]) -> dict[int, dict[str, object]]:
+    """The newest verdict of each item (any model version), for listings."""
+    rows = session.scalars(select(Verdict).where(Verdict.item_id.in_(item_ids)).order_by(Verdict.id))
+    return {v.item_id: {"label": v.label, "score": v.score, "model": v.model_version} for v in rows}

@@ -189,25 +189,33 @@ def items_list(
     kind: Annotated[str | None, typer.Option("--kind", help="web_page or telegram_post.")] = None,
 ) -> None:
     """List collected items, newest first."""
+    from shekteu.analysis import latest_verdicts
     from shekteu.items import item_json, list_items
 
     rt = _runtime()
     with rt.db.read() as session:
         items = list_items(session, limit=limit, kind=kind)
-        rows = [item_json(i) for i in items]
+        verdicts = latest_verdicts(session, [i.id for i in items])
+        rows = [item_json(i) | {"verdict": verdicts.get(i.id)} for i in items]
     if json_out:
         for row in rows:
             emit_json(row)
         return
-    table = Table("id", "kind", "date", "lang", "url", "text")
+    table = Table("id", "kind", "date", "lang", "verdict", "url", "text")
     for row in rows:
+        verdict = row["verdict"]
+        shown = "-"
+        if verdict:
+            colour = "red" if verdict["label"] in ("sale", "recruit") else "green"
+            shown = f"[{colour}]{verdict['label']}[/] {verdict['score']:.2f}"
         table.add_row(
             str(row["id"]),
             row["kind"],
             (row["published_at"] or row["first_seen_at"])[:16],
             row["lang"] or "-",
+            shown,
             safe(row["url"], 50),
-            safe(row["title"] or row["text"], 70),
+            safe(row["title"] or row["text"], 60),
         )
     out.print(table)
 

@@ -15,6 +15,7 @@ import numpy as np
 from shekteu.detect import normalize as N
 from shekteu.detect.normalize import EMOJI_WORDS
 
+_LOOKALIKE_CODES = np.array(sorted(map(ord, "aeopcxykmthbiuαβεηικμνοπρτυχω")), dtype=np.uint32)
 _EMOJI_CODES = np.array(sorted({ord(e[0]) for e in EMOJI_WORDS}), dtype=np.uint32)
 
 
@@ -78,10 +79,19 @@ def steps_needed(texts: list[str], lowered: list[str]) -> np.ndarray:
     )
     mark(N.DIGITS, (digit[:-1] & letter[1:]) | (letter[:-1] & digit[1:]))
     mark(N.MIXED, (cyr[:-1] & latin_or_greek[1:]) | (latin_or_greek[:-1] & cyr[1:]))
-    # Cyrillic text with Latin or Greek letters in it: look-alike words may need folding.
+    # Cyrillic text with a Latin or Greek word made only of look-alike letters ("TOBAP"): fold it.
     has_cyr = _per_doc(doc, cyr, n)
-    steps[has_cyr & _per_doc(doc, latin_or_greek, n)] |= N.LOOKALIKE
+    starts = latin_or_greek.copy()
+    starts[1:] &= ~latin_or_greek[:-1]
+    run = np.cumsum(starts) - 1
+    inside = np.flatnonzero(latin_or_greek)
+    if len(inside):
+        n_runs = int(run[inside[-1]]) + 1
+        unfoldable = np.bincount(run[inside[~np.isin(codes[inside], _LOOKALIKE_CODES)]], minlength=n_runs)
+        run_doc = doc[np.flatnonzero(starts)]
+        foldable = np.bincount(run_doc[unfoldable == 0], minlength=n) > 0
+        steps[has_cyr & foldable] |= N.LOOKALIKE
     # Digit folding and emoji words can create mixed or look-alike words for the later steps.
-    steps[(steps & (N.DIGITS | N.EMOJI | N.NFKC | N.SPACED)) > 0] |= N.MIXED | N.LOOKALIKE
+    steps[(steps & (N.DIGITS | N.EMOJI | N.NFKC | N.SPACED | N.MIXED)) > 0] |= N.MIXED | N.LOOKALIKE
     steps[(steps & N.NFKC) > 0] |= N.ALL_STEPS
     return steps

@@ -262,12 +262,19 @@ def _price_list(rng: random.Random, drugs: list[str]) -> str:
     return rng.choice(["\n", " | ", "; ", " "]).join(lines)
 
 
-def sale(rng: random.Random) -> str:
+def _kazakh_or_english(rng: random.Random, kazakh: list[str], english: list[str], share: float) -> str | None:
+    """A Kazakh or English message (each ``share`` of the time), else None for a Russian one."""
     lang = rng.random()
-    if lang < 0.08:
-        return _fill(rng, rng.choice(KK_SALE), DRUGS_KK)
-    if lang < 0.16:
-        return _fill(rng, rng.choice(EN_SALE), DRUGS_EN)
+    if lang < share:
+        return _fill(rng, rng.choice(kazakh), DRUGS_KK)
+    if lang < 2 * share:
+        return _fill(rng, rng.choice(english), DRUGS_EN)
+    return None
+
+
+def sale(rng: random.Random) -> str:
+    if other_language := _kazakh_or_english(rng, KK_SALE, EN_SALE, 0.08):
+        return other_language
     parts = [rng.choice(SALE_OPENERS)]
     if rng.random() < 0.4:
         parts += rng.sample(SALE_LIFESTYLE, rng.randint(1, 3))
@@ -289,11 +296,8 @@ def sale(rng: random.Random) -> str:
 
 
 def recruit(rng: random.Random) -> str:
-    lang = rng.random()
-    if lang < 0.08:
-        return _fill(rng, rng.choice(KK_RECRUIT), DRUGS_KK)
-    if lang < 0.14:
-        return _fill(rng, rng.choice(EN_RECRUIT), DRUGS_EN)
+    if other_language := _kazakh_or_english(rng, KK_RECRUIT, EN_RECRUIT, 0.07):
+        return other_language
     if rng.random() < 0.3:
         parts = [rng.choice(REC_HOOKS)]
     else:

@@ -25,7 +25,7 @@ from shekteu.detect.features import Lexicon, extract
 from shekteu.detect.model import LABELS, POSITIVE, Detector
 from shekteu.detect.normalize import normalize_many
 
-DEFAULT_BITS = 20
+DEFAULT_BITS = 18
 DEFAULT_SYNTHETIC = 1500
 DEFAULT_C = 16.0
 DEFAULT_CONCEPT_WEIGHT = 10.0

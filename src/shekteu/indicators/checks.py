@@ -64,13 +64,20 @@ def iban(value: str) -> bool:
 
 
 # -- Base58 and bech32 ----------------------------------------------------------------------------
-def b58decode(value: str) -> bytes | None:
+def _b58_number(chars: str) -> int | None:
     number = 0
-    for ch in value:
+    for ch in chars:
         digit = _B58_INDEX.get(ch)
         if digit is None:
             return None
         number = number * 58 + digit
+    return number
+
+
+def b58decode(value: str) -> bytes | None:
+    number = _b58_number(value)
+    if number is None:
+        return None
     body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
     pad = len(value) - len(value.lstrip("1"))
     return b"\x00" * pad + body
@@ -165,13 +172,8 @@ def _xmr_decode(value: str) -> bytes | None:
         size = _XMR_BLOCK_SIZES[len(block)] if len(block) < len(_XMR_BLOCK_SIZES) else -1
         if size <= 0:
             return None
-        number = 0
-        for ch in block:
-            digit = _B58_INDEX.get(ch)
-            if digit is None:
-                return None
-            number = number * 58 + digit
-        if number >= 1 << (8 * size):
+        number = _b58_number(block)
+        if number is None or number >= 1 << (8 * size):
             return None
         out += number.to_bytes(size, "big")
     return bytes(out)
