@@ -197,7 +197,9 @@ def extract(texts: list[str], lexicon: Lexicon, bits: int, concept_weight: float
     add(w_doc, _index(w_hash, SALT_WORD, bits), w_rel_start, w_rel_end)
     # Character n-grams inside words, with the word's edge (a space) at either end.
     blocked_sum = np.concatenate(([0], np.cumsum(blocked)))
-    word_of_position = np.searchsorted(w_start, np.arange(len(codes)), side="right") - 1
+    start_mark = np.zeros(len(codes), dtype=np.int64)
+    start_mark[w_start] = 1
+    word_of_position = np.cumsum(start_mark) - 1  # index of the word at or before each position
     for n in NGRAMS:
         if len(codes) < n:
             continue

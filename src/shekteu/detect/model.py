@@ -62,6 +62,7 @@ class Detector:
     def __init__(self, weights: np.ndarray, bias: np.ndarray, labels: list[str], lexicon: Lexicon,
                  bits: int, meta: dict[str, Any], version: str) -> None:  # fmt: skip
         self.weights = weights.astype(np.float32)
+        self._columns = np.ascontiguousarray(self.weights.T)
         self.bias = bias.astype(np.float32)
         self.labels = labels
         self.lexicon = lexicon
@@ -114,9 +115,11 @@ class Detector:
 
     def probabilities(self, feats: Features, n_docs: int) -> np.ndarray:
         logits = np.empty((n_docs, len(self.labels)), dtype=np.float64)
-        rows = self.weights[feats.column]
         for c in range(len(self.labels)):
-            logits[:, c] = np.bincount(feats.doc, weights=rows[:, c] * feats.value, minlength=n_docs)
+            # One label's column at a time: 2**18 floats stay in cache while they are gathered.
+            weights = self._columns[c][feats.column]
+            weights *= feats.value
+            logits[:, c] = np.bincount(feats.doc, weights=weights, minlength=n_docs)
         logits += self.bias
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)

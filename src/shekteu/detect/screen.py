@@ -15,6 +15,12 @@ import numpy as np
 from shekteu.detect import normalize as N
 from shekteu.detect.normalize import EMOJI_WORDS
 
+_JUNK_SINGLES = np.array(
+    [0xAD, 0x34F, 0x61C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFEFF, 0xFFA0], dtype=np.uint32
+)
+_JUNK_RANGES = [(0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0xFE00, 0xFE0F),
+                (0x300, 0x36F), (0x483, 0x489), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF),
+                (0xFE20, 0xFE2F)]  # fmt: skip
 _LOOKALIKE_CODES = np.array(sorted(map(ord, "aeopcxykmthbiuαβεηικμνοπρτυχω")), dtype=np.uint32)
 _EMOJI_CODES = np.array(sorted({ord(e[0]) for e in EMOJI_WORDS}), dtype=np.uint32)
 
@@ -35,37 +41,34 @@ def _per_doc(doc: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(doc[: len(mask)][mask], minlength=n) > 0
 
 
+def _junk(codes: np.ndarray) -> np.ndarray:
+    """Invisible characters and combining marks, as ``normalize`` removes them."""
+    mask = np.isin(codes, _JUNK_SINGLES)
+    for low, high in _JUNK_RANGES:
+        mask |= _between(codes, low, high)
+    return mask
+
+
 def steps_needed(texts: list[str], lowered: list[str]) -> np.ndarray:
     """For each text, the ``normalize`` steps (bit flags) that could change it beyond ``str.lower``."""
     n = len(texts)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    codes, doc = codes_of(lowered)
+    all_codes, all_doc = codes_of(lowered)
+    junk = _junk(all_codes)
+    steps = np.zeros(n, dtype=np.int64)
+    steps[_per_doc(all_doc, junk, n)] |= N.NFKC
+    # The other traces are looked for as they will be once the junk is gone ("за\u200bклад").
+    codes, doc = all_codes[~junk], all_doc[~junk]
     cyr = _between(codes, 0x400, 0x52F)
     latin_or_greek = _between(codes, 0x61, 0x7A) | _between(codes, 0x3B1, 0x3C9)
     digit = _between(codes, 0x30, 0x39)
     letter = cyr | latin_or_greek | _between(codes, 0xDF, 0x24F)
     word = letter | digit
-    steps = np.zeros(n, dtype=np.int64)
 
     def mark(step: int, mask: np.ndarray) -> None:
         steps[_per_doc(doc, mask, n)] |= step
 
-    nfkc = np.fromiter((not unicodedata.is_normalized("NFKC", t) for t in texts), dtype=bool, count=n)
-    steps[nfkc] |= N.NFKC
-    mark(
-        N.NFKC,
-        (codes == 0xAD)
-        | _between(codes, 0x300, 0x36F)
-        | _between(codes, 0x483, 0x489)
-        | _between(codes, 0x1AB0, 0x1AFF)
-        | _between(codes, 0x1DC0, 0x1DFF)
-        | _between(codes, 0x200B, 0x206F)
-        | _between(codes, 0xFE00, 0xFE2F)
-        | (codes == 0xFEFF)
-        | (codes == 0x34F)
-        | (codes >= 0x3164),
-    )
     mark(N.EMOJI, np.isin(codes, _EMOJI_CODES))
     # A single character, a separator, a single character: the start of "м е ф".
     single = word.copy()
@@ -91,7 +94,10 @@ def steps_needed(texts: list[str], lowered: list[str]) -> np.ndarray:
         run_doc = doc[np.flatnonzero(starts)]
         foldable = np.bincount(run_doc[unfoldable == 0], minlength=n) > 0
         steps[has_cyr & foldable] |= N.LOOKALIKE
-    # Digit folding and emoji words can create mixed or look-alike words for the later steps.
-    steps[(steps & (N.DIGITS | N.EMOJI | N.NFKC | N.SPACED | N.MIXED)) > 0] |= N.MIXED | N.LOOKALIKE
-    steps[(steps & N.NFKC) > 0] |= N.ALL_STEPS
+    # A step can make work for the ones after it: joined or digit-folded letters form new words.
+    steps[(steps & N.SPACED) > 0] |= N.REPEATS | N.DIGITS | N.MIXED | N.LOOKALIKE
+    steps[(steps & (N.DIGITS | N.MIXED)) > 0] |= N.MIXED | N.LOOKALIKE
+    # NFKC proper (full-width letters, ligatures) can change anything: every step.
+    not_nfkc = np.fromiter((not unicodedata.is_normalized("NFKC", t) for t in texts), dtype=bool, count=n)
+    steps[not_nfkc] |= N.ALL_STEPS
     return steps
