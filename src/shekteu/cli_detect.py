@@ -133,6 +133,8 @@ def model_train(
             bar.advance(bar.task_ids[0])
     except (train.TrainingError, LexiconError) as exc:
         raise UserError(str(exc)) from None
+    except ImportError as exc:  # scikit-learn, SciPy or pymorphy3 missing
+        raise UserError(f"training needs the train extra (pip install 'shekteu[train]'): {exc}") from None
     target = out_path or default_path()
     version = detector.save(target)
     size = target.stat().st_size
