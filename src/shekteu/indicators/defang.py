@@ -15,35 +15,29 @@ from shekteu.detect.normalize import nfkc_with_offsets, substitute
 _TLDS = (
     r"(?:com|net|org|ru|kz|su|me|io|info|biz|xyz|top|cc|to|ws|onion|shop|store|site|online|pro|club|рф|қаз)"
 )
-_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bhxxp(s?)(?=\[?:)", re.IGNORECASE), "http\\1"),
-    (re.compile(r"\bh(?:\*\*|tt)p(s?)\[:\]//", re.IGNORECASE), "http\\1://"),
-    (re.compile(r"\[:\]//|\[://\]|:\[//\]"), "://"),
-    (
-        re.compile(
-            r"(?<=[A-Za-z0-9\u0400-\u04ff])\s*(?:\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\[точка\]|\(точка\))\s*"
-            r"(?=[A-Za-z0-9\u0400-\u04ff])",
-            re.IGNORECASE,
-        ),
-        ".",
-    ),
-    (re.compile(rf"(?<=[A-Za-z0-9])\s+(?:dot|точка)\s+(?={_TLDS}\b)", re.IGNORECASE), "."),
-    (
-        re.compile(
-            r"(?<=[\w.+-])\s*(?:\[at\]|\(at\)|\[@\]|\(@\)|\s(?:собака|at)\s)\s*(?=[\w-]+(?:\.|\[\.\]|\s+(?:dot|точка)\s+))",
-            re.IGNORECASE,
-        ),
-        "@",
-    ),
-    (re.compile(r"\b(t|telegram)\s*\.\s*(me|dog)\s*/\s*", re.IGNORECASE), "\\1.\\2/"),
-    (re.compile(r"(?<![\w@])@\s+(?=[A-Za-z][A-Za-z0-9_]{3,31}\b)"), "@"),
-]
+# (cheap substring triggers in the lower-cased text, pattern, replacement): a rule's regex runs
+# only when one of its triggers is present, which is rarely.
+_RULES: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
+    (("hxxp",), re.compile(r"\bhxxp(s?)(?=\[?:)", re.IGNORECASE), "http\\1"),
+    (("[:]",), re.compile(r"\bh(?:\*\*|tt)p(s?)\[:\]//", re.IGNORECASE), "http\\1://"),
+    (("[:", ":["), re.compile(r"\[:\]//|\[://\]|:\[//\]"), "://"),
+    (("[.]", "(.)", "{.}", "[dot]", "(dot)", "[точка]", "(точка)"),
+     re.compile(r"(?<=[A-Za-z0-9\u0400-\u04ff])\s*(?:\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\[точка\]|\(точка\))\s*"
+                r"(?=[A-Za-z0-9\u0400-\u04ff])", re.IGNORECASE), "."),
+    ((" dot ", " точка "), re.compile(rf"(?<=[A-Za-z0-9])\s+(?:dot|точка)\s+(?={_TLDS}\b)", re.IGNORECASE), "."),
+    (("[at]", "(at)", "[@]", "(@)", " собака ", " at "),
+     re.compile(r"(?<=[\w.+-])\s*(?:\[at\]|\(at\)|\[@\]|\(@\)|\s(?:собака|at)\s)\s*(?=[\w-]+(?:\.|\[\.\]|\s+(?:dot|точка)\s+))",
+                re.IGNORECASE), "@"),
+    (("t .", ". me", "me /", "legram ."), re.compile(r"\b(t|telegram)\s*\.\s*(me|dog)\s*/\s*", re.IGNORECASE), "\\1.\\2/"),
+    (("@ ",), re.compile(r"(?<![\w@])@\s+(?=[A-Za-z][A-Za-z0-9_]{3,31}\b)"), "@"),
+]  # fmt: skip
 
 
 def refang(text: str) -> tuple[str, list[int]]:
     """Plain text for indicator extraction and, per character, its index in ``text``."""
     out, offsets = nfkc_with_offsets(text)
-    for pattern, template in _RULES:
-        if pattern.search(out):
+    low = out.lower()
+    for triggers, pattern, template in _RULES:
+        if any(t in low for t in triggers) and pattern.search(out):
             out, offsets = substitute(out, offsets, pattern, lambda m, t=template: m.expand(t))
     return out, offsets

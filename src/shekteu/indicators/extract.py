@@ -91,6 +91,7 @@ _TRON = re.compile(r"\bT[1-9A-HJ-NP-Za-km-z]{33}\b")
 _ETH = re.compile(r"\b0x[0-9a-fA-F]{40}\b")
 _XMR = re.compile(r"\b[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?\b")
 _TON = re.compile(r"(?<![\w/+=-])(?:[EUk0]Q[A-Za-z0-9_-]{46}(?![\w/+=-])|-?[01]:[0-9a-fA-F]{64}\b)")
+_LONG_TOKEN = re.compile(r"[0-9A-Za-z_-]{26,}")  # every wallet form is at least this long
 _PHONE_HINT = re.compile(r"(?:\+\s*\d|\b[78][\s(-]*\d{3}|\(\d{3}\))")
 _FILE_SUFFIXES = frozenset(
     "py sh pl md rs zip mov exe rar jpg png gif pdf doc txt js css html php json".split()
@@ -327,7 +328,7 @@ def extract(text: str, policy: CardPolicy | None = None) -> list[Indicator]:
         found += _cards(clean, policy)
     if digits >= 4 and re.search(r"[A-Z]{2}\d{2}", clean):
         found += _ibans(clean)
-    if len(clean) >= 26:
+    if len(clean) >= 26 and _LONG_TOKEN.search(clean):
         taken = [(s, e) for _, s, e, *_ in found]
         found += [f for f in _wallets(clean) if not _overlaps(f, taken)]
     if digits >= 10:
