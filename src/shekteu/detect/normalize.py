@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -47,9 +47,8 @@ _CYR = re.compile(f"[{_CYR_RANGE}]")
 _WORD = re.compile(r"[^\W_]+")
 _DIGIT_BY_LETTER = re.compile(r"\d[^\W\d_]|[^\W\d_]\d")
 _HAS_DIGIT_AND_LETTER = re.compile(r"\b(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]+")
-_SCRIPTS_TOUCH = re.compile(f"[a-z\u03b1-\u03c9][{_CYR_RANGE}]|[{_CYR_RANGE}][a-z\u03b1-\u03c9]")
 _MIXED_SCRIPT = re.compile(f"\\b(?=[^\\W\\d_]*[{_CYR_RANGE}])(?=[^\\W\\d_]*[a-z\u03b1-\u03c9])[^\\W_]+")
-_LOOKALIKE_WORD = re.compile(r"(?<![^\W_])[a-z\u03b1-\u03c9]+(?![^\W_])")
+_LATIN_OR_GREEK_RUN = re.compile(r"[a-z\u03b1-\u03c9]+")  # whole words only: checked in the callback
 # Runs of three or more single characters separated by one space, dot, dash, star or underscore:
 # "м е ф", "з.а.к.л.а.д.к.и". The separator must repeat through the run.
 _SPACED = re.compile(r"\b[^\W_]([ .\-*_·])[^\W_]\b(?:\1[^\W_]\b)+")
@@ -66,7 +65,7 @@ EMOJI_WORDS = {
 }  # fmt: skip
 _EMOJI = re.compile("|".join(map(re.escape, sorted(EMOJI_WORDS, key=len, reverse=True))))
 _ONE_LETTER_WORDS = frozenset("аивскуояaiu")
-_REPEATS = re.compile(r"([^\W\d_])\1{2,}|([!?.,)(*])\2{3,}")
+_REPEATS = re.compile(r"(.)\1\1+")  # what repeats is decided in _squeeze
 
 
 @dataclass(frozen=True)
@@ -91,11 +90,11 @@ class Normalized:
 
 def substitute(
     text: str,
-    offsets: list[int],
+    offsets: Sequence[int],
     pattern: re.Pattern[str],
     replace: Callable[[re.Match[str]], str | tuple[str, list[int]] | None],
-) -> tuple[str, list[int]]:
-    """``pattern.sub`` that carries the offsets along.
+) -> tuple[str, Sequence[int]]:
+    """``pattern.sub`` that carries the offsets along (``range(len(text))`` stands for "unchanged").
 
     A replacement of the same length keeps each character's own offset; a one-character one points
     at the match's start; a longer one spans the whole match. ``replace`` may also return the
@@ -138,15 +137,15 @@ def _nfkc_cluster(match: re.Match[str]) -> str:
     return _JUNK.sub("", unicodedata.normalize("NFKC", match.group()))
 
 
-def nfkc_with_offsets(text: str) -> tuple[str, list[int]]:
+def nfkc_with_offsets(text: str) -> tuple[str, Sequence[int]]:
     """NFKC by cluster (a base character and its combining marks), dropping junk that remains."""
-    offsets = list(range(len(text)))
+    offsets = range(len(text))
     if unicodedata.is_normalized("NFKC", text):
         return substitute(text, offsets, _JUNK, lambda m: "") if _JUNK.search(text) else (text, offsets)
     return substitute(text, offsets, _NFKC_CANDIDATE, _nfkc_cluster)
 
 
-def _lower(text: str, offsets: list[int]) -> tuple[str, list[int]]:
+def _lower(text: str, offsets: Sequence[int]) -> tuple[str, Sequence[int]]:
     lowered = text.lower()
     if len(lowered) == len(text):
         return lowered, offsets
@@ -180,8 +179,12 @@ def _join_spaced(match: re.Match[str]) -> tuple[str, list[int]] | None:
     return "".join(chars), positions
 
 
-def _squeeze(match: re.Match[str]) -> str:
-    return match.group(1) or match.group(2)
+def _squeeze(match: re.Match[str]) -> str | None:
+    """A letter three or more times becomes one ("мееееф"); "!!!!" becomes "!"; digits stay."""
+    ch = match.group(1)
+    if ch.isalpha() or (ch in "!?.,)(*" and len(match.group()) >= 4):
+        return ch
+    return None
 
 
 def _fold_mixed(word: str) -> str:
@@ -222,6 +225,9 @@ def _fold_digits(match: re.Match[str]) -> str | None:
 
 
 def _fold_lookalike_word(match: re.Match[str]) -> str | None:
+    text, start, end = match.string, match.start(), match.end()
+    if (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum()):
+        return None  # part of a longer word (digits, other letters): not a word of its own
     word = match.group()
     folded = "".join(_LATIN_TO_CYR.get(ch) or _GREEK_TO_CYR.get(ch) or "" for ch in word)
     return folded if len(folded) == len(word) else None
@@ -246,28 +252,36 @@ NFKC, EMOJI, SPACED, REPEATS, DIGITS, MIXED, LOOKALIKE = (1 << i for i in range(
 ALL_STEPS = (1 << 7) - 1
 
 
+def _same_length(text: str, pattern: re.Pattern[str], fold: Callable[[re.Match[str]], str | None]) -> str:
+    """A substitution whose replacements keep their length: the offsets stay as they are."""
+    return pattern.sub(lambda m: fold(m) or m.group(), text)
+
+
 def normalize(text: str, steps: int = ALL_STEPS) -> Normalized:
     """The obfuscation-free, lower-case form of ``text`` with offsets into it."""
     if steps & NFKC:
         out, offsets = nfkc_with_offsets(text)
     else:
-        out, offsets = text, list(range(len(text)))
+        out, offsets = text, range(len(text))
     if steps & SPACED:  # before lower case: "М Е Ф и" is "меф и", not "мефи"
         out, offsets = substitute(out, offsets, _SPACED, _join_spaced)
     out, offsets = _lower(out, offsets)
-    if steps & EMOJI and _EMOJI.search(out):
+    # Texts screened by ``normalize_many`` carry the traces of their steps; a direct call checks first.
+    check = steps == ALL_STEPS
+    if steps & EMOJI and (not check or _EMOJI.search(out)):
         out, offsets = substitute(out, offsets, _EMOJI, lambda m: f" {EMOJI_WORDS[m.group()]} ")
     if steps & REPEATS:
         out, offsets = substitute(out, offsets, _REPEATS, _squeeze)
-    if steps & DIGITS and _DIGIT_BY_LETTER.search(out):
-        out, offsets = substitute(out, offsets, _HAS_DIGIT_AND_LETTER, _fold_digits)
-    if steps & MIXED and _SCRIPTS_TOUCH.search(out):
-        out, offsets = substitute(out, offsets, _MIXED_SCRIPT, lambda m: _fold_mixed(m.group()))
+    # The folds below replace letters one for one, so the offsets need no work.
+    if steps & DIGITS and (not check or _DIGIT_BY_LETTER.search(out)):
+        out = _same_length(out, _HAS_DIGIT_AND_LETTER, _fold_digits)
+    if steps & MIXED:
+        out = _same_length(out, _MIXED_SCRIPT, lambda m: _fold_mixed(m.group()))
     if steps & LOOKALIKE and _mostly_cyrillic(out):
         # In Cyrillic text, a Latin or Greek word made only of look-alikes is Cyrillic in disguise:
         # "TOBAP", "Β ЛС".
-        out, offsets = substitute(out, offsets, _LOOKALIKE_WORD, _fold_lookalike_word)
-    return Normalized(out, text, tuple(offsets))
+        out = _same_length(out, _LATIN_OR_GREEK_RUN, _fold_lookalike_word)
+    return Normalized(out, text, None if isinstance(offsets, range) else tuple(offsets))
 
 
 def normalize_many(texts: list[str]) -> list[Normalized]:

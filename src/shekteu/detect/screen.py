@@ -81,7 +81,19 @@ def steps_needed(texts: list[str], lowered: list[str]) -> np.ndarray:
         (codes[:-2] == codes[1:-1]) & (codes[1:-1] == codes[2:]) & ~digit[:-2] & (codes[:-2] > 0x20),
     )
     mark(N.DIGITS, (digit[:-1] & letter[1:]) | (letter[:-1] & digit[1:]))
-    mark(N.MIXED, (cyr[:-1] & latin_or_greek[1:]) | (latin_or_greek[:-1] & cyr[1:]))
+    # A word with both Cyrillic and Latin or Greek letters in it. "Word" is taken broadly (any
+    # non-ASCII character joins one), so that no word the regex sees is split here.
+    wide = word | (codes >= 0xC0) | _between(codes, 0x41, 0x5A) | (codes == 0x5F)
+    word_start = wide.copy()
+    word_start[1:] &= ~wide[:-1]
+    word_id = np.cumsum(word_start) - 1
+    in_word = np.flatnonzero(wide)
+    if len(in_word):
+        n_words = int(word_id[in_word[-1]]) + 1
+        cyr_in = np.bincount(word_id[np.flatnonzero(cyr)], minlength=n_words)
+        other_in = np.bincount(word_id[np.flatnonzero(latin_or_greek)], minlength=n_words)
+        mixed_words = (cyr_in > 0) & (other_in > 0)
+        steps[np.bincount(doc[np.flatnonzero(word_start)][mixed_words], minlength=n) > 0] |= N.MIXED
     # Cyrillic text with a Latin or Greek word made only of look-alike letters ("TOBAP"): fold it.
     has_cyr = _per_doc(doc, cyr, n)
     starts = latin_or_greek.copy()
