@@ -41,6 +41,19 @@ def _per_doc(doc: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(doc[: len(mask)][mask], minlength=n) > 0
 
 
+def _runs(
+    mask: np.ndarray, doc: np.ndarray, members: list[np.ndarray]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Runs of consecutive True in ``mask``: each run's text, and per member mask its count in the run."""
+    starts = mask.copy()
+    starts[1:] &= ~mask[:-1]
+    run = np.cumsum(starts) - 1
+    n_runs = int(starts.sum())
+    return doc[np.flatnonzero(starts)], [
+        np.bincount(run[np.flatnonzero(member & mask)], minlength=n_runs) for member in members
+    ]
+
+
 def _junk(codes: np.ndarray) -> np.ndarray:
     """Invisible characters and combining marks, as ``normalize`` removes them."""
     mask = np.isin(codes, _JUNK_SINGLES)
@@ -84,28 +97,12 @@ def steps_needed(texts: list[str], lowered: list[str]) -> np.ndarray:
     # A word with both Cyrillic and Latin or Greek letters in it. "Word" is taken broadly (any
     # non-ASCII character joins one), so that no word the regex sees is split here.
     wide = word | (codes >= 0xC0) | _between(codes, 0x41, 0x5A) | (codes == 0x5F)
-    word_start = wide.copy()
-    word_start[1:] &= ~wide[:-1]
-    word_id = np.cumsum(word_start) - 1
-    in_word = np.flatnonzero(wide)
-    if len(in_word):
-        n_words = int(word_id[in_word[-1]]) + 1
-        cyr_in = np.bincount(word_id[np.flatnonzero(cyr)], minlength=n_words)
-        other_in = np.bincount(word_id[np.flatnonzero(latin_or_greek)], minlength=n_words)
-        mixed_words = (cyr_in > 0) & (other_in > 0)
-        steps[np.bincount(doc[np.flatnonzero(word_start)][mixed_words], minlength=n) > 0] |= N.MIXED
+    run_doc, counts = _runs(wide, doc, [cyr, latin_or_greek])
+    steps[np.bincount(run_doc[(counts[0] > 0) & (counts[1] > 0)], minlength=n) > 0] |= N.MIXED
     # Cyrillic text with a Latin or Greek word made only of look-alike letters ("TOBAP"): fold it.
-    has_cyr = _per_doc(doc, cyr, n)
-    starts = latin_or_greek.copy()
-    starts[1:] &= ~latin_or_greek[:-1]
-    run = np.cumsum(starts) - 1
-    inside = np.flatnonzero(latin_or_greek)
-    if len(inside):
-        n_runs = int(run[inside[-1]]) + 1
-        unfoldable = np.bincount(run[inside[~np.isin(codes[inside], _LOOKALIKE_CODES)]], minlength=n_runs)
-        run_doc = doc[np.flatnonzero(starts)]
-        foldable = np.bincount(run_doc[unfoldable == 0], minlength=n) > 0
-        steps[has_cyr & foldable] |= N.LOOKALIKE
+    run_doc, (unfoldable,) = _runs(latin_or_greek, doc, [latin_or_greek & ~np.isin(codes, _LOOKALIKE_CODES)])
+    foldable = np.bincount(run_doc[unfoldable == 0], minlength=n) > 0
+    steps[_per_doc(doc, cyr, n) & foldable] |= N.LOOKALIKE
     # A step can make work for the ones after it: joined or digit-folded letters form new words.
     steps[(steps & N.SPACED) > 0] |= N.REPEATS | N.DIGITS | N.MIXED | N.LOOKALIKE
     steps[(steps & (N.DIGITS | N.MIXED)) > 0] |= N.MIXED | N.LOOKALIKE
