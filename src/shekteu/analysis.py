@@ -4,13 +4,15 @@ Capture and import call ``analyse_pending`` after their own transaction commits,
 analysed as they come in; if a run is cut off in between, the next run (or
 ``shekteu items analyse``) finds what is still pending. A verdict is keyed by item, model version
 and text hash, an indicator by type and key, a mention by item, indicator and position — all
-inserted with ON CONFLICT DO NOTHING, so re-running changes nothing.
+inserted with ON CONFLICT DO NOTHING, so re-running changes nothing. The same transaction joins the
+items into shops (``shops/cluster.py``), so shops never lag behind the items.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -19,13 +21,16 @@ from shekteu import audit
 from shekteu.db.tables import Indicator, Item, ItemIndicator, Verdict, utcnow
 from shekteu.detect.language import quick_language
 from shekteu.detect.model import Detector
-from shekteu.indicators.extract import CardPolicy
+from shekteu.indicators.extract import CardPolicy, own_address
 from shekteu.indicators.extract import Indicator as Found
 from shekteu.indicators.extract import extract as extract_indicators
 from shekteu.items import _insert
 from shekteu.runtime import Runtime
+from shekteu.shops.cluster import Incoming, link_items
+from shekteu.shops.warninglist import Warninglist
 
 BATCH = 256
+POSITIVE = ("sale", "recruit")
 MAX_TEXT = 200_000  # characters of one item that are analysed (long pages: the start decides)
 
 
@@ -34,28 +39,42 @@ class AnalysisSummary:
     items: int = 0
     positive: int = 0
     indicators: int = 0
+    shops_created: int = 0
+    merges: int = 0
 
     def as_json(self) -> dict[str, int]:
-        return {"items": self.items, "positive": self.positive, "indicators": self.indicators}
+        return {"items": self.items, "positive": self.positive, "indicators": self.indicators,
+                "shops_created": self.shops_created, "merges": self.merges}  # fmt: skip
+
+    def add(self, other: AnalysisSummary) -> None:
+        for name in ("items", "positive", "indicators", "shops_created", "merges"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def indicator_key(found: Found) -> str:
     return str(found.detail.get("hash", found.normalized)) if found.type == "bank_card" else found.normalized
 
 
-def _pending(
-    session: Session, version: str, after: int, limit: int
-) -> list[tuple[int, str, str, str | None]]:
+class Pending(NamedTuple):
+    id: int
+    text: str
+    text_sha256: str
+    lang: str | None
+    url: str
+    channel: str | None
+
+
+def _pending(session: Session, version: str, after: int, limit: int) -> list[Pending]:
     done = exists().where(
         Verdict.item_id == Item.id, Verdict.model_version == version, Verdict.text_sha256 == Item.text_sha256
     )
     rows = session.execute(
-        select(Item.id, Item.text, Item.text_sha256, Item.lang)
+        select(Item.id, Item.text, Item.text_sha256, Item.lang, Item.url, Item.channel)
         .where(Item.id > after, ~done)
         .order_by(Item.id)
         .limit(limit)
     )
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [Pending(*r) for r in rows]
 
 
 def _store_indicators(session: Session, item_id: int, found: list[Found]) -> int:
@@ -85,14 +104,16 @@ def _store_indicators(session: Session, item_id: int, found: list[Found]) -> int
     return len(found)
 
 
-def analyse_batch(session: Session, detector: Detector, policy: CardPolicy,
-                  rows: list[tuple[int, str, str, str | None]]) -> AnalysisSummary:  # fmt: skip
-    """Verdicts and indicators for (id, text, text_sha256, lang) rows, in the caller's transaction."""
+def analyse_batch(
+    session: Session, detector: Detector, policy: CardPolicy, rows: list[Pending]
+) -> AnalysisSummary:
+    """Verdicts, indicators and shops for pending items, in the caller's transaction."""
     summary = AnalysisSummary()
-    texts = [text[:MAX_TEXT] for _, text, _, _ in rows]
+    texts = [row.text[:MAX_TEXT] for row in rows]
     verdicts = detector.classify(texts)
     insert = _insert(session)
-    for (item_id, _, sha, lang), text, verdict in zip(rows, texts, verdicts, strict=True):
+    incoming = []
+    for (item_id, _, sha, lang, url, channel), text, verdict in zip(rows, texts, verdicts, strict=True):
         session.execute(
             insert(Verdict)
             .values(
@@ -109,8 +130,15 @@ def analyse_batch(session: Session, detector: Detector, policy: CardPolicy,
             .on_conflict_do_nothing(index_elements=["item_id", "model_version", "text_sha256"])
         )
         summary.items += 1
-        summary.positive += verdict.label in ("sale", "recruit")
-        summary.indicators += _store_indicators(session, item_id, extract_indicators(text, policy))
+        positive = verdict.label in POSITIVE
+        summary.positive += positive
+        found = extract_indicators(text, policy)
+        own = own_address(url, channel)
+        summary.indicators += _store_indicators(session, item_id, [own, *found] if own else found)
+        incoming.append(Incoming(item_id, positive, text))
+    linked = link_items(session, incoming, Warninglist.load(session))
+    summary.shops_created += linked.shops_created
+    summary.merges += linked.merges
     if rows:
         audit.record(
             session, "detect.analyse", f"items:{rows[0][0]}-{rows[-1][0]}", actor=audit.current_actor(),
@@ -133,9 +161,7 @@ def analyse_pending(rt: Runtime, *, on_batch: Callable[[int], None] | None = Non
         with rt.db.write() as session:
             # Rows analysed by a concurrent run in the meantime are skipped by the unique keys.
             done = analyse_batch(session, detector, policy, rows)
-        total.items += done.items
-        total.positive += done.positive
-        total.indicators += done.indicators
+        total.add(done)
         after = rows[-1][0]
         if on_batch:
             on_batch(len(rows))

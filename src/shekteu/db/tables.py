@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -182,3 +183,167 @@ class ItemIndicator(Base):
     value: Mapped[str] = mapped_column(Text)
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
+
+
+class Shop(Base):
+    """A drug shop: the cluster of indicators and items that strong shared identifiers join (issue 4).
+
+    A merged shop keeps its row with ``merged_into`` set, so old references still resolve.
+    ``items``, ``mirrors``, ``reach`` and ``score`` are kept current as items arrive.
+    """
+
+    __tablename__ = "shops"
+    __table_args__ = (Index("ix_shops_score", "score"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    mirrors: Mapped[int] = mapped_column(Integer, default=0)
+    tips: Mapped[int] = mapped_column(Integer, default=0)
+    graffiti: Mapped[int] = mapped_column(Integer, default=0)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ShopIndicator(Base):
+    """An indicator's shop; an indicator belongs to one shop at most (``how``: auto or manual)."""
+
+    __tablename__ = "shop_indicators"
+    __table_args__ = (Index("ix_shop_indicators_shop", "shop_id"),)
+
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    how: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShopItem(Base):
+    """An item's shop: the one its strong indicators lead to."""
+
+    __tablename__ = "shop_items"
+    __table_args__ = (Index("ix_shop_items_shop", "shop_id"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    how: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShopSeparation(Base):
+    """Two shops an analyst split apart: never merged automatically again (``shop_a < shop_b``)."""
+
+    __tablename__ = "shop_separations"
+
+    shop_a: Mapped[int] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    shop_b: Mapped[int] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShopSuggestion(Base):
+    """A weak signal that two shops are one (near-duplicate text, same image, a separated pair
+    sharing an identifier); an analyst decides (``status``: open, merged, dismissed)."""
+
+    __tablename__ = "shop_suggestions"
+    __table_args__ = (UniqueConstraint("shop_a", "shop_b", "kind", name="uq_shop_suggestions_pair"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_a: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    shop_b: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    similarity: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ItemSignature(Base):
+    """An item's MinHash signature (near-duplicate text), kept to compare later items against."""
+
+    __tablename__ = "item_signatures"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SignatureBand(Base):
+    """Locality-sensitive hashing buckets of the signatures: equal buckets are candidate pairs."""
+
+    __tablename__ = "signature_bands"
+    __table_args__ = (Index("ix_signature_bands_bucket", "bucket"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger)
+
+
+class WarninglistEntry(Base):
+    """A platform or site never proposed for whole-domain blocking (as MISP's warninglists)."""
+
+    __tablename__ = "warninglist"
+    __table_args__ = (UniqueConstraint("type", "value", name="uq_warninglist_type_value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(32))  # "domain" covers subdomains; other types match exactly
+    value: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    """A person who acts on the platform; roles decide what they may do (four-eyes approval)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    roles: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Takedown(Base):
+    """A request to block one target, from proposal to verified block (or rejection)."""
+
+    __tablename__ = "takedowns"
+    __table_args__ = (
+        Index("ix_takedowns_state", "state"),
+        Index("ix_takedowns_target", "target_type", "target"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(Text)
+    recipient: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    check_result: Mapped[str | None] = mapped_column(String(16))
+
+
+class TakedownEvent(Base):
+    """One transition of a takedown: who, when, why, and the captures that show it."""
+
+    __tablename__ = "takedown_events"
+    __table_args__ = (Index("ix_takedown_events_takedown", "takedown_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    takedown_id: Mapped[int] = mapped_column(ForeignKey("takedowns.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    capture_ids: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

@@ -204,7 +204,39 @@ def _domains(text: str) -> Iterator[Found]:
         ascii_host, valid = _host_form(host)
         if not valid:
             continue  # "т.е.", "file.txt": not a domain at all
-        yield "domain", m.start(), m.end(), ascii_host, True, {}
+        yield "domain", m.start(), m.end(), _site(ascii_host), True, {}
+
+
+def _site(ascii_host: str) -> str:
+    """The domain indicator's form: ``www.`` dropped, so the two spellings of one site are one."""
+    return ascii_host[4:] if ascii_host.startswith("www.") and ascii_host.count(".") >= 2 else ascii_host
+
+
+_CHANNEL_NAME = re.compile(r"[a-z][a-z0-9_]{3,31}")
+
+
+def own_address(url: str, channel: str | None) -> Indicator | None:
+    """The identifier of where an item itself was found — its public channel or its web site.
+
+    Posts of one channel, and pages of one site, belong together even when their text never names
+    the channel or site. The indicator's span is (-1, -1): it is not in the text.
+    """
+    if channel is not None:
+        name = channel.lower().lstrip("@")
+        if not _CHANNEL_NAME.fullmatch(name):
+            return None  # a private channel's numeric id: no public address
+        kind = "telegram_bot" if name.endswith("bot") else "telegram_username"
+        return Indicator(kind, channel, "@" + name, True, -1, -1)
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    ascii_host, valid = _host_form(host)
+    if ascii_host.endswith(".onion"):
+        return Indicator("onion", host, ascii_host, valid, -1, -1)
+    return Indicator("domain", host, _site(ascii_host), valid, -1, -1) if valid else None
 
 
 def _onions(text: str) -> Iterator[Found]:

@@ -1,0 +1,289 @@
+"""`shekteu shops`, `shekteu warninglist` and `shekteu users`: thin commands over the shop library."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shekteu.cli import JsonOpt, UserError, _runtime, app
+from shekteu.terminal import emit_json, out, safe
+
+shops_app = typer.Typer(
+    no_args_is_help=True, help="Shops: indicators and items joined into the shops behind them."
+)
+warn_app = typer.Typer(no_args_is_help=True, help="Warninglist: platforms never blocked as a whole domain.")
+users_app = typer.Typer(no_args_is_help=True, help="Users and their roles (four-eyes approval).")
+app.add_typer(shops_app, name="shops")
+app.add_typer(warn_app, name="warninglist")
+app.add_typer(users_app, name="users")
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
+AsOpt = Annotated[str | None, typer.Option("--as", help="Acting user (default: the local account).")]
+
+
+def _actor(name: str | None) -> str:
+    from shekteu import audit
+
+    return name or audit.current_actor()
+
+
+def _errors():
+    from shekteu.shops.edit import ShopError
+    from shekteu.shops.warninglist import WarninglistError
+    from shekteu.users import UserError as AccountError
+
+    return (ShopError, WarninglistError, AccountError)
+
+
+@shops_app.command("list")
+def shops_list(
+    json_out: JsonOpt = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most shops shown, biggest first.")] = 50,
+    min_score: Annotated[float, typer.Option("--min-score", help="Only shops scoring at least this.")] = 0.0,
+) -> None:
+    """List shops, biggest first (items, mirrors, tips, graffiti, reach)."""
+    from shekteu.shops.query import list_shops
+
+    rt = _runtime()
+    with rt.db.read() as session:
+        rows = list_shops(session, limit=limit, min_score=min_score)
+    if json_out:
+        for row in rows:
+            emit_json({k: row[k] for k in ("id", "name", "score", "items", "indicators")})
+        return
+    table = Table("id", "name", "score", "items", "mirrors", "indicators")
+    for row in rows:
+        shown = ", ".join(f"{i['type']}:{i['normalized']}" for i in row["indicators"][:6])
+        more = len(row["indicators"]) - 6
+        table.add_row(
+            str(row["id"]),
+            safe(row["name"], 40),
+            f"{row['score']:.1f}",
+            str(row["items"]),
+            str(row["mirrors"]),
+            safe(shown + (f" (+{more})" if more > 0 else ""), 100),
+        )
+    out.print(table)
+
+
+@shops_app.command("show")
+def shops_show(shop_id: Annotated[int, typer.Argument(help="Shop id.")], json_out: JsonOpt = False) -> None:
+    """One shop in full: indicators, items, takedowns, merge suggestions."""
+    from shekteu.shops.query import show_shop
+
+    rt = _runtime()
+    try:
+        with rt.db.read() as session:
+            data = show_shop(session, shop_id)
+    except _errors() as exc:
+        raise UserError(str(exc)) from None
+    if json_out:
+        emit_json(data)
+        return
+    out.print(
+        f"[bold]shop {data['id']}[/]: {safe(data['name'])}  score {data['score']:.1f}, {data['items']} items,"
+        f" {data['mirrors']} mirrors, reach {data['reach']}"
+    )
+    if data["merged_from"]:
+        out.print(f"merged from shops {', '.join(map(str, data['merged_from']))}")
+    table = Table("indicator", "type", "mentions", "how", title="indicators")
+    for i in data["indicators"]:
+        table.add_row(safe(i["normalized"], 70), i["type"], str(i["mentions"]), i["how"])
+    out.print(table)
+    table = Table("item", "kind", "label", "date", "url", title="items")
+    for i in data["item_list"][:50]:
+        table.add_row(
+            str(i["id"]),
+            i["kind"],
+            i["label"] or "-",
+            (i["published_at"] or i["first_seen_at"])[:16],
+            safe(i["url"], 70),
+        )
+    out.print(table)
+    for t in data["takedowns"]:
+        out.print(
+            f"takedown {t['id']}: {t['target_type']} {safe(t['target'])} → {t['recipient']}: {t['state']}"
+        )
+    for s in data["suggestions"]:
+        out.print(
+            f"suggestion {s['id']}: same as shops {s['shops']}? ({s['kind']}, similarity {s['similarity']})"
+        )
+
+
+@shops_app.command("merge")
+def shops_merge(
+    keep: Annotated[int, typer.Argument(help="Shop that stays.")],
+    gone: Annotated[int, typer.Argument(help="Shop merged into it.")],
+    reason: ReasonOpt,
+    actor: AsOpt = None,
+) -> None:
+    """Merge shop B into shop A (audited)."""
+    from shekteu.shops.edit import merge
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as session:
+            shop = merge(session, keep, gone, actor=_actor(actor), reason=reason)
+            shop_id, items = shop.id, shop.items
+    except _errors() as exc:
+        raise UserError(str(exc)) from None
+    out.print(f"shop {gone} merged into shop {shop_id} ({items} items)")
+
+
+@shops_app.command("split")
+def shops_split(
+    shop_id: Annotated[int, typer.Argument(help="Shop to split.")],
+    indicator: Annotated[
+        list[str],
+        typer.Option(
+            "--indicator", help="TYPE:VALUE or indicator id that moves to the new shop (repeatable)."
+        ),
+    ],
+    reason: ReasonOpt,
+    actor: AsOpt = None,
+) -> None:
+    """Move indicators (and the items only they tie in) to a new shop; the two stay apart."""
+    from shekteu.shops.edit import split
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as session:
+            new = split(session, shop_id, indicator, actor=_actor(actor), reason=reason)
+            new_id, items = new.id, new.items
+    except _errors() as exc:
+        raise UserError(str(exc)) from None
+    out.print(f"new shop {new_id} split from shop {shop_id} ({items} items moved)")
+
+
+@shops_app.command("suggestions")
+def shops_suggestions(json_out: JsonOpt = False) -> None:
+    """Open merge suggestions (near-duplicate texts, identifiers shared by separated shops)."""
+    from shekteu.shops.query import open_suggestions
+
+    rt = _runtime()
+    with rt.db.read() as session:
+        rows = open_suggestions(session)
+    for row in rows:
+        if json_out:
+            emit_json(row)
+        else:
+            out.print(
+                f"{row['id']}: shops {row['shops'][0]} and {row['shops'][1]}: {row['kind']}, "
+                f"similarity {row['similarity']}, {safe(row['evidence'])}"
+            )
+
+
+@shops_app.command("dismiss")
+def shops_dismiss(
+    suggestion: Annotated[int, typer.Argument(help="Suggestion id.")], reason: ReasonOpt, actor: AsOpt = None
+) -> None:
+    """Dismiss a merge suggestion (the shops are different)."""
+    from shekteu.shops.edit import dismiss
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as session:
+            dismiss(session, suggestion, actor=_actor(actor), reason=reason)
+    except _errors() as exc:
+        raise UserError(str(exc)) from None
+    out.print(f"suggestion {suggestion} dismissed")
+
+
+@warn_app.command("list")
+def warninglist_list(json_out: JsonOpt = False) -> None:
+    """Every warninglist entry."""
+    from shekteu.shops.warninglist import entries
+
+    rt = _runtime()
+    with rt.db.read() as session:
+        rows = [
+            {"list": e.list_name, "type": e.type, "value": e.value, "added_by": e.added_by}
+            for e in entries(session)
+        ]
+    for row in rows:
+        if json_out:
+            emit_json(row)
+        else:
+            out.print(f"{row['list']}\t{row['type']}\t{safe(row['value'])}")
+
+
+@warn_app.command("add")
+def warninglist_add(
+    value: Annotated[str, typer.Argument(help="Domain (covers subdomains) or handle.")],
+    reason: ReasonOpt,
+    kind: Annotated[
+        str, typer.Option("--type", help="domain, telegram_username, telegram_bot, phone, email.")
+    ] = "domain",
+    list_name: Annotated[str, typer.Option("--list", help="Which list it belongs to.")] = "local",
+    actor: AsOpt = None,
+) -> None:
+    """Add an entry: never proposed for whole-domain blocking, never joins shops."""
+    from shekteu.shops import warninglist
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as session:
+            entry = warninglist.add(
+                session, kind, value, list_name=list_name, actor=_actor(actor), reason=reason
+            )
+            shown = f"{entry.type} {entry.value}"
+    except _errors() as exc:
+        raise UserError(str(exc)) from None
+    out.print(f"added {safe(shown)} to the warninglist")
+
+
+@warn_app.command("remove")
+def warninglist_remove(
+    value: Annotated[str, typer.Argument()],
+    reason: ReasonOpt,
+    kind: Annotated[str, typer.Option("--type")] = "domain",
+    actor: AsOpt = None,
+) -> None:
+    """Remove an entry."""
+    from shekteu.shops import warninglist
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as session:
+            warninglist.remove(session, kind, value, actor=_actor(actor), reason=reason)
+    except _errors() as exc:
+        raise UserError(str(exc)) from None
+    out.print(f"removed {safe(value)} from the warninglist")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name (a-z, 0-9, . _ -).")],
+    role: Annotated[
+        list[str], typer.Option("--role", help="analyst, approver, coordinator, admin, auditor.")
+    ],
+    actor: AsOpt = None,
+) -> None:
+    """Add a user with one or more roles."""
+    from shekteu.users import add_user
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as session:
+            user = add_user(session, name, role, actor=_actor(actor))
+            shown = f"{user.name} ({', '.join(user.roles)})"
+    except _errors() as exc:
+        raise UserError(str(exc)) from None
+    out.print(f"added user {shown}")
+
+
+@users_app.command("list")
+def users_list(json_out: JsonOpt = False) -> None:
+    """Users and roles."""
+    from shekteu.users import list_users
+
+    rt = _runtime()
+    with rt.db.read() as session:
+        rows = [{"name": u.name, "roles": u.roles, "disabled": u.disabled} for u in list_users(session)]
+    for row in rows:
+        if json_out:
+            emit_json(row)
+        else:
+            out.print(f"{row['name']}\t{', '.join(row['roles'])}" + ("\tdisabled" if row["disabled"] else ""))

@@ -1,0 +1,331 @@
+"""Build a shop's dossier: evidence files, chain of custody, PDF summary and a SHA-256 manifest.
+
+Layout (a folder, or the same inside a zip when the path ends in ``.zip``)::
+
+    captures/capture-<id>.warc.gz   the original WARC records of every capture, byte for byte
+    blobs/<sha256>                  stored photos and files the shop's items refer to
+    shop.json, items.jsonl          the shop, its identifiers, every item with verdicts and mentions
+    takedowns.json                  each takedown with every transition (who, when, why, evidence)
+    custody.jsonl                   the audit-log entries about this shop, its items and takedowns,
+                                    with their chain hashes
+    summary.pdf                     the summary in Russian
+    manifest.json                   SHA-256 and size of every file above, and whether the audit
+                                    chain verified when the dossier was made
+
+The dossier is written to a temporary name and renamed into place, so a crash leaves no half
+dossier under the requested name. Its creation is itself audited, with the manifest's hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shekteu import audit
+from shekteu.db.tables import AuditEntry, Capture, Indicator, Item, ItemIndicator, ShopItem, Verdict, utcnow
+from shekteu.dossier.pdf import STATES, render
+from shekteu.dossier.warc_copy import capture_records
+from shekteu.runtime import Runtime
+from shekteu.shops.query import show_shop
+from shekteu.takedown.lifecycle import events, list_takedowns, takedown_json
+
+_RANGE = re.compile(r"items:(\d+)-(\d+)")
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+class DossierError(ValueError):
+    """The dossier cannot be made (unknown shop, output exists); nothing was written."""
+
+
+@dataclass
+class DossierSummary:
+    path: Path
+    files: int
+    bytes: int
+    captures: int
+    manifest_sha256: str
+    chain_intact: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "files": self.files,
+            "bytes": self.bytes,
+            "captures": self.captures,
+            "manifest_sha256": self.manifest_sha256,
+            "chain_intact": self.chain_intact,
+        }
+
+
+def _dump(obj: Any) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n").encode()
+
+
+def _items(session: Session, shop_id: int) -> list[dict[str, Any]]:
+    items = list(
+        session.scalars(
+            select(Item)
+            .join(ShopItem, ShopItem.item_id == Item.id)
+            .where(ShopItem.shop_id == shop_id)
+            .order_by(Item.id)
+        )
+    )
+    ids = [i.id for i in items]
+    verdicts: dict[int, list[dict[str, Any]]] = {}
+    for v in session.scalars(select(Verdict).where(Verdict.item_id.in_(ids)).order_by(Verdict.id)):
+        verdicts.setdefault(v.item_id, []).append(
+            {
+                "label": v.label,
+                "score": v.score,
+                "model": v.model_version,
+                "text_sha256": v.text_sha256,
+                "terms": v.terms,
+                "at": v.created_at.isoformat(),
+            }
+        )
+    mentions: dict[int, list[dict[str, Any]]] = {}
+    for item_id, kind, normalized, value, start, end in session.execute(
+        select(
+            ItemIndicator.item_id,
+            Indicator.type,
+            Indicator.normalized,
+            ItemIndicator.value,
+            ItemIndicator.start,
+            ItemIndicator.end,
+        )
+        .join(Indicator, Indicator.id == ItemIndicator.indicator_id)
+        .where(ItemIndicator.item_id.in_(ids))
+        .order_by(ItemIndicator.item_id, ItemIndicator.start)
+    ):
+        mentions.setdefault(item_id, []).append(
+            {"type": kind, "normalized": normalized, "value": value, "start": start, "end": end}
+        )
+    return [
+        {
+            "id": i.id,
+            "kind": i.kind,
+            "url": i.url,
+            "channel": i.channel,
+            "post_id": i.post_id,
+            "published_at": i.published_at,
+            "first_seen_at": i.first_seen_at,
+            "source": i.source,
+            "capture_id": i.capture_id,
+            "title": i.title,
+            "text": i.text,
+            "text_sha256": i.text_sha256,
+            "media": i.media,
+            "verdicts": verdicts.get(i.id, []),
+            "indicators": mentions.get(i.id, []),
+        }
+        for i in items
+    ]
+
+
+def _custody(
+    session: Session, shop: dict[str, Any], item_ids: set[int], takedown_ids: list[int], capture_ids: set[int]
+) -> list[dict[str, Any]]:
+    targets = {f"shop:{s}" for s in [shop["id"], *shop["merged_from"]]} | {
+        f"takedown:{t}" for t in takedown_ids
+    }
+    low, high = (min(item_ids), max(item_ids)) if item_ids else (0, -1)
+    rows = []
+    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+        m = _RANGE.fullmatch(entry.target)
+        relevant = entry.target in targets or (
+            m is not None
+            and int(m.group(1)) <= high
+            and int(m.group(2)) >= low
+            and any(int(m.group(1)) <= i <= int(m.group(2)) for i in item_ids)
+        )
+        if relevant:
+            rows.append(
+                {
+                    "id": entry.id,
+                    "at": entry.at.isoformat(),
+                    "actor": entry.actor,
+                    "action": entry.action,
+                    "target": entry.target,
+                    "reason": entry.reason,
+                    "detail": entry.detail,
+                    "prev_hash": entry.prev_hash,
+                    "hash": entry.hash,
+                }
+            )
+    return rows
+
+
+def collect(
+    rt: Runtime, session: Session, shop_id: int
+) -> tuple[dict[str, bytes], dict[str, Path], dict[str, Any]]:
+    """(small files as bytes, evidence files to copy, facts for the summary) — read in one transaction."""
+    shop = show_shop(session, shop_id, item_limit=100_000)
+    items = _items(session, shop["id"])
+    tds = [t for t in list_takedowns(session, limit=100_000) if t.shop_id == shop["id"]]
+    td_rows = []
+    capture_ids = {i["capture_id"] for i in items if i["capture_id"]}
+    for t in tds:
+        row = takedown_json(t)
+        row["events"] = [
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "from": e.from_state,
+                "to": e.to_state,
+                "reason": e.reason,
+                "captures": e.capture_ids,
+                "detail": e.detail,
+            }
+            for e in events(session, t.id)
+        ]
+        capture_ids |= {c for e in row["events"] for c in e["captures"]}
+        td_rows.append(row)
+    files: dict[str, bytes] = {}
+    copies: dict[str, Path] = {}
+    capture_list = []
+    for c in session.scalars(select(Capture).where(Capture.id.in_(capture_ids)).order_by(Capture.id)):
+        entry = {
+            "id": c.id,
+            "url": c.url,
+            "final_url": c.final_url,
+            "status": c.status,
+            "fetched_at": c.fetched_at.isoformat(),
+            "sha256": c.sha256,
+            "error": c.error,
+            "file": None,
+        }
+        if c.warc_file and c.warc_offset is not None:
+            name = f"captures/capture-{c.id}.warc.gz"
+            files[name] = capture_records(rt.settings.data_dir / c.warc_file, c.warc_offset)
+            entry["file"] = name
+        capture_list.append(entry)
+    for item in items:
+        for media in item["media"] or []:
+            digest = media.get("sha256") if isinstance(media, dict) else None
+            if isinstance(digest, str) and _SHA.fullmatch(digest) and rt.store.blob_path(digest).exists():
+                copies[f"blobs/{digest}"] = rt.store.blob_path(digest)
+    custody = _custody(session, shop, {i["id"] for i in items}, [t["id"] for t in td_rows], capture_ids)
+    files["shop.json"] = _dump({k: v for k, v in shop.items() if k != "item_list"})
+    files["items.jsonl"] = "".join(
+        json.dumps(i, ensure_ascii=False, default=str) + "\n" for i in items
+    ).encode()
+    files["captures.json"] = _dump(capture_list)
+    files["takedowns.json"] = _dump(td_rows)
+    files["custody.jsonl"] = "".join(
+        json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in custody
+    ).encode()
+    facts = {"shop": shop, "takedowns": td_rows, "items": items, "captures": capture_list}
+    return files, copies, facts
+
+
+def _timeline(facts: dict[str, Any]) -> list[tuple[datetime, str]]:
+    out = [(datetime.fromisoformat(facts["shop"]["created_at"]), "магазин выявлен")]
+    for item in facts["items"]:
+        at = item["published_at"] or item["first_seen_at"]
+        out.append((at, f"материал {item['id']}: {item['url']}"))
+    for c in facts["captures"]:
+        out.append(
+            (
+                datetime.fromisoformat(c["fetched_at"]),
+                f"снимок {c['id']} (HTTP {c['status'] or '—'}): {c['url']}",
+            )
+        )
+    for t in facts["takedowns"]:
+        for e in t["events"]:
+            out.append((datetime.fromisoformat(e["at"]), f"блокировка {t['id']}: {STATES.get(e['to'], e['to'])} ({e['actor']})"))
+    return out
+
+
+def build_dossier(rt: Runtime, shop_id: int, out: Path, *, actor: str | None = None) -> DossierSummary:
+    out = out.expanduser()
+    if out.exists() and (out.is_file() or any(out.iterdir())):
+        raise DossierError(f"{out} exists and is not empty: choose a new path")
+    try:
+        from shekteu.shops.edit import ShopError
+
+        with rt.db.read() as session:
+            files, copies, facts = collect(rt, session, shop_id)
+            chain_intact = not audit.verify_chain(session)
+    except ShopError as exc:
+        raise DossierError(str(exc)) from None
+    note = (
+        "Цепочка журнала аудита проверена: не нарушена."
+        if chain_intact
+        else "ВНИМАНИЕ: цепочка журнала аудита нарушена (см. custody.jsonl)."
+    )
+    note += " SHA-256 каждого файла досье — в manifest.json."
+    files["summary.pdf"] = render(facts["shop"], facts["takedowns"], _timeline(facts), note)
+    listing = [
+        {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        for name, data in sorted(files.items())
+    ]
+    for name, path in sorted(copies.items()):
+        data = path.read_bytes()
+        listing.append({"path": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
+    manifest = _dump(
+        {
+            "shop_id": facts["shop"]["id"],
+            "shop_name": facts["shop"]["name"],
+            "created_at": utcnow().isoformat(),
+            "created_by": actor or audit.current_actor(),
+            "software": "shekteu",
+            "audit_chain_intact": chain_intact,
+            "files": sorted(listing, key=lambda f: f["path"]),
+        }
+    )
+    files["manifest.json"] = manifest
+    _write(out, files, copies)
+    digest = hashlib.sha256(manifest).hexdigest()
+    with rt.db.write() as session:
+        audit.record(
+            session,
+            "dossier.export",
+            f"shop:{facts['shop']['id']}",
+            actor=actor,
+            reason="dossier for a criminal case",
+            detail={"path": str(out), "manifest_sha256": digest},
+        )
+    total = sum(f["bytes"] for f in listing) + len(manifest)
+    return DossierSummary(out, len(listing) + 1, total, len(facts["captures"]), digest, chain_intact)
+
+
+def _write(out: Path, files: dict[str, bytes], copies: dict[str, Path]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".zip":
+        fd, tmp_name = tempfile.mkstemp(prefix=".dossier-", suffix=".zip", dir=out.parent)
+        tmp = Path(tmp_name)
+        try:
+            with open(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+                for name, data in sorted(files.items()):
+                    zf.writestr(name, data)
+                for name, path in sorted(copies.items()):
+                    zf.write(path, name)
+            tmp.replace(out)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return
+    tmp_dir = Path(tempfile.mkdtemp(prefix=".dossier-", dir=out.parent))
+    try:
+        for name, data in files.items():
+            (tmp_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_dir / name).write_bytes(data)
+        for name, path in copies.items():
+            (tmp_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, tmp_dir / name)
+        if out.exists():
+            out.rmdir()
+        tmp_dir.replace(out)
+    finally:
+        if tmp_dir.exists():
+            shutil.rmtree(tmp_dir)

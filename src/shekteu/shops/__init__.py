@@ -1,0 +1,1 @@
+"""Shops: items and indicators joined into the drug shops behind them, kept current as items arrive."""

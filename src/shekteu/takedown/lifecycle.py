@@ -1,0 +1,383 @@
+"""The takedown lifecycle: proposed → approved → sent → blocked → verified, accountable at each step.
+
+Every transition names the user, the time, the reason and the evidence captures, and lands in the
+same transaction as its audit entry. Approval needs a second person with the approver role: the
+proposer can never approve their own proposal. A domain on the warninglist is never a target (a
+URL on it is). Bad requests — unknown ids, a second approval, an impossible transition — raise
+``TakedownError`` before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import median
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shekteu import audit
+from shekteu.db.tables import (
+    Capture,
+    Indicator,
+    Item,
+    ItemIndicator,
+    ShopIndicator,
+    Takedown,
+    TakedownEvent,
+    utcnow,
+)
+from shekteu.shops.edit import ShopError, get_shop
+from shekteu.shops.warninglist import Warninglist
+from shekteu.users import require
+
+TARGETS = ("url", "domain", "telegram_channel", "telegram_bot", "telegram_account", "bank_card", "wallet")
+RECIPIENTS = ("regulator", "telegram", "bank", "hosting")
+STATES = ("proposed", "approved", "sent", "blocked", "verified", "rejected", "reappeared")
+OPEN = ("proposed", "approved", "sent", "blocked", "verified", "reappeared")
+TRANSITIONS = {
+    "proposed": {"approved", "rejected"},
+    "approved": {"sent", "rejected"},
+    "sent": {"blocked", "rejected"},
+    "blocked": {"verified", "reappeared"},
+    "verified": {"reappeared"},
+    "reappeared": {"sent", "blocked"},
+    "rejected": set(),
+}
+DEFAULT_RECIPIENT = {
+    "url": "regulator",
+    "domain": "regulator",
+    "telegram_channel": "telegram",
+    "telegram_bot": "telegram",
+    "telegram_account": "telegram",
+    "bank_card": "bank",
+    "wallet": "bank",
+}
+ALLOWED_RECIPIENTS = {
+    "url": {"regulator", "hosting"},
+    "domain": {"regulator", "hosting"},
+    "telegram_channel": {"telegram", "regulator"},
+    "telegram_bot": {"telegram", "regulator"},
+    "telegram_account": {"telegram", "regulator"},
+    "bank_card": {"bank"},
+    "wallet": {"bank"},
+}
+# The indicator types a target matches, to link it to its shop and its evidence.
+INDICATOR_TYPES = {
+    "domain": ("domain", "onion"),
+    "url": ("url",),
+    "telegram_channel": ("telegram_username",),
+    "telegram_bot": ("telegram_bot",),
+    "telegram_account": ("telegram_username",),
+    "bank_card": ("bank_card",),
+    "wallet": ("btc", "eth", "tron", "ltc", "xmr", "ton"),
+}
+_TG_NAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
+
+
+class TakedownError(ValueError):
+    """A takedown request that cannot be done; the message says why. Nothing was changed."""
+
+
+def normalise_target(kind: str, target: str, warn: Warninglist) -> str:
+    if kind not in TARGETS:
+        raise TakedownError(f"unknown target type {kind!r}; use one of {', '.join(TARGETS)}")
+    target = target.strip()
+    if kind == "url":
+        parts = urlsplit(target if "://" in target else "http://" + target)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise TakedownError(f"not a web address: {target!r}")
+        return parts._replace(netloc=parts.netloc.lower(), fragment="").geturl()
+    if kind == "domain":
+        host = (
+            (urlsplit(target).hostname if "://" in target else target)
+            .lower()
+            .rstrip(".")
+            .removeprefix("www.")
+        )
+        if not re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]{2,}", host.encode("idna").decode("ascii")):
+            raise TakedownError(f"not a domain name: {target!r}")
+        listed = warn.domain_listed(host)
+        if listed:
+            raise TakedownError(
+                f"{host} is on the warninglist ({listed}): never blocked as a whole domain; "
+                "propose a url takedown of the page instead"
+            )
+        return host
+    if kind.startswith("telegram_"):
+        m = _TG_NAME.fullmatch(target.removeprefix("https://t.me/").removeprefix("t.me/").strip("/"))
+        if not m:
+            raise TakedownError(f"not a Telegram name: {target!r}")
+        name = "@" + m.group(1).lower()
+        if warn.listed("telegram_username", name) or warn.listed("telegram_bot", name):
+            raise TakedownError(f"{name} is on the warninglist")
+        return name
+    return target
+
+
+@dataclass
+class Transition:
+    takedown: Takedown
+    event: TakedownEvent
+
+
+def _event(
+    session: Session,
+    td: Takedown,
+    to: str,
+    *,
+    actor: str,
+    reason: str,
+    captures: list[int],
+    detail: dict[str, Any] | None = None,
+) -> TakedownEvent:
+    if not reason or not reason.strip():
+        raise TakedownError("every takedown step needs a reason (--reason)")
+    frm = None if to == "proposed" else td.state
+    if frm is not None and to not in TRANSITIONS[frm]:
+        raise TakedownError(
+            f"takedown {td.id} is {frm}: it cannot become {to}"
+            f" (from {frm}: {', '.join(sorted(TRANSITIONS[frm])) or 'nothing, it is closed'})"
+        )
+    known = set(session.scalars(select(Capture.id).where(Capture.id.in_(captures)))) if captures else set()
+    if set(captures) - known:
+        raise TakedownError(f"no capture with id {', '.join(map(str, sorted(set(captures) - known)))}")
+    now = utcnow()
+    td.state, td.updated_at = to, now
+    if to == "sent":
+        td.sent_at = now
+    elif to == "blocked" and td.blocked_at is None:
+        td.blocked_at = now
+    elif to == "verified":
+        td.verified_at = now
+    event = TakedownEvent(
+        takedown_id=td.id,
+        at=now,
+        actor=actor,
+        from_state=frm,
+        to_state=to,
+        reason=reason,
+        capture_ids=sorted(set(captures)),
+        detail=detail or {},
+    )
+    session.add(event)
+    audit.record(
+        session,
+        f"takedown.{to}",
+        f"takedown:{td.id}",
+        actor=actor,
+        reason=reason,
+        detail={"from": frm, "captures": event.capture_ids, **(detail or {})},
+    )
+    session.flush()
+    return event
+
+
+def _evidence(session: Session, kind: str, target: str) -> tuple[int | None, list[int]]:
+    """The shop owning the target's indicator, and captures of items that mention it."""
+    types = INDICATOR_TYPES[kind]
+    ind = session.execute(
+        select(Indicator.id, ShopIndicator.shop_id)
+        .outerjoin(ShopIndicator, ShopIndicator.indicator_id == Indicator.id)
+        .where(Indicator.type.in_(types), Indicator.normalized == target)
+        .order_by(ShopIndicator.shop_id.is_(None))
+    ).first()
+    if ind is None:
+        return None, []
+    captures = session.scalars(
+        select(Item.capture_id)
+        .join(ItemIndicator, ItemIndicator.item_id == Item.id)
+        .where(ItemIndicator.indicator_id == ind[0], Item.capture_id.is_not(None))
+        .distinct()
+        .limit(20)
+    )
+    return ind[1], sorted(c for c in captures if c is not None)
+
+
+def propose(
+    session: Session,
+    kind: str,
+    target: str,
+    *,
+    actor: str,
+    reason: str,
+    recipient: str | None = None,
+    shop_id: int | None = None,
+    captures: list[int] | None = None,
+) -> Transition:
+    require(session, actor, "analyst", "approver")
+    target = normalise_target(kind, target, Warninglist.load(session))
+    recipient = recipient or DEFAULT_RECIPIENT[kind]
+    if recipient not in RECIPIENTS:
+        raise TakedownError(f"unknown recipient {recipient!r}; use one of {', '.join(RECIPIENTS)}")
+    if recipient not in ALLOWED_RECIPIENTS[kind]:
+        raise TakedownError(
+            f"a {kind} goes to {' or '.join(sorted(ALLOWED_RECIPIENTS[kind]))}, not {recipient}"
+        )
+    existing = session.scalar(
+        select(Takedown).where(
+            Takedown.target_type == kind,
+            Takedown.target == target,
+            Takedown.recipient == recipient,
+            Takedown.state.in_(OPEN),
+        )
+    )
+    if existing:
+        raise TakedownError(
+            f"{kind} {target} already has takedown {existing.id} ({existing.state}) to {recipient}"
+        )
+    linked_shop, found = _evidence(session, kind, target)
+    if shop_id is not None:
+        try:
+            linked_shop = get_shop(session, shop_id).id
+        except ShopError as exc:
+            raise TakedownError(str(exc)) from None
+    now = utcnow()
+    td = Takedown(
+        shop_id=linked_shop,
+        target_type=kind,
+        target=target,
+        recipient=recipient,
+        state="proposed",
+        proposed_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(td)
+    session.flush()
+    event = _event(
+        session,
+        td,
+        "proposed",
+        actor=actor,
+        reason=reason,
+        captures=(captures or []) + found,
+        detail={"target_type": kind, "target": target, "recipient": recipient, "shop": linked_shop},
+    )
+    return Transition(td, event)
+
+
+def get(session: Session, takedown_id: int) -> Takedown:
+    td = session.get(Takedown, takedown_id)
+    if td is None:
+        raise TakedownError(f"no takedown with id {takedown_id}")
+    return td
+
+
+def approve(session: Session, takedown_id: int, *, actor: str, reason: str) -> Transition:
+    user = require(session, actor, "approver")
+    td = get(session, takedown_id)
+    if td.state != "proposed":
+        raise TakedownError(
+            f"takedown {td.id} is {td.state}"
+            + (f", approved by {td.approved_by}" if td.approved_by else "")
+            + ": nothing to approve"
+        )
+    if td.proposed_by == user.name:
+        raise TakedownError(
+            f"{user.name} proposed takedown {td.id}: a second person must approve it (four eyes)"
+        )
+    td.approved_by = user.name
+    return Transition(td, _event(session, td, "approved", actor=user.name, reason=reason, captures=[]))
+
+
+def reject(session: Session, takedown_id: int, *, actor: str, reason: str) -> Transition:
+    user = require(session, actor, "approver")
+    td = get(session, takedown_id)
+    return Transition(td, _event(session, td, "rejected", actor=user.name, reason=reason, captures=[]))
+
+
+def mark(
+    session: Session,
+    takedown_id: int,
+    state: str,
+    *,
+    actor: str,
+    reason: str,
+    captures: list[int] | None = None,
+    detail: dict[str, Any] | None = None,
+    system: bool = False,
+) -> Transition:
+    """Record an outside fact: sent by hand, blocked, verified, refused (rejected), reappeared.
+
+    ``system`` is for the platform's own checks (``actor`` is then a process, not a user).
+    """
+    if state not in STATES or state in ("proposed", "approved"):
+        raise TakedownError(
+            f"cannot mark a takedown {state!r}: use propose/approve, or one of "
+            "sent, blocked, verified, rejected, reappeared"
+        )
+    if not system:
+        actor = require(session, actor, "analyst", "approver").name
+    td = get(session, takedown_id)
+    if state == "rejected" and td.state in ("proposed", "approved") and not system:
+        require(session, actor, "approver")
+    return Transition(
+        td, _event(session, td, state, actor=actor, reason=reason, captures=captures or [], detail=detail)
+    )
+
+
+def takedown_json(td: Takedown) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": td.id,
+        "shop_id": td.shop_id,
+        "target_type": td.target_type,
+        "target": td.target,
+        "recipient": td.recipient,
+        "state": td.state,
+        "proposed_by": td.proposed_by,
+        "approved_by": td.approved_by,
+        "created_at": iso(td.created_at),
+        "sent_at": iso(td.sent_at),
+        "blocked_at": iso(td.blocked_at),
+        "verified_at": iso(td.verified_at),
+        "checked_at": iso(td.checked_at),
+        "check_result": td.check_result,
+    }
+
+
+def list_takedowns(session: Session, state: str | None = None, limit: int = 200) -> list[Takedown]:
+    query = select(Takedown).order_by(Takedown.id).limit(limit)
+    if state:
+        if state not in STATES:
+            raise TakedownError(f"unknown state {state!r}; states are {', '.join(STATES)}")
+        query = query.where(Takedown.state == state)
+    return list(session.scalars(query))
+
+
+def events(session: Session, takedown_id: int) -> list[TakedownEvent]:
+    get(session, takedown_id)
+    return list(
+        session.scalars(
+            select(TakedownEvent).where(TakedownEvent.takedown_id == takedown_id).order_by(TakedownEvent.id)
+        )
+    )
+
+
+def stats(session: Session) -> dict[str, Any]:
+    """Time to takedown (sent → blocked, hours) and the reappearance rate of blocked targets."""
+    tds = list(session.scalars(select(Takedown)))
+    by_state = {s: sum(t.state == s for t in tds) for s in STATES}
+    hours = [(t.blocked_at - t.sent_at).total_seconds() / 3600 for t in tds if t.blocked_at and t.sent_at]
+    reappeared = set(
+        session.scalars(select(TakedownEvent.takedown_id).where(TakedownEvent.to_state == "reappeared"))
+    )
+    blocked = [t for t in tds if t.blocked_at]
+    return {
+        "takedowns": len(tds),
+        "by_state": by_state,
+        "time_to_takedown_hours": {
+            "median": round(median(hours), 2) if hours else None,
+            "max": round(max(hours), 2) if hours else None,
+            "n": len(hours),
+        },
+        "reappearance_rate": round(len(reappeared & {t.id for t in blocked}) / len(blocked), 3)
+        if blocked
+        else None,
+    }

@@ -1,0 +1,70 @@
+"""The people who act on the platform and their roles; four-eyes rules are checked against these.
+
+The CLI names the acting user with ``--as USER``; the web UI (issue 7) will authenticate the same
+users. Roles: ``analyst`` (triage, propose), ``approver`` (approve or reject takedowns),
+``coordinator`` (street teams), ``admin`` (everything but approving their own proposals),
+``auditor`` (read-only).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shekteu import audit
+from shekteu.db.tables import User, utcnow
+
+ROLES = ("analyst", "approver", "coordinator", "admin", "auditor")
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+
+
+class UserError(ValueError):
+    """An unknown or disabled user, a bad name or role, or a missing permission."""
+
+
+def add_user(session: Session, name: str, roles: list[str], *, actor: str) -> User:
+    name = name.strip().lower()
+    if not _NAME.fullmatch(name):
+        raise UserError(f"bad user name {name!r}: 2-64 of a-z, 0-9, '.', '_', '-'")
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise UserError(f"unknown role {', '.join(unknown) or '(none)'}; roles are {', '.join(ROLES)}")
+    if session.scalar(select(User).where(User.name == name)):
+        raise UserError(f"user {name} already exists")
+    user = User(name=name, roles=sorted(set(roles)), disabled=False, created_at=utcnow())
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        "user.add",
+        f"user:{name}",
+        actor=actor,
+        reason="account created",
+        detail={"roles": user.roles},
+    )
+    return user
+
+
+def get_user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name.strip().lower()))
+    if user is None:
+        raise UserError(f"no user {name!r}; add one with `shekteu users add NAME --role ROLE`")
+    if user.disabled:
+        raise UserError(f"user {user.name} is disabled")
+    return user
+
+
+def require(session: Session, name: str, *roles: str) -> User:
+    """The user, if they have one of ``roles`` (admin counts for every role but auditor's)."""
+    user = get_user(session, name)
+    if not set(user.roles) & {*roles, "admin"}:
+        raise UserError(
+            f"user {user.name} ({', '.join(user.roles)}) may not do this: needs {' or '.join(roles)}"
+        )
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.name)))
