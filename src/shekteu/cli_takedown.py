@@ -275,6 +275,10 @@ def blocklist_cmd(
             text = blocklist(session, fmt, min_score=min_score, zone=zone)
     except _errors() as exc:
         raise UserError(str(exc)) from None
+    except ModuleNotFoundError as exc:
+        raise UserError(
+            f"--format {fmt} needs the export extra: pip install 'shekteu[export]' ({exc.name} missing)"
+        ) from None
     _write(text, out_path)
 
 

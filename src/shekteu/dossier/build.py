@@ -136,9 +136,8 @@ def _items(session: Session, shop_id: int) -> list[dict[str, Any]]:
 def _custody(
     session: Session, shop: dict[str, Any], item_ids: set[int], takedown_ids: list[int], capture_ids: set[int]
 ) -> list[dict[str, Any]]:
-    targets = {f"shop:{s}" for s in [shop["id"], *shop["merged_from"]]} | {
-        f"takedown:{t}" for t in takedown_ids
-    }
+    targets = {f"shop:{s}" for s in [shop["id"], *shop["merged_from"]]}
+    targets |= {f"takedown:{t}" for t in takedown_ids} | {f"capture:{c}" for c in capture_ids}
     low, high = (min(item_ids), max(item_ids)) if item_ids else (0, -1)
     rows = []
     for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
@@ -148,7 +147,7 @@ def _custody(
             and int(m.group(1)) <= high
             and int(m.group(2)) >= low
             and any(int(m.group(1)) <= i <= int(m.group(2)) for i in item_ids)
-        )
+        )  # analysis batches name the range of items they covered
         if relevant:
             rows.append(
                 {
@@ -243,7 +242,12 @@ def _timeline(facts: dict[str, Any]) -> list[tuple[datetime, str]]:
         )
     for t in facts["takedowns"]:
         for e in t["events"]:
-            out.append((datetime.fromisoformat(e["at"]), f"блокировка {t['id']}: {STATES.get(e['to'], e['to'])} ({e['actor']})"))
+            out.append(
+                (
+                    datetime.fromisoformat(e["at"]),
+                    f"блокировка {t['id']}: {STATES.get(e['to'], e['to'])} ({e['actor']})",
+                )
+            )
     return out
 
 

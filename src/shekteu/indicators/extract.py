@@ -183,7 +183,7 @@ def _urls(text: str) -> Iterator[Found]:
         if host:
             host_start = start + raw.lower().find(host.lower())
             kind = "onion" if ascii_host.endswith(".onion") else "domain"
-            yield kind, host_start, host_start + len(host), ascii_host, valid, {}
+            yield kind, host_start, host_start + len(host), _site(ascii_host), valid, {}
 
 
 def _emails(text: str) -> Iterator[Found]:

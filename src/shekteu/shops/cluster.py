@@ -61,6 +61,7 @@ STRONG = frozenset(
         "email",
     }
 )
+ATTACHED = frozenset({"url"})  # kept with the shop (URL-level takedowns, blocklists), never joins shops
 ADDRESSES = (
     "telegram_bot",
     "telegram_username",
@@ -93,18 +94,27 @@ def pair(a: int, b: int) -> tuple[int, int]:
 
 def _strong_indicators(
     session: Session, item_ids: list[int], warn: Warninglist
-) -> dict[int, list[tuple[int, str]]]:
+) -> tuple[dict[int, list[tuple[int, str]]], dict[int, list[tuple[int, str]]]]:
+    """Per item: the strong identifiers that join shops, and the links that only ride along."""
     rows = session.execute(
         select(ItemIndicator.item_id, Indicator.id, Indicator.type, Indicator.normalized)
         .join(Indicator, Indicator.id == ItemIndicator.indicator_id)
-        .where(ItemIndicator.item_id.in_(item_ids), Indicator.valid.is_(True), Indicator.type.in_(STRONG))
+        .where(
+            ItemIndicator.item_id.in_(item_ids),
+            Indicator.valid.is_(True),
+            Indicator.type.in_(STRONG | ATTACHED),
+        )
         .order_by(ItemIndicator.item_id, ItemIndicator.start)
     )
-    out: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    strong: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    attached: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for item_id, ind_id, kind, normalized in rows:
-        if not warn.listed(kind, normalized) and (ind_id, normalized) not in out[item_id]:
-            out[item_id].append((ind_id, f"{kind}:{normalized}"))
-    return out
+        entry = (ind_id, f"{kind}:{normalized}")
+        if kind in ATTACHED:
+            attached[item_id].append(entry)  # a page on Instagram is still this shop's page
+        elif not warn.listed(kind, normalized) and entry not in strong[item_id]:
+            strong[item_id].append(entry)
+    return strong, attached
 
 
 def separated(session: Session, shops: set[int]) -> set[tuple[int, int]]:
@@ -166,8 +176,8 @@ def link_items(
     if not incoming:
         return summary
     ids = [i.item_id for i in incoming]
-    strong = _strong_indicators(session, ids, warn)
-    all_inds = {ind for inds in strong.values() for ind, _ in inds}
+    strong, attached = _strong_indicators(session, ids, warn)
+    all_inds = {ind for inds in [*strong.values(), *attached.values()] for ind, _ in inds}
     owner: dict[int, int] = (
         dict(
             session.execute(
@@ -234,7 +244,7 @@ def link_items(
                 )
             placed[item.item_id] = target
         if item.positive:
-            for ind, _ in inds:
+            for ind, _ in inds + attached.get(item.item_id, []):
                 if ind not in owner:
                     session.add(ShopIndicator(indicator_id=ind, shop_id=target, how=AUTO, added_at=now))
                     owner[ind] = target

@@ -45,9 +45,9 @@ def normalise_entry(kind: str, value: str) -> tuple[str, str]:
     if kind not in TYPES:
         raise WarninglistError(f"unknown warninglist type {kind!r}; use one of {', '.join(sorted(TYPES))}")
     if kind == "domain":
-        value = value.removeprefix("www.").rstrip(".")
         if "://" in value:
             value = urlsplit(value).hostname or ""
+        value = value.removeprefix("www.").rstrip(".")
         if not value or "." not in value or any(c in value for c in " /@"):
             raise WarninglistError(f"not a domain name: {value!r}")
         value = value.encode("idna").decode("ascii")

@@ -63,8 +63,8 @@ def entries(session: Session, *, min_score: float = 0.0) -> list[Entry]:
     )  # fmt: skip
     out = []
     for kind, value, shop_id, name, seen in rows:
-        if warn.listed(kind, value):
-            continue
+        if kind != "url" and warn.listed(kind, value):
+            continue  # a URL on a warninglisted platform is listed: only the platform's domain is not
         target_type = {"telegram_username": "telegram_channel"}.get(kind, kind)
         out.append(Entry(kind, value, shop_id, name, seen, states.get((target_type, value))))
     return out
@@ -162,11 +162,17 @@ def stix(items: list[Entry]) -> str:
 MISP_TYPES = {"domain": ("domain", "Network activity"), "onion": ("domain", "Network activity"),
               "url": ("url", "Network activity"), "email": ("email", "Social network"),
               "phone": ("phone-number", "Person"), "btc": ("btc", "Financial fraud"),
-              "xmr": ("xmr", "Financial fraud"), "iban": ("iban", "Financial fraud")}  # fmt: skip
+              "xmr": ("xmr", "Financial fraud"), "iban": ("iban", "Financial fraud"),
+              "telegram_username": ("text", "Social network"), "telegram_bot": ("text", "Social network"),
+              "telegram_invite": ("url", "Social network"), "eth": ("text", "Financial fraud"),
+              "tron": ("text", "Financial fraud"), "ltc": ("text", "Financial fraud"),
+              "ton": ("text", "Financial fraud")}  # fmt: skip
 
 
 def misp(items: list[Entry]) -> str:
-    from pymisp import MISPEvent, MISPObject
+    """One MISP event (``{"Event": …}``) with an attribute per identifier; it validates against MISP's
+    strict event schema, which has no objects, so Telegram names and wallets are typed attributes."""
+    from pymisp import MISPEvent
 
     event = MISPEvent()
     event.uuid = str(uuid.uuid5(NAMESPACE, "misp:" + json.dumps(sorted(map(str, items)))))
@@ -175,25 +181,12 @@ def misp(items: list[Entry]) -> str:
     event.set_date(datetime.now(UTC).date())
     event.add_tag("shekteu:drug-shop")
     for e in items:
-        comment = f"shop {e.shop_id}: {e.shop_name}"
-        if e.type in MISP_TYPES:
-            kind, category = MISP_TYPES[e.type]
-            attr = event.add_attribute(kind, e.value, category=category, comment=comment, to_ids=True)
-        elif e.type in ("telegram_username", "telegram_bot"):
-            obj = MISPObject("telegram-bot" if e.type == "telegram_bot" else "telegram-account")
-            obj.add_attribute("username", value=e.value.lstrip("@"))
-            obj.comment = comment
-            attr = event.add_object(obj)
-        elif e.type in WALLETS:
-            obj = MISPObject("coin-address")
-            obj.add_attribute("address", value=e.value)
-            obj.add_attribute("symbol", value={"tron": "TRX", "ton": "TON"}.get(e.type, e.type.upper()))
-            obj.comment = comment
-            attr = event.add_object(obj)
-        else:
-            attr = event.add_attribute("text", e.value, category="Other", comment=f"{e.type}; {comment}")
+        kind, category = MISP_TYPES.get(e.type, ("text", "Other"))
+        comment = f"{e.type}; shop {e.shop_id}: {e.shop_name}"
+        attr = event.add_attribute(kind, e.value, category=category, comment=comment, to_ids=kind != "text")
         attr.uuid = str(uuid.uuid5(NAMESPACE, f"misp:{e.type}:{e.value}"))
-    return event.to_json(indent=2) + "\n"
+    # MISP's import (and its JSON schema) takes the event wrapped as {"Event": {...}}.
+    return json.dumps({"Event": json.loads(event.to_json())}, indent=2, ensure_ascii=False) + "\n"
 
 
 def blocklist(session: Session, fmt: str, *, min_score: float = 0.0, zone: str = "rpz.shekteu.local.") -> str:

@@ -26,6 +26,7 @@ from shekteu.db.tables import (
     Item,
     ItemIndicator,
     ShopIndicator,
+    ShopItem,
     Takedown,
     TakedownEvent,
     utcnow,
@@ -177,12 +178,20 @@ def _event(
 
 
 def _evidence(session: Session, kind: str, target: str) -> tuple[int | None, list[int]]:
-    """The shop owning the target's indicator, and captures of items that mention it."""
-    types = INDICATOR_TYPES[kind]
+    """The shop of the target (its indicator's, or for a URL its page's) and captures that show it."""
+    if kind == "url":
+        pages = session.execute(
+            select(Item.id, Item.capture_id, ShopItem.shop_id)
+            .outerjoin(ShopItem, ShopItem.item_id == Item.id)
+            .where(Item.url == target)
+        ).all()
+        if pages:
+            shops = [p[2] for p in pages if p[2] is not None]
+            return (shops[0] if shops else None), sorted({p[1] for p in pages if p[1] is not None})
     ind = session.execute(
         select(Indicator.id, ShopIndicator.shop_id)
         .outerjoin(ShopIndicator, ShopIndicator.indicator_id == Indicator.id)
-        .where(Indicator.type.in_(types), Indicator.normalized == target)
+        .where(Indicator.type.in_(INDICATOR_TYPES[kind]), Indicator.normalized == target)
         .order_by(ShopIndicator.shop_id.is_(None))
     ).first()
     if ind is None:
