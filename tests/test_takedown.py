@@ -256,3 +256,31 @@ def _check_dossier(path: Path, takedown_id: int) -> None:
         text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(zf.read("summary.pdf"))).pages)
     assert "Досье" in text and "@web_op_bot" in text and "направлено" in text
     assert manifest["audit_chain_intact"] is True
+
+
+def test_cli_bad_input_is_one_clear_line(env: dict[str, str], tmp_path: Path) -> None:
+    cases = [
+        (["users", "add", "x y", "--role", "analyst"], "bad user name"),
+        (["users", "add", "sam", "--role", "boss"], "unknown role boss"),
+        (["takedown", "approve", "77", "--as", "sam", "--reason", "x"], "no user 'sam'"),
+        (["takedown", "list", "--state", "lost"], "unknown state"),
+        (["takedown", "propose", "fax", "123", "--as", "sam", "--reason", "x"], "no user 'sam'"),
+        (["blocklist", "--format", "hosts"], "nothing to list"),
+        (["blocklist", "--format", "pdf"], "unknown format"),
+        (["dossier", "5", "--out", str(tmp_path / "d")], "no shop with id 5"),
+        (["warninglist", "add", "no_dots", "--reason", "x"], "not a domain"),
+        (["warninglist", "remove", "example.org", "--reason", "x"], "not on the warninglist"),
+        (["shops", "split", "1", "--indicator", "x", "--reason", "x"], "no shop with id 1"),
+    ]
+    for args, message in cases:
+        result = run(env, *args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+    assert run(env, "users", "add", "sam", "--role", "analyst").returncode == 0
+    bad = run(env, "takedown", "propose", "fax", "123", "--as", "sam", "--reason", "x")
+    assert bad.returncode == 2 and "unknown target type 'fax'" in bad.stderr
+    assert run(env, "warninglist", "add", "example.org", "--reason", "partner").returncode == 0
+    listed = lines(run(env, "warninglist", "list", "--json").stdout)
+    mine = [row for row in listed if row["value"] == "example.org"]
+    assert len(mine) == 1 and mine[0]["list"] == "local" and mine[0]["added_by"].startswith("cli:")
+    assert not (tmp_path / "d").exists()

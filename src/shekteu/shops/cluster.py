@@ -20,7 +20,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shekteu import audit
@@ -96,20 +96,20 @@ def _strong_indicators(
     session: Session, item_ids: list[int], warn: Warninglist
 ) -> tuple[dict[int, list[tuple[int, str]]], dict[int, list[tuple[int, str]]]]:
     """Per item: the strong identifiers that join shops, and the links that only ride along."""
+    # No type filter in SQL: the planner would walk the (type, key) index over every indicator of
+    # those types instead of the few rows of these items; items have few indicators, filter here.
     rows = session.execute(
         select(ItemIndicator.item_id, Indicator.id, Indicator.type, Indicator.normalized)
         .join(Indicator, Indicator.id == ItemIndicator.indicator_id)
-        .where(
-            ItemIndicator.item_id.in_(item_ids),
-            Indicator.valid.is_(True),
-            Indicator.type.in_(STRONG | ATTACHED),
-        )
+        .where(ItemIndicator.item_id.in_(item_ids), Indicator.valid.is_(True))
         .order_by(ItemIndicator.item_id, ItemIndicator.start)
     )
     strong: dict[int, list[tuple[int, str]]] = defaultdict(list)
     attached: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for item_id, ind_id, kind, normalized in rows:
         entry = (ind_id, f"{kind}:{normalized}")
+        if kind not in STRONG and kind not in ATTACHED:
+            continue
         if kind in ATTACHED:
             attached[item_id].append(entry)  # a page on Instagram is still this shop's page
         elif not warn.listed(kind, normalized) and entry not in strong[item_id]:
@@ -130,23 +130,33 @@ def separated(session: Session, shops: set[int]) -> set[tuple[int, int]]:
 
 def merge_into(session: Session, keep: int, gone: int, *, actor: str, reason: str, detail: dict) -> None:
     """Move everything of shop ``gone`` to ``keep``; ``gone`` stays as a pointer (audited)."""
-    for table in (ShopIndicator, ShopItem, Takedown):
-        session.execute(update(table).where(table.shop_id == gone).values(shop_id=keep))
-    for column in (ShopSuggestion.shop_a, ShopSuggestion.shop_b):
+    merge_many(session, [(keep, gone, reason, detail)], actor=actor)
+
+
+def merge_many(session: Session, merges: list[tuple[int, int, str, dict]], *, actor: str) -> None:
+    """Apply (keep, gone, reason, detail) merges in order, each table updated by one executemany."""
+    if not merges:
+        return
+    pairs = [{"keep": keep, "gone": gone} for keep, gone, _, _ in merges]
+    for table in (ShopIndicator.__table__, ShopItem.__table__, Takedown.__table__, Shop.__table__):
+        column = table.c.merged_into if table is Shop.__table__ else table.c.shop_id
         session.execute(
-            update(ShopSuggestion)
-            .where(column == gone, ShopSuggestion.status == "open")
-            .values(status="merged")
+            update(table).where(column == bindparam("gone")).values({column: bindparam("keep")}), pairs
         )
+    suggestions = ShopSuggestion.__table__
+    for column in (suggestions.c.shop_a, suggestions.c.shop_b):
+        session.execute(
+            update(suggestions).where(column == bindparam("gone"), suggestions.c.status == "open")
+            .values(status="merged"), pairs,
+        )  # fmt: skip
+    shops = Shop.__table__
     session.execute(
-        update(Shop)
-        .where(Shop.id == gone)
-        .values(merged_into=keep, updated_at=utcnow(), items=0, mirrors=0, score=0.0)
-    )
-    session.execute(update(Shop).where(Shop.merged_into == gone).values(merged_into=keep))
-    audit.record(
-        session, "shop.merge", f"shop:{gone}", actor=actor, reason=reason, detail={"into": keep, **detail}
-    )
+        update(shops).where(shops.c.id == bindparam("gone"))
+        .values(merged_into=bindparam("keep"), updated_at=utcnow(), items=0, mirrors=0, score=0.0), pairs,
+    )  # fmt: skip
+    for keep, gone, reason, detail in merges:
+        audit.record(session, "shop.merge", f"shop:{gone}", actor=actor, reason=reason,
+                     detail={"into": keep, **detail})  # fmt: skip
 
 
 def suggest(session: Session, a: int, b: int, kind: str, similarity: float, evidence: dict) -> bool:
@@ -168,158 +178,200 @@ def suggest(session: Session, a: int, b: int, kind: str, similarity: float, evid
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
+class _Groups:
+    """Union-find over shop ids: existing shops (positive ids) and shops founded in this batch
+    (negative ids until they are inserted). A group's root is its oldest existing shop."""
+
+    def __init__(self, apart: set[tuple[int, int]]) -> None:
+        self.parent: dict[int, int] = {}
+        self.members: dict[int, set[int]] = {}
+        self.apart = apart
+
+    def find(self, shop: int) -> int:
+        self.parent.setdefault(shop, shop)
+        self.members.setdefault(shop, {shop})
+        root = shop
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[shop] != root:
+            self.parent[shop], shop = root, self.parent[shop]
+        return root
+
+    @staticmethod
+    def order(shop: int) -> tuple[bool, int]:
+        return (shop < 0, abs(shop))  # existing before new, then oldest first
+
+    def separated(self, a: int, b: int) -> bool:
+        return any(
+            pair(x, y) in self.apart for x in self.members[a] for y in self.members[b] if x > 0 and y > 0
+        )
+
+    def union(self, keep: int, gone: int) -> None:
+        self.parent[gone] = keep
+        self.members[keep] |= self.members.pop(gone)
+
+
+def _load_owners(session: Session, inds: set[int], ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    owner: dict[int, int] = {}
+    for chunk in _chunks(sorted(inds)):
+        owner.update(session.execute(select(ShopIndicator.indicator_id, ShopIndicator.shop_id)
+                                     .where(ShopIndicator.indicator_id.in_(chunk))).all())  # fmt: skip
+    placed = dict(
+        session.execute(select(ShopItem.item_id, ShopItem.shop_id).where(ShopItem.item_id.in_(ids))).all()
+    )
+    return owner, placed
+
+
+def _chunks(values: list[int], size: int = 5000) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
 def link_items(
     session: Session, incoming: list[Incoming], warn: Warninglist, *, actor: str = AUTO
 ) -> LinkSummary:
-    """Assign analysed items to shops (see the module docstring), in the caller's transaction."""
+    """Assign analysed items to shops (see the module docstring), in the caller's transaction.
+
+    The batch is planned in memory (union-find over shops), then written with a few bulk
+    statements: one insert of new shops, one of item placements, one of indicator ownerships.
+    """
     summary = LinkSummary()
     if not incoming:
         return summary
     ids = [i.item_id for i in incoming]
     strong, attached = _strong_indicators(session, ids, warn)
-    all_inds = {ind for inds in [*strong.values(), *attached.values()] for ind, _ in inds}
-    owner: dict[int, int] = (
-        dict(
-            session.execute(
-                select(ShopIndicator.indicator_id, ShopIndicator.shop_id).where(
-                    ShopIndicator.indicator_id.in_(all_inds)
-                )
-            ).all()
-        )
-        if all_inds
-        else {}
+    owner, placed = _load_owners(
+        session, {i for v in [*strong.values(), *attached.values()] for i, _ in v}, ids
     )
-    placed: dict[int, int] = dict(
-        session.execute(select(ShopItem.item_id, ShopItem.shop_id).where(ShopItem.item_id.in_(ids))).all()
-    )
-    now = utcnow()
+    groups = _Groups(separated(session, set(owner.values()) | set(placed.values())))
+    founded: dict[int, tuple[int, list[str]]] = {}  # temporary id -> (founding item, identifiers)
+    target_of: dict[int, int] = {}
+    new_owner: dict[int, int] = {}
+    merges: list[tuple[int, int, int, str | None]] = []  # (keep, gone, item, via) between existing shops
+    indicator_suggestions: list[tuple[int, int, int, str | None]] = []
     for item in incoming:
         inds = strong.get(item.item_id, [])
-        shops = {owner[i] for i, _ in inds if i in owner}
+        via = {groups.find(owner[i]): key for i, key in inds if i in owner}
+        shops = set(via)
         if item.item_id in placed:
-            shops.add(placed[item.item_id])
+            shops.add(groups.find(placed[item.item_id]))
         if not shops:
             if not (item.positive and inds):
                 continue
-            shop = Shop(
-                name=inds[0][1].split(":", 1)[1],
-                created_at=now,
-                updated_at=now,
-                items=0,
-                mirrors=0,
-                tips=0,
-                graffiti=0,
-                reach=0,
-                score=0.0,
-            )
-            session.add(shop)
-            session.flush()
-            audit.record(
-                session,
-                "shop.create",
-                f"shop:{shop.id}",
-                actor=actor,
-                reason=f"drug-positive item {item.item_id} with {inds[0][1]}",
-                detail={"item": item.item_id, "indicators": [k for _, k in inds]},
-            )
-            summary.shops_created += 1
-            target = shop.id
+            target = -(len(founded) + 1)
+            founded[target] = (item.item_id, [k for _, k in inds])
+            groups.find(target)
         else:
-            target = min(shops)
-            if item.positive and len(shops) > 1:
-                target = _merge_or_suggest(session, item, inds, owner, placed, shops, actor, summary)
-        if placed.get(item.item_id) != target:
-            if item.item_id in placed:
-                session.execute(
-                    update(ShopItem).where(ShopItem.item_id == item.item_id).values(shop_id=target)
-                )
-            else:
-                session.add(
-                    ShopItem(
-                        item_id=item.item_id,
-                        shop_id=target,
-                        how=actor if actor == AUTO else "manual",
-                        added_at=now,
-                    )
-                )
-            placed[item.item_id] = target
+            target = min(shops, key=groups.order)
+            if item.positive:
+                for other in sorted(shops - {target}, key=groups.order):
+                    if groups.separated(target, other):
+                        indicator_suggestions.append((target, other, item.item_id, via.get(other)))
+                        continue
+                    if target > 0 and other > 0:
+                        merges.append((target, other, item.item_id, via.get(other)))
+                    groups.union(target, other)
+        target_of[item.item_id] = target
         if item.positive:
             for ind, _ in inds + attached.get(item.item_id, []):
                 if ind not in owner:
-                    session.add(ShopIndicator(indicator_id=ind, shop_id=target, how=AUTO, added_at=now))
-                    owner[ind] = target
-        session.flush()
-        summary.touched.add(target)
-        if item.positive:
-            summary.suggestions += _near_duplicates(session, item, target)
+                    owner[ind] = new_owner[ind] = target
+    real = _create_shops(session, groups, founded, actor, summary)
+
+    def resolve(shop: int) -> int:
+        root = groups.find(shop)
+        return real.get(root, root)
+
+    merge_many(session, [(keep, gone, f"item {item_id} shares {via or 'an identifier'} with both shops",
+                          {"item": item_id, "via": via}) for keep, gone, item_id, via in merges], actor=actor)  # fmt: skip
+    summary.merges += len(merges)
+    now = utcnow()
+    how = "auto" if actor == AUTO else "manual"
+    fresh = [{"item_id": i, "shop_id": resolve(t), "how": how, "added_at": now}
+             for i, t in target_of.items() if i not in placed]  # fmt: skip
+    if fresh:
+        session.execute(insert(ShopItem.__table__), fresh)
+    for item_id, target in target_of.items():
+        if item_id in placed and resolve(placed[item_id]) != resolve(target):
+            session.execute(
+                update(ShopItem).where(ShopItem.item_id == item_id).values(shop_id=resolve(target))
+            )
+    if new_owner:
+        session.execute(insert(ShopIndicator.__table__), [{"indicator_id": i, "shop_id": resolve(t), "how": AUTO, "added_at": now}
+                                                for i, t in new_owner.items()])  # fmt: skip
+    for a, b, item_id, via in indicator_suggestions:
+        if resolve(a) != resolve(b):
+            summary.suggestions += suggest(session, resolve(a), resolve(b), "indicator", 1.0,
+                                           {"item": item_id, "via": via})  # fmt: skip
+    positive = {i.item_id: i.text for i in incoming if i.positive and i.item_id in target_of}
+    summary.suggestions += _near_duplicates(session, positive, {i: resolve(t) for i, t in target_of.items()})
+    summary.touched = {resolve(t) for t in target_of.values()}
     refresh(session, summary.touched)
     return summary
 
 
-def _merge_or_suggest(
-    session: Session,
-    item: Incoming,
-    inds: list[tuple[int, str]],
-    owner: dict[int, int],
-    placed: dict[int, int],
-    shops: set[int],
-    actor: str,
-    summary: LinkSummary,
-) -> int:
-    """Merge the item's shops into the oldest unless analysts separated a pair; returns its shop."""
-    keep = min(shops)
-    apart = separated(session, shops)
-    shared = {owner[i]: key for i, key in inds if i in owner}
-    for other in sorted(shops - {keep}):
-        if any(pair(other, s) in apart for s in shops if s != other):
-            if suggest(
-                session, keep, other, "indicator", 1.0, {"item": item.item_id, "via": shared.get(other)}
-            ):
-                summary.suggestions += 1
-            continue
-        merge_into(
-            session,
-            keep,
-            other,
-            actor=actor,
-            reason=f"item {item.item_id} shares {shared.get(other) or 'an identifier'} with both shops",
-            detail={"item": item.item_id, "via": shared.get(other)},
-        )
-        for mapping in (owner, placed):
-            for key, shop in list(mapping.items()):
-                if shop == other:
-                    mapping[key] = keep
-        summary.merges += 1
-        summary.touched.discard(other)
-        summary.touched.add(keep)
-    return keep
+def _create_shops(session: Session, groups: _Groups, founded: dict[int, tuple[int, list[str]]], actor: str,
+                  summary: LinkSummary) -> dict[int, int]:  # fmt: skip
+    """Insert the batch's new shops that were not absorbed by existing ones; temporary id -> id."""
+    roots = [t for t in sorted(founded, reverse=True) if groups.find(t) == t]
+    if not roots:
+        return {}
+    now = utcnow()
+    shops = [Shop(name=founded[t][1][0].split(":", 1)[1], created_at=now, updated_at=now, items=0, mirrors=0,
+                  tips=0, graffiti=0, reach=0, score=0.0) for t in roots]  # fmt: skip
+    session.add_all(shops)
+    session.flush()
+    real = {t: shop.id for t, shop in zip(roots, shops, strict=True)}
+    audit.record(session, "shop.create", f"shops:{shops[0].id}-{shops[-1].id}", actor=actor,
+                 reason="drug-positive items with identifiers no shop had",
+                 detail={str(real[t]): {"item": founded[t][0], "indicators": founded[t][1]} for t in roots})  # fmt: skip
+    summary.shops_created += len(roots)
+    return real
 
 
-def _near_duplicates(session: Session, item: Incoming, shop_id: int) -> int:
-    sig = minhash.signature(item.text)
-    if sig is None or session.get(ItemSignature, item.item_id) is not None:
+def _near_duplicates(session: Session, texts: dict[int, str], shop_of: dict[int, int]) -> int:
+    """Store signatures of the batch's positive items; suggest shops whose texts nearly match."""
+    if not texts:
         return 0
-    buckets = minhash.buckets(sig)
-    candidates = session.execute(
-        select(SignatureBand.item_id, ShopItem.shop_id, ItemSignature.signature)
-        .join(ShopItem, ShopItem.item_id == SignatureBand.item_id)
-        .join(ItemSignature, ItemSignature.item_id == SignatureBand.item_id)
-        .where(SignatureBand.bucket.in_(buckets), ShopItem.shop_id != shop_id)
-        .distinct()
-    ).all()
-    session.add(ItemSignature(item_id=item.item_id, signature=minhash.to_bytes(sig)))
-    session.add_all(SignatureBand(item_id=item.item_id, band=b, bucket=v) for b, v in enumerate(buckets))
-    new = 0
-    best: dict[int, tuple[float, int]] = {}
-    for other_item, other_shop, other_sig in candidates:
-        sim = minhash.similarity(sig, minhash.from_bytes(other_sig))
-        if sim >= NEAR_DUPLICATE and sim > best.get(other_shop, (0.0, 0))[0]:
-            best[other_shop] = (sim, other_item)
-    for other_shop, (sim, other_item) in best.items():
-        new += suggest(
-            session, shop_id, other_shop, "text", round(sim, 3), {"items": sorted([item.item_id, other_item])}
-        )
-    return new
+    done = set(session.scalars(select(ItemSignature.item_id).where(ItemSignature.item_id.in_(list(texts)))))
+    sigs = {i: sig for i, t in texts.items() if i not in done and (sig := minhash.signature(t)) is not None}
+    if not sigs:
+        return 0
+    bands = {i: minhash.buckets(sig) for i, sig in sigs.items()}
+    by_bucket: dict[int, set[int]] = defaultdict(set)
+    for i, buckets in bands.items():
+        for bucket in buckets:
+            by_bucket[bucket].add(i)
+    known: dict[int, tuple[int, bytes]] = {}
+    for chunk in _chunks(sorted(by_bucket)):
+        for other, bucket, shop, sig in session.execute(
+            select(SignatureBand.item_id, SignatureBand.bucket, ShopItem.shop_id, ItemSignature.signature)
+            .join(ShopItem, ShopItem.item_id == SignatureBand.item_id)
+            .join(ItemSignature, ItemSignature.item_id == SignatureBand.item_id)
+            .where(SignatureBand.bucket.in_(chunk))
+        ):
+            by_bucket[bucket].add(other)
+            known[other] = (shop, sig)
+    session.execute(
+        insert(ItemSignature.__table__),
+        [{"item_id": i, "signature": minhash.to_bytes(s)} for i, s in sigs.items()],
+    )
+    session.execute(insert(SignatureBand.__table__), [{"item_id": i, "band": n, "bucket": b}
+                                            for i, buckets in bands.items() for n, b in enumerate(buckets)])  # fmt: skip
+    best: dict[tuple[int, int], tuple[float, int, int]] = {}
+    for i, sig in sigs.items():
+        shop = shop_of[i]
+        for other in {o for b in bands[i] for o in by_bucket[b]} - {i}:
+            other_shop, other_sig = known[other] if other in known else (shop_of[other], None)
+            if other_shop == shop:
+                continue
+            sim = minhash.similarity(sig, minhash.from_bytes(other_sig) if other_sig else sigs[other])
+            key = pair(shop, other_shop)
+            if sim >= NEAR_DUPLICATE and sim > best.get(key, (0.0, 0, 0))[0]:
+                best[key] = (sim, i, other)
+    return sum(
+        suggest(session, a, b, "text", round(sim, 3), {"items": sorted([i, o])})
+        for (a, b), (sim, i, o) in best.items()
+    )
 
 
 def score(items: int, mirrors: int, tips: int, graffiti: int, reach: int) -> float:
@@ -355,22 +407,27 @@ def refresh(session: Session, shop_ids: set[int]) -> None:
         if kind in ADDRESSES:
             mirrors[shop] += 1
             names[shop][(len(ADDRESSES) - ADDRESSES.index(kind), normalized)] += mentions
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for (shop, _), (n, reach) in counts.items():
+        totals[shop][0] += n
+        totals[shop][1] = max(totals[shop][1], reach)
     now = utcnow()
+    rows = []
     for shop_id in ids:
-        items = sum(n for (s, _), (n, _) in counts.items() if s == shop_id)
-        reach = max((r for (s, _), (_, r) in counts.items() if s == shop_id), default=0)
+        items, reach = totals[shop_id]
         tips = counts.get((shop_id, "tip"), (0, 0))[0]
         graffiti = counts.get((shop_id, "graffiti"), (0, 0))[0]
-        values: dict = {
-            "items": items,
-            "mirrors": mirrors[shop_id],
-            "tips": tips,
-            "graffiti": graffiti,
-            "reach": reach,
-            "updated_at": now,
-            "score": score(items, mirrors[shop_id], tips, graffiti, reach),
-        }
+        row = {"shop_id": shop_id, "items": items, "mirrors": mirrors[shop_id], "tips": tips, "graffiti": graffiti,
+               "reach": reach, "updated_at": now, "score": score(items, mirrors[shop_id], tips, graffiti, reach),
+               "name": None}  # fmt: skip
         if names[shop_id]:
-            (_, name), _ = max(names[shop_id].items(), key=lambda kv: (kv[1], kv[0][0], kv[0][1]))
-            values["name"] = name
-        session.execute(update(Shop).where(Shop.id == shop_id).values(**values))
+            (_, row["name"]), _ = max(names[shop_id].items(), key=lambda kv: (kv[1], kv[0][0], kv[0][1]))
+        rows.append(row)
+    table = Shop.__table__
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("shop_id"))
+        .values({c: bindparam(c) for c in ("items", "mirrors", "tips", "graffiti", "reach", "updated_at", "score")}
+                | {"name": func.coalesce(bindparam("name"), table.c.name)}),
+        rows,
+    )  # fmt: skip
