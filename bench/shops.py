@@ -2,9 +2,10 @@
 
 Generates a synthetic world of shops (each with a bot, an operator, a wallet and a phone), writes
 items that mention one or two of their shop's identifiers (and, for 1 % of them, another shop's,
-which forces merges) straight into a fresh database, then runs the same ``link_items`` the analysis
+which forces merges; 3 % copy an earlier ad, which makes near-duplicate suggestions) straight into
+a fresh database, then runs the same ``link_items`` the analysis
 step runs, in its batches of 256. Prints items/s, shops found against shops planted, merges,
-suggestions and peak memory (Python allocations and the process's maximum RSS).
+suggestions and peak memory (the process's maximum RSS before and after clustering).
 
     python bench/shops.py [--items 100000] [--indicators 20000] [--database-url URL]
 """
@@ -16,7 +17,6 @@ import random
 import resource
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -49,12 +49,18 @@ def plant(db: Database, n_items: int, n_indicators: int, seed: int = 7) -> tuple
         ids = [shop * len(KINDS) + k + 1 for k in own]
         if rng.random() < 0.01:
             ids.append(rng.randrange(n_shops) * len(KINDS) + 1)
-        text = " ".join(rng.choices(WORDS, k=30)) + " " + " ".join(indicators[j - 1]["normalized"] for j in ids)
+        body = " ".join(rng.choices(WORDS, k=30))
+        if texts and rng.random() < 0.03:  # an ad copied from another shop: a near-duplicate suggestion
+            body = texts[rng.randrange(len(texts))][1].rsplit(" ", len(ids))[0]
+        text = body + " " + " ".join(indicators[j - 1]["normalized"] for j in ids)
         texts.append((i, text))
         items.append({"id": i, "kind": "telegram_post", "key": f"bench/{i}", "url": f"https://t.me/bench/{i}",
                       "source": "bench", "text": text, "text_sha256": f"{i:064x}", "links": [], "media": [],
                       "first_seen_at": now, "last_seen_at": now})  # fmt: skip
-        mentions += [{"item_id": i, "indicator_id": j, "value": "x", "start": n, "end": n + 1} for n, j in enumerate(ids)]
+        mentions += [
+            {"item_id": i, "indicator_id": j, "value": "x", "start": n, "end": n + 1}
+            for n, j in enumerate(ids)
+        ]
     with db.write() as s:
         s.execute(insert(Indicator), indicators)
         for start in range(0, len(items), 5000):
@@ -76,7 +82,7 @@ def main() -> None:
         planted, texts = plant(db, args.items, args.indicators)
         print(f"planted {args.items} items, {args.indicators} indicators, {planted} shops "
               f"in {time.perf_counter() - t0:.1f} s ({db.dialect})")  # fmt: skip
-        tracemalloc.start()
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t0 = time.perf_counter()
         merges = 0
         for start in range(0, len(texts), 256):
@@ -84,16 +90,15 @@ def main() -> None:
             with db.write() as s:
                 merges += link_items(s, batch, Warninglist.load(s)).merges
         elapsed = time.perf_counter() - t0
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
         with db.read() as s:
             shops = s.scalar(select(func.count()).select_from(Shop).where(Shop.merged_into.is_(None)))
             suggestions = s.scalar(select(func.count()).select_from(ShopSuggestion))
         db.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"clustering: {elapsed:.1f} s, {args.items / elapsed:,.0f} items/s")
-    print(f"shops: {shops} live ({planted} planted, {merges} merges from cross-shop mentions), {suggestions} suggestions")
-    print(f"peak memory: {peak / 2**20:.1f} MiB Python allocations during clustering, max RSS {rss:.0f} MiB")
+    print(f"shops: {shops} live ({planted} planted); {merges} merges (shops found piecewise, then joined, and "
+          f"cross-shop mentions); {suggestions} suggestions")  # fmt: skip
+    print(f"peak memory (max RSS): {rss_before:.0f} MiB after planting, {rss:.0f} MiB after clustering")
 
 
 if __name__ == "__main__":

@@ -186,3 +186,29 @@ def test_cli_lists_shops_right_after_an_import(env: dict[str, str], tmp_path: Pa
     assert bad.returncode == 2 and "no shop with id 4242" in bad.stderr and "Traceback" not in bad.stderr
     bad = run(env, "shops", "merge", str(row["id"]), "4242", "--reason", "x")
     assert bad.returncode == 2 and "no shop with id 4242" in bad.stderr
+
+
+def test_a_mirror_that_redirects_to_the_shop_joins_it(rt: Runtime) -> None:
+    from shekteu.analysis import analyse_pending
+    from shekteu.db.tables import Capture, utcnow
+    from shekteu.items import ItemData, add_item
+
+    with rt.db.write() as s:
+        for url, final in [
+            ("https://snow-main.shop/", None),
+            ("https://snow-mirror7.shop/", "https://snow-main.shop/"),
+        ]:
+            capture = Capture(url=url, final_url=final or url, status=200, fetched_at=utcnow(), redirects=[])
+            s.add(capture)
+            s.flush()
+            text = sale("в магазине") if final is None else "Перенаправление…"
+            add_item(
+                s,
+                ItemData(kind="web_page", key=url, url=url, source="test", text=text, capture_id=capture.id),
+            )
+    analyse_pending(rt)
+    (shop,) = live_shops(rt)
+    assert "domain:snow-main.shop" in keys(shop) and shop["items"] == 2
+    with rt.db.read() as s:
+        urls = {i["url"] for i in show_shop(s, shop["id"])["item_list"]}
+    assert urls == {"https://snow-main.shop/", "https://snow-mirror7.shop/"}

@@ -18,7 +18,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from shekteu import audit
-from shekteu.db.tables import Indicator, Item, ItemIndicator, Verdict, utcnow
+from shekteu.db.tables import Capture, Indicator, Item, ItemIndicator, Verdict, utcnow
 from shekteu.detect.language import quick_language
 from shekteu.detect.model import Detector
 from shekteu.indicators.extract import CardPolicy, own_address
@@ -62,6 +62,7 @@ class Pending(NamedTuple):
     lang: str | None
     url: str
     channel: str | None
+    final_url: str | None  # where a captured page's redirects ended: a mirror redirecting to its shop
 
 
 def _pending(session: Session, version: str, after: int, limit: int) -> list[Pending]:
@@ -69,7 +70,8 @@ def _pending(session: Session, version: str, after: int, limit: int) -> list[Pen
         Verdict.item_id == Item.id, Verdict.model_version == version, Verdict.text_sha256 == Item.text_sha256
     )
     rows = session.execute(
-        select(Item.id, Item.text, Item.text_sha256, Item.lang, Item.url, Item.channel)
+        select(Item.id, Item.text, Item.text_sha256, Item.lang, Item.url, Item.channel, Capture.final_url)
+        .outerjoin(Capture, Capture.id == Item.capture_id)
         .where(Item.id > after, ~done)
         .order_by(Item.id)
         .limit(limit)
@@ -113,7 +115,9 @@ def analyse_batch(
     verdicts = detector.classify(texts)
     insert = _insert(session)
     incoming = []
-    for (item_id, _, sha, lang, url, channel), text, verdict in zip(rows, texts, verdicts, strict=True):
+    for (item_id, _, sha, lang, url, channel, final_url), text, verdict in zip(
+        rows, texts, verdicts, strict=True
+    ):
         session.execute(
             insert(Verdict)
             .values(
@@ -133,8 +137,11 @@ def analyse_batch(
         positive = verdict.label in POSITIVE
         summary.positive += positive
         found = extract_indicators(text, policy)
-        own = own_address(url, channel)
-        summary.indicators += _store_indicators(session, item_id, [own, *found] if own else found)
+        own = [
+            own_address(url, channel),
+            own_address(final_url, None) if final_url and final_url != url else None,
+        ]
+        summary.indicators += _store_indicators(session, item_id, [o for o in own if o] + found)
         incoming.append(Incoming(item_id, positive, text))
     linked = link_items(session, incoming, Warninglist.load(session))
     summary.shops_created += linked.shops_created

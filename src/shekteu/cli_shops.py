@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.table import Table
 
 from shekteu.cli import JsonOpt, UserError, _runtime, app
 from shekteu.terminal import emit_json, out, safe
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 shops_app = typer.Typer(
     no_args_is_help=True, help="Shops: indicators and items joined into the shops behind them."
@@ -35,6 +41,16 @@ def _errors():
     from shekteu.users import UserError as AccountError
 
     return (ShopError, WarninglistError, AccountError)
+
+
+def _in_write(change: Callable[[Session], T]) -> T:
+    """Run one change in a write transaction; the user's mistakes become one-line errors."""
+    rt = _runtime()
+    try:
+        with rt.db.write() as session:
+            return change(session)
+    except _errors() as exc:
+        raise UserError(str(exc)) from None
 
 
 @shops_app.command("list")
@@ -112,6 +128,10 @@ def shops_show(shop_id: Annotated[int, typer.Argument(help="Shop id.")], json_ou
         )
 
 
+def _id_items(shop) -> tuple[int, int]:
+    return shop.id, shop.items
+
+
 @shops_app.command("merge")
 def shops_merge(
     keep: Annotated[int, typer.Argument(help="Shop that stays.")],
@@ -122,13 +142,7 @@ def shops_merge(
     """Merge shop B into shop A (audited)."""
     from shekteu.shops.edit import merge
 
-    rt = _runtime()
-    try:
-        with rt.db.write() as session:
-            shop = merge(session, keep, gone, actor=_actor(actor), reason=reason)
-            shop_id, items = shop.id, shop.items
-    except _errors() as exc:
-        raise UserError(str(exc)) from None
+    shop_id, items = _in_write(lambda s: _id_items(merge(s, keep, gone, actor=_actor(actor), reason=reason)))
     out.print(f"shop {gone} merged into shop {shop_id} ({items} items)")
 
 
@@ -147,13 +161,9 @@ def shops_split(
     """Move indicators (and the items only they tie in) to a new shop; the two stay apart."""
     from shekteu.shops.edit import split
 
-    rt = _runtime()
-    try:
-        with rt.db.write() as session:
-            new = split(session, shop_id, indicator, actor=_actor(actor), reason=reason)
-            new_id, items = new.id, new.items
-    except _errors() as exc:
-        raise UserError(str(exc)) from None
+    new_id, items = _in_write(
+        lambda s: _id_items(split(s, shop_id, indicator, actor=_actor(actor), reason=reason))
+    )
     out.print(f"new shop {new_id} split from shop {shop_id} ({items} items moved)")
 
 
@@ -182,12 +192,7 @@ def shops_dismiss(
     """Dismiss a merge suggestion (the shops are different)."""
     from shekteu.shops.edit import dismiss
 
-    rt = _runtime()
-    try:
-        with rt.db.write() as session:
-            dismiss(session, suggestion, actor=_actor(actor), reason=reason)
-    except _errors() as exc:
-        raise UserError(str(exc)) from None
+    _in_write(lambda s: dismiss(s, suggestion, actor=_actor(actor), reason=reason))
     out.print(f"suggestion {suggestion} dismissed")
 
 
@@ -222,15 +227,10 @@ def warninglist_add(
     """Add an entry: never proposed for whole-domain blocking, never joins shops."""
     from shekteu.shops import warninglist
 
-    rt = _runtime()
-    try:
-        with rt.db.write() as session:
-            entry = warninglist.add(
-                session, kind, value, list_name=list_name, actor=_actor(actor), reason=reason
-            )
-            shown = f"{entry.type} {entry.value}"
-    except _errors() as exc:
-        raise UserError(str(exc)) from None
+    entry = _in_write(
+        lambda s: warninglist.add(s, kind, value, list_name=list_name, actor=_actor(actor), reason=reason)
+    )
+    shown = f"{entry.type} {entry.value}"
     out.print(f"added {safe(shown)} to the warninglist")
 
 
@@ -244,12 +244,7 @@ def warninglist_remove(
     """Remove an entry."""
     from shekteu.shops import warninglist
 
-    rt = _runtime()
-    try:
-        with rt.db.write() as session:
-            warninglist.remove(session, kind, value, actor=_actor(actor), reason=reason)
-    except _errors() as exc:
-        raise UserError(str(exc)) from None
+    _in_write(lambda s: warninglist.remove(s, kind, value, actor=_actor(actor), reason=reason))
     out.print(f"removed {safe(value)} from the warninglist")
 
 
@@ -264,13 +259,8 @@ def users_add(
     """Add a user with one or more roles."""
     from shekteu.users import add_user
 
-    rt = _runtime()
-    try:
-        with rt.db.write() as session:
-            user = add_user(session, name, role, actor=_actor(actor))
-            shown = f"{user.name} ({', '.join(user.roles)})"
-    except _errors() as exc:
-        raise UserError(str(exc)) from None
+    user = _in_write(lambda s: add_user(s, name, role, actor=_actor(actor)))
+    shown = f"{user.name} ({', '.join(user.roles)})"
     out.print(f"added user {shown}")
 
 

@@ -152,24 +152,12 @@ def td_list(
 @td_app.command("show")
 def td_show(takedown_id: int, json_out: JsonOpt = False) -> None:
     """One takedown with its full history (who, when, why, evidence)."""
-    from shekteu.takedown.lifecycle import events, get, takedown_json
+    from shekteu.takedown.lifecycle import get, history_json
 
     rt = _runtime()
     try:
         with rt.db.read() as session:
-            data = takedown_json(get(session, takedown_id))
-            data["events"] = [
-                {
-                    "at": e.at.isoformat(),
-                    "actor": e.actor,
-                    "from": e.from_state,
-                    "to": e.to_state,
-                    "reason": e.reason,
-                    "captures": e.capture_ids,
-                    "detail": e.detail,
-                }
-                for e in events(session, takedown_id)
-            ]
+            data = history_json(session, get(session, takedown_id))
     except _errors() as exc:
         raise UserError(str(exc)) from None
     if json_out:

@@ -38,7 +38,7 @@ from shekteu.dossier.pdf import STATES, render
 from shekteu.dossier.warc_copy import capture_records
 from shekteu.runtime import Runtime
 from shekteu.shops.query import show_shop
-from shekteu.takedown.lifecycle import events, list_takedowns, takedown_json
+from shekteu.takedown.lifecycle import history_json, list_takedowns
 
 _RANGE = re.compile(r"items:(\d+)-(\d+)")
 _SHA = re.compile(r"[0-9a-f]{64}")
@@ -175,19 +175,7 @@ def collect(
     td_rows = []
     capture_ids = {i["capture_id"] for i in items if i["capture_id"]}
     for t in tds:
-        row = takedown_json(t)
-        row["events"] = [
-            {
-                "at": e.at.isoformat(),
-                "actor": e.actor,
-                "from": e.from_state,
-                "to": e.to_state,
-                "reason": e.reason,
-                "captures": e.capture_ids,
-                "detail": e.detail,
-            }
-            for e in events(session, t.id)
-        ]
+        row = history_json(session, t)
         capture_ids |= {c for e in row["events"] for c in e["captures"]}
         td_rows.append(row)
     files: dict[str, bytes] = {}

@@ -360,6 +360,16 @@ def list_takedowns(session: Session, state: str | None = None, limit: int = 200)
     return list(session.scalars(query))
 
 
+def event_json(e: TakedownEvent) -> dict[str, Any]:
+    return {"at": e.at.isoformat(), "actor": e.actor, "from": e.from_state, "to": e.to_state, "reason": e.reason,
+            "captures": e.capture_ids, "detail": e.detail}  # fmt: skip
+
+
+def history_json(session: Session, td: Takedown) -> dict[str, Any]:
+    """The takedown with every transition, oldest first."""
+    return takedown_json(td) | {"events": [event_json(e) for e in events(session, td.id)]}
+
+
 def events(session: Session, takedown_id: int) -> list[TakedownEvent]:
     get(session, takedown_id)
     return list(
