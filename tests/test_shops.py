@@ -212,3 +212,32 @@ def test_a_mirror_that_redirects_to_the_shop_joins_it(rt: Runtime) -> None:
     with rt.db.read() as s:
         urls = {i["url"] for i in show_shop(s, shop["id"])["item_list"]}
     assert urls == {"https://snow-main.shop/", "https://snow-mirror7.shop/"}
+
+
+def test_the_same_photo_in_two_shops_is_a_suggestion(rt: Runtime, tmp_path: Path) -> None:
+    from tests.test_telegram_export import photo
+
+    for channel, picture in [
+        ("pic_one", photo(3)),
+        ("pic_two", photo(3, (640, 480), quality=60)),
+        ("pic_three", photo(9)),
+    ]:
+        folder = tmp_path / channel
+        (folder / "photos").mkdir(parents=True)
+        (folder / "photos" / "p.jpg").write_bytes(picture)
+        data = json.loads(channel_export(tmp_path, channel, [sale(f"@{channel}_op")]).read_text())
+        data["messages"][0]["photo"] = "photos/p.jpg"
+        (folder / "result.json").write_text(json.dumps(data, ensure_ascii=False))
+        import_export(rt, folder / "result.json", channel=channel)
+    shops = {s["name"]: s["id"] for s in live_shops(rt)}
+    assert len(shops) == 3
+    with rt.db.read() as s:
+        (suggestion,) = s.scalars(select(ShopSuggestion).where(ShopSuggestion.kind == "image"))
+    names = {v: k for k, v in shops.items()}
+    assert {names[suggestion.shop_a], names[suggestion.shop_b]} <= {
+        "@pic_one",
+        "@pic_one_op",
+        "@pic_two",
+        "@pic_two_op",
+    }
+    assert suggestion.evidence["bits_apart"] <= 3 and len(suggestion.evidence["sha256"]) == 2

@@ -62,7 +62,9 @@ def test_it_imports_posts_and_keeps_text_link_urls(rt: Runtime, tmp_path: Path) 
     assert item.url == "https://t.me/snegshop/2"
     assert item.text == "Заказ через бота, сайт https://sneg.example 24/7"
     assert item.links == ["https://t.me/sneg_bot", "https://sneg.example"]
-    assert item.media == ["photos/photo_2.jpg"]
+    assert item.media == [
+        {"path": "photos/photo_2.jpg", "sha256": None, "error": "file missing from the export"}
+    ]
     assert item.published_at is not None and item.published_at.timestamp() == 1772359202
 
 
@@ -127,3 +129,64 @@ def test_flatten_text_handles_every_shape() -> None:
     assert flatten_text("plain") == ("plain", [])
     assert flatten_text(None) == ("", [])
     assert flatten_text(["a", {"type": "mention", "text": "@x"}, 5]) == ("a@x", [])
+
+
+def photo(seed: int, size: tuple[int, int] = (320, 240), fmt: str = "JPEG", quality: int = 90) -> bytes:
+    """A real picture: bands and a disc that differ by seed; re-encoding keeps its perceptual hash."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 240), (30 * seed % 255, 80, 140))
+    draw = ImageDraw.Draw(image)
+    for k in range(6):
+        draw.rectangle([k * 53, (seed * 37 + k * 41) % 200, k * 53 + 40, 240], fill=(200, 40 * k % 255, 90))
+    draw.ellipse([60 + seed * 13 % 100, 40, 200, 180], fill=(250, 250, 250))
+    buf = io.BytesIO()
+    image.resize(size).save(buf, fmt, quality=quality)
+    return buf.getvalue()
+
+
+def test_media_files_go_to_the_evidence_store_safely(rt: Runtime, tmp_path: Path) -> None:
+    import hashlib
+    import struct
+    import zlib
+
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.jpg").write_bytes(photo(1))
+    (tmp_path / "photos" / "fake.jpg").write_bytes(b"not a picture at all")
+
+    # A PNG whose header claims 100000 x 100000 pixels: refused before decoding.
+    def png_chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    def bomb(side: int) -> bytes:
+        header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+        body = (
+            png_chunk(b"IHDR", header)
+            + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + png_chunk(b"IEND", b"")
+        )
+        return b"\x89PNG\r\n\x1a\n" + body
+
+    (tmp_path / "photos" / "big.png").write_bytes(bomb(8_000))  # 64 Mpx: over our limit, under Pillow's
+    (tmp_path / "photos" / "bomb.png").write_bytes(bomb(100_000))
+    (tmp_path.parent / "secret.jpg").write_bytes(b"outside")
+    msgs = [
+        message(1, photo="photos/a.jpg"),
+        message(2, photo="photos/fake.jpg"),
+        message(3, photo="photos/bomb.png"),
+        message(4, photo="../secret.jpg"),
+        message(5, photo="(File not included. Change data exporting settings to download.)"),
+        message(6, photo="photos/big.png"),
+    ]
+    import_export(rt, write(tmp_path, export(msgs)), channel="media_shop")
+    with rt.db.read() as s:
+        media = {i.post_id: i.media[0] for i in s.scalars(select(Item))}
+    good = media[1]
+    assert good["sha256"] == hashlib.sha256(photo(1)).hexdigest() and len(good["dhash"]) == 16
+    assert rt.store.get_blob(good["sha256"]) == photo(1)
+    assert media[2]["error"] == "not an image in a known format" and media[2]["sha256"]  # kept as evidence
+    assert "decompression bomb refused" in media[3]["error"] and "pixel limit" in media[6]["error"]
+    assert media[4] == {"path": "../secret.jpg", "sha256": None, "error": "path leaves the export folder"}
+    assert media[5]["error"] == "not included in the export"

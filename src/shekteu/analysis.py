@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -63,6 +63,7 @@ class Pending(NamedTuple):
     url: str
     channel: str | None
     final_url: str | None  # where a captured page's redirects ended: a mirror redirecting to its shop
+    media: list[Any] | None
 
 
 def _pending(session: Session, version: str, after: int, limit: int) -> list[Pending]:
@@ -70,13 +71,28 @@ def _pending(session: Session, version: str, after: int, limit: int) -> list[Pen
         Verdict.item_id == Item.id, Verdict.model_version == version, Verdict.text_sha256 == Item.text_sha256
     )
     rows = session.execute(
-        select(Item.id, Item.text, Item.text_sha256, Item.lang, Item.url, Item.channel, Capture.final_url)
+        select(
+            Item.id,
+            Item.text,
+            Item.text_sha256,
+            Item.lang,
+            Item.url,
+            Item.channel,
+            Capture.final_url,
+            Item.media,
+        )
         .outerjoin(Capture, Capture.id == Item.capture_id)
         .where(Item.id > after, ~done)
         .order_by(Item.id)
         .limit(limit)
     )
     return [Pending(*r) for r in rows]
+
+
+def image_hashes(media: list[Any] | None) -> list[tuple[str, int]]:
+    """(sha256, perceptual hash) of the stored images among an item's media entries."""
+    return [(m["sha256"], int(m["dhash"], 16)) for m in media or []
+            if isinstance(m, dict) and isinstance(m.get("sha256"), str) and isinstance(m.get("dhash"), str)]  # fmt: skip
 
 
 def _store_indicators(session: Session, item_id: int, found: list[Found]) -> int:
@@ -115,7 +131,7 @@ def analyse_batch(
     verdicts = detector.classify(texts)
     insert = _insert(session)
     incoming = []
-    for (item_id, _, sha, lang, url, channel, final_url), text, verdict in zip(
+    for (item_id, _, sha, lang, url, channel, final_url, media), text, verdict in zip(
         rows, texts, verdicts, strict=True
     ):
         session.execute(
@@ -142,7 +158,7 @@ def analyse_batch(
             own_address(final_url, None) if final_url and final_url != url else None,
         ]
         summary.indicators += _store_indicators(session, item_id, [o for o in own if o] + found)
-        incoming.append(Incoming(item_id, positive, text))
+        incoming.append(Incoming(item_id, positive, text, image_hashes(media)))
     linked = link_items(session, incoming, Warninglist.load(session))
     summary.shops_created += linked.shops_created
     summary.merges += linked.merges

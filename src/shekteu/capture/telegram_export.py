@@ -7,7 +7,9 @@ a string or as a list of plain strings and entity objects; it is flattened, and 
 Exports carry no channel username, so posts are keyed ``c/<chat id>`` (Telegram's private-link form)
 unless the analyst names the channel, which lets them deduplicate against t.me/s captures.
 
-The export file itself goes to the evidence store, and its hash into the audit log.
+The export file itself goes to the evidence store, and its hash into the audit log. Photos and files
+the export carries are copied into the evidence store too (a path may not leave the export folder;
+size-limited); each media entry records its path, SHA-256 and, for images, a perceptual hash.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from shekteu.runtime import Runtime
 from shekteu.text.language import detect_language
 
 MAX_EXPORT_BYTES = 2_000_000_000
+MAX_MEDIA_BYTES = 50_000_000
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
 BATCH = 500
 
 
@@ -144,6 +148,36 @@ def read_posts(data: Any, channel: str | None, summary: ImportSummary) -> Iterat
             )
 
 
+def store_media(rt: Runtime, root: Path, rel: str, seen: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Copy one referenced file into the evidence store; the entry says what happened."""
+    if rel in seen:
+        return seen[rel]
+    entry: dict[str, Any] = {"path": rel, "sha256": None}
+    target = (root / rel).resolve()
+    if rel.startswith("(") or not rel.strip():
+        entry["error"] = (
+            "not included in the export"  # "(File not included. Change data exporting settings…)"
+        )
+    elif not target.is_relative_to(root.resolve()):
+        entry["error"] = "path leaves the export folder"
+    elif not target.is_file():
+        entry["error"] = "file missing from the export"
+    elif target.stat().st_size > MAX_MEDIA_BYTES:
+        entry["error"] = f"larger than {MAX_MEDIA_BYTES} bytes"
+    else:
+        data = target.read_bytes()[: MAX_MEDIA_BYTES + 1]
+        entry.update(sha256=rt.store.put_blob(data), bytes=len(data))
+        if target.suffix.lower() in IMAGE_SUFFIXES:
+            from shekteu.images import ImageError, dhash
+
+            try:
+                entry["dhash"] = f"{dhash(data):016x}"
+            except ImageError as exc:
+                entry["error"] = str(exc)
+    seen[rel] = entry
+    return entry
+
+
 def load_export(path: Path) -> tuple[Any, bytes]:
     try:
         size = path.stat().st_size
@@ -171,10 +205,14 @@ def import_export(rt: Runtime, path: Path, *, channel: str | None = None) -> Imp
     summary = ImportSummary()
     posts = read_posts(data, channel, summary)
     digest = rt.store.put_blob(raw)
+    root = path if path.is_dir() else path.parent
+    seen: dict[str, dict[str, Any]] = {}
     while True:
         batch = [p for _, p in zip(range(BATCH), posts, strict=False)]
         if not batch:
             break
+        for post in batch:
+            post.media = [store_media(rt, root, m, seen) for m in post.media or []]
         with rt.db.write() as session:
             for post in batch:
                 _id, created = add_item(session, post)

@@ -347,3 +347,16 @@ class TakedownEvent(Base):
     reason: Mapped[str] = mapped_column(Text)
     capture_ids: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class ImageBand(Base):
+    """A 16-bit slice of an item image's perceptual hash: equal slices are candidate same pictures."""
+
+    __tablename__ = "image_bands"
+    __table_args__ = (Index("ix_image_bands_bucket", "bucket"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer)
+    dhash: Mapped[int] = mapped_column(BigInteger)

@@ -11,7 +11,8 @@ Rules, in order, for each item:
 - one shop: the item joins it; a positive item also brings its unowned indicators along;
 - several shops: a positive item merges them into the oldest (audited, with the shared identifier
   as reason) — unless an analyst split two of them apart, which turns the merge into a suggestion.
-Near-duplicate texts (MinHash, ``minhash.py``) between shops only ever become suggestions.
+Near-duplicate texts (MinHash, ``minhash.py``) and the same picture (perceptual hash, ``images.py``)
+between shops only ever become suggestions.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shekteu import audit
+from shekteu import images as picture
 from shekteu.db.tables import (
+    ImageBand,
     Indicator,
     Item,
     ItemIndicator,
@@ -70,6 +73,7 @@ ADDRESSES = (
     "telegram_invite",
 )  # where a shop is reached
 NEAR_DUPLICATE = 0.8  # estimated Jaccard similarity above which two shops' texts suggest a merge
+SAME_IMAGE_BITS = 3  # perceptual-hash bits two copies of one picture may differ by
 AUTO = "auto"
 
 
@@ -78,6 +82,7 @@ class Incoming:
     item_id: int
     positive: bool  # the detector (or a tip) says this item sells drugs or recruits couriers
     text: str
+    images: list[tuple[str, int]] = field(default_factory=list)  # (sha256, perceptual hash) of its photos
 
 
 @dataclass
@@ -303,7 +308,10 @@ def link_items(
             summary.suggestions += suggest(session, resolve(a), resolve(b), "indicator", 1.0,
                                            {"item": item_id, "via": via})  # fmt: skip
     positive = {i.item_id: i.text for i in incoming if i.positive and i.item_id in target_of}
-    summary.suggestions += _near_duplicates(session, positive, {i: resolve(t) for i, t in target_of.items()})
+    shop_of = {i: resolve(t) for i, t in target_of.items()}
+    summary.suggestions += _near_duplicates(session, positive, shop_of)
+    images = {i.item_id: i.images for i in incoming if i.positive and i.images and i.item_id in target_of}
+    summary.suggestions += _same_images(session, images, shop_of)
     summary.touched = {resolve(t) for t in target_of.values()}
     refresh(session, summary.touched)
     return summary
@@ -372,6 +380,45 @@ def _near_duplicates(session: Session, texts: dict[int, str], shop_of: dict[int,
         suggest(session, a, b, "text", round(sim, 3), {"items": sorted([i, o])})
         for (a, b), (sim, i, o) in best.items()
     )
+
+
+def _same_images(session: Session, images: dict[int, list[tuple[str, int]]], shop_of: dict[int, int]) -> int:
+    """Store the batch's image hashes; suggest shops that post the same picture (≤ SAME_IMAGE_BITS apart)."""
+    if not images:
+        return 0
+    done = set(session.scalars(select(ImageBand.item_id).where(ImageBand.item_id.in_(list(images)))))
+    fresh = [(i, sha, h) for i, found in images.items() if i not in done for sha, h in dict(found).items()]
+    if not fresh:
+        return 0
+    buckets = {b for _, _, h in fresh for b in picture.bands(h)}
+    known: list[tuple[int, str, int, int]] = []
+    for chunk in _chunks(sorted(buckets)):
+        known += session.execute(
+            select(ImageBand.item_id, ImageBand.sha256, ImageBand.dhash, ShopItem.shop_id)
+            .join(ShopItem, ShopItem.item_id == ImageBand.item_id)
+            .where(ImageBand.bucket.in_(chunk))
+            .distinct()
+        ).all()
+    session.execute(insert(ImageBand.__table__), [
+        {"item_id": i, "sha256": sha, "band": n, "bucket": b, "dhash": picture.to_signed(h)}
+        for i, sha, h in fresh for n, b in enumerate(picture.bands(h))
+    ])  # fmt: skip
+    pool = [(i, sha, h & (2**64 - 1), shop) for i, sha, h, shop in known] + [
+        (i, sha, h, shop_of[i]) for i, sha, h in fresh
+    ]
+    best: dict[tuple[int, int], tuple[int, dict]] = {}
+    for i, sha, h in fresh:
+        for other, other_sha, other_h, other_shop in pool:
+            if other_shop == shop_of[i] or (d := picture.distance(h, other_h)) > SAME_IMAGE_BITS:
+                continue
+            key = pair(shop_of[i], other_shop)
+            if key not in best or d < best[key][0]:
+                best[key] = (
+                    d,
+                    {"items": sorted([i, other]), "sha256": sorted({sha, other_sha}), "bits_apart": d},
+                )
+    return sum(suggest(session, a, b, "image", round(1 - d / picture.HASH_BITS, 3), evidence)
+               for (a, b), (d, evidence) in best.items())  # fmt: skip
 
 
 def score(items: int, mirrors: int, tips: int, graffiti: int, reach: int) -> float:

@@ -1,0 +1,70 @@
+"""Opening hostile images safely, and the perceptual hash that finds the same picture re-posted.
+
+Photos come from exports, citizens and the web: any of them can be a decompression bomb, a truncated
+file or not an image at all. ``open_image`` refuses images above a pixel limit *before* decoding
+them and turns every decoder failure into ``ImageError`` with a reason. ``dhash`` is the 64-bit
+difference hash: re-encoded, resized or slightly recoloured copies of one picture differ in a few
+bits, so shops that re-post each other's product photos are found (as suggestions, never merges).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any
+
+MAX_PIXELS = 50_000_000  # ~7000 × 7000: more than any phone photo, far less than a bomb
+HASH_BITS = 64
+BANDS = 4  # 16-bit slices: two hashes within 3 bits share at least one slice exactly
+
+
+class ImageError(ValueError):
+    """Not a usable image: the message says why (too large, truncated, unknown format …)."""
+
+
+def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Any:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageError(f"image of {width}×{height} pixels is over the {max_pixels}-pixel limit")
+            image.draft("L", (256, 256))  # JPEG: decode at a reduced scale, much faster
+            image.load()
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError("not an image in a known format") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"decompression bomb refused: {exc}") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageError(f"broken image: {exc}") from None
+    return image
+
+
+def dhash(data: bytes) -> int:
+    """The 64-bit difference hash of an image (rows of 9 grey pixels, each bit: brighter than next)."""
+    import numpy as np
+    from PIL import Image
+
+    image = open_image(data).convert("L").resize((9, 8), Image.Resampling.LANCZOS)
+    pixels = np.asarray(image, dtype=np.int16)
+    bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
+    return int("".join("1" if b else "0" for b in bits), 2)
+
+
+def distance(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+def bands(value: int) -> list[int]:
+    """Bucket ids of the hash's 16-bit slices (slice index in the high bits)."""
+    return [(band << 16) | ((value >> (16 * band)) & 0xFFFF) for band in range(BANDS)]
+
+
+def to_signed(value: int) -> int:
+    """The hash as a signed 64-bit integer, for BIGINT columns."""
+    return value - (1 << 64) if value >= 1 << 63 else value
