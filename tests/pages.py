@@ -24,7 +24,7 @@ KK_PAGE = """<!doctype html><html lang="kk"><head><meta charset="utf-8"><title>Ð
 </article></body></html>"""
 
 
-def tme_page(channel: str, ids: list[int], *, before_link: int | None) -> str:
+def tme_page(channel: str, ids: list[int], *, before_link: int | None, subscribers: str | None = None) -> str:
     """A page shaped like https://t.me/s/<channel>: posts oldest first, a 'load more' link."""
     start = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
     posts = []
@@ -54,7 +54,15 @@ def tme_page(channel: str, ids: list[int], *, before_link: int | None) -> str:
         if before_link
         else ""
     )
+    header = (
+        f'<div class="tgme_channel_info"><div class="tgme_channel_info_counters"><div class="tgme_channel_info_counter">'
+        f'<span class="counter_value">{subscribers}</span> <span class="counter_type">subscribers</span></div>'
+        f'<div class="tgme_channel_info_counter"><span class="counter_value">{len(ids)}</span> '
+        f'<span class="counter_type">photos</span></div></div></div>'
+        if subscribers
+        else ""
+    )
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8">
 <title>{escape(channel)} â€“ Telegram</title></head><body class="widget_frame_base tgme_body">
-<main class="tgme_main"><section class="tgme_channel_history js-message_history">{more}{"".join(posts)}
+<main class="tgme_main">{header}<section class="tgme_channel_history js-message_history">{more}{"".join(posts)}
 </section></main></body></html>"""

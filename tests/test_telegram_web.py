@@ -112,3 +112,20 @@ def test_posts_of_other_channels_and_broken_markup_are_tolerated() -> None:
     )
     posts = parse_page(html + "<div class='tgme_widget_message' data-post='<<'>", "https://t.me/s/a_chan")
     assert [p.post_id for p in posts] == [1]
+
+
+def test_subscribers_become_the_shops_reach(tg_rt: Runtime, web: LocalServer) -> None:
+    from shekteu.capture.telegram_web import parse_subscribers
+    from shekteu.shops.query import list_shops
+
+    assert parse_subscribers(tme_page("c", [1], before_link=None, subscribers="12.3K")) == 12_300
+    assert parse_subscribers(tme_page("c", [1], before_link=None)) is None
+    web.route(
+        "/s/big_shop",
+        Reply(200, tme_page("big_shop", [1, 2, 3], before_link=None, subscribers="48.5K").encode()),
+    )
+    run = capture_channel(tg_rt, "big_shop")
+    assert run.subscribers == 48_500
+    with tg_rt.db.read() as s:
+        (shop,) = list_shops(s)
+    assert shop["reach"] == 48_500 and shop["items"] == 3

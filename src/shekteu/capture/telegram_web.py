@@ -91,6 +91,15 @@ def parse_views(text: str) -> int | None:
         return None
 
 
+def parse_subscribers(html: str) -> int | None:
+    """The channel's subscriber count from the page header ('12.3K subscribers'), if shown."""
+    for counter in LexborHTMLParser(html).css(".tgme_channel_info_counter"):
+        kind, value = counter.css_first(".counter_type"), counter.css_first(".counter_value")
+        if kind is not None and value is not None and kind.text().strip().lower().startswith("subscriber"):
+            return parse_views(value.text())
+    return None
+
+
 def _message_text(node: LexborNode | None) -> str:
     if node is None:
         return ""
@@ -156,6 +165,7 @@ class ChannelRun:
     seen: int = 0
     captures: list[CaptureOutcome] = field(default_factory=list)
     error: str | None = None
+    subscribers: int | None = None
 
 
 def _store_posts(rt: Runtime, posts: list[TelegramPost], capture_id: int) -> list[TelegramPost]:
@@ -210,6 +220,8 @@ def capture_channel(
                 break
             result = prepared.result
             html = decode_body(result.body, result.content_type)
+            if run.pages == 1:
+                run.subscribers = parse_subscribers(html)
             posts = [p for p in parse_page(html, result.final_url or url) if p.channel == channel]
             if not posts:
                 if run.pages == 1:
@@ -234,4 +246,9 @@ def capture_channel(
     from shekteu.analysis import analyse_pending
 
     analyse_pending(rt)
+    if run.subscribers is not None:
+        from shekteu.shops.cluster import record_audience
+
+        with rt.db.write() as session:
+            record_audience(session, "@" + channel, run.subscribers)
     return run

@@ -428,6 +428,26 @@ def score(items: int, mirrors: int, tips: int, graffiti: int, reach: int) -> flo
     )
 
 
+def record_audience(session: Session, channel: str, subscribers: int) -> None:
+    """Keep a channel's subscriber count on its indicator; its shop's reach and score follow."""
+    indicator = session.scalar(
+        select(Indicator).where(
+            Indicator.type == "telegram_username", Indicator.normalized == channel.lower()
+        )
+    )
+    if indicator is None:
+        return
+    if (indicator.detail or {}).get("subscribers") == subscribers:
+        return
+    indicator.detail = {**(indicator.detail or {}), "subscribers": subscribers}
+    audit.record(session, "indicator.audience", f"indicator:{indicator.id}", actor=AUTO,
+                 reason=f"{channel} shows {subscribers} subscribers", detail={"subscribers": subscribers})  # fmt: skip
+    shop = session.scalar(select(ShopIndicator.shop_id).where(ShopIndicator.indicator_id == indicator.id))
+    session.flush()
+    if shop is not None:
+        refresh(session, {shop})
+
+
 def refresh(session: Session, shop_ids: set[int]) -> None:
     """Recount the figures and pick the name of the given shops."""
     if not shop_ids:
@@ -458,6 +478,14 @@ def refresh(session: Session, shop_ids: set[int]) -> None:
     for (shop, _), (n, reach) in counts.items():
         totals[shop][0] += n
         totals[shop][1] = max(totals[shop][1], reach)
+    for shop, detail in session.execute(
+        select(ShopIndicator.shop_id, Indicator.detail)
+        .join(Indicator, Indicator.id == ShopIndicator.indicator_id)
+        .where(ShopIndicator.shop_id.in_(ids), Indicator.type == "telegram_username")
+    ):
+        subscribers = (detail or {}).get("subscribers")
+        if isinstance(subscribers, int):
+            totals[shop][1] = max(totals[shop][1], subscribers)  # reach: the larger of views and subscribers
     now = utcnow()
     rows = []
     for shop_id in ids:
