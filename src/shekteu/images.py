@@ -22,7 +22,8 @@ class ImageError(ValueError):
     """Not a usable image: the message says why (too large, truncated, unknown format …)."""
 
 
-def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Any:
+def open_image(data: bytes, max_pixels: int = MAX_PIXELS, *, small: bool = False) -> Any:
+    """The decoded image; ``small`` lets JPEG decode at a reduced scale (for hashing)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -32,7 +33,8 @@ def open_image(data: bytes, max_pixels: int = MAX_PIXELS) -> Any:
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(f"image of {width}×{height} pixels is over the {max_pixels}-pixel limit")
-            image.draft("L", (256, 256))  # JPEG: decode at a reduced scale, much faster
+            if small:
+                image.draft("L", (256, 256))  # JPEG: decode at a reduced scale, much faster
             image.load()
     except ImageError:
         raise
@@ -50,7 +52,7 @@ def dhash(data: bytes) -> int:
     import numpy as np
     from PIL import Image
 
-    image = open_image(data).convert("L").resize((9, 8), Image.Resampling.LANCZOS)
+    image = open_image(data, small=True).convert("L").resize((9, 8), Image.Resampling.LANCZOS)
     pixels = np.asarray(image, dtype=np.int16)
     bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
     return int("".join("1" if b else "0" for b in bits), 2)
@@ -68,3 +70,36 @@ def bands(value: int) -> list[int]:
 def to_signed(value: int) -> int:
     """The hash as a signed 64-bit integer, for BIGINT columns."""
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _degrees(value: Any) -> float:
+    parts = [float(v) for v in value] if isinstance(value, tuple | list) else [float(value)]
+    parts += [0.0] * (3 - len(parts))
+    return parts[0] + parts[1] / 60 + parts[2] / 3600
+
+
+def exif_gps(image: Any) -> tuple[float, float] | None:
+    """(lat, lon) from the image's EXIF GPS block; None when missing or malformed, never an error."""
+    try:
+        gps = image.getexif().get_ifd(0x8825)
+        lat, lon = _degrees(gps[2]), _degrees(gps[4])
+        if str(gps.get(1, "N")).upper().startswith("S"):
+            lat = -lat
+        if str(gps.get(3, "E")).upper().startswith("W"):
+            lon = -lon
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, AttributeError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat, lon) == (0.0, 0.0):
+        return None
+    return round(lat, 7), round(lon, 7)
+
+
+def display_copy(image: Any, max_side: int = 2048) -> bytes:
+    """A JPEG for people to look at: upright, at most ``max_side`` pixels, with no metadata at all."""
+    from PIL import ImageOps
+
+    upright = ImageOps.exif_transpose(image).convert("RGB")
+    upright.thumbnail((max_side, max_side))
+    buf = io.BytesIO()
+    upright.save(buf, "JPEG", quality=85)  # no exif= argument: nothing of the original's metadata
+    return buf.getvalue()

@@ -13,6 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from shekteu.db import Database
 from shekteu.evidence import EvidenceStore
 from shekteu.settings import Settings, load_settings
@@ -56,9 +58,18 @@ class Runtime:
 
 def hash_key(settings: Settings) -> bytes:
     """The secret for keyed hashes: the setting, or a random key created once in the data dir."""
-    if settings.hash_key is not None:
-        return settings.hash_key.get_secret_value().encode()
-    path = Path(settings.data_dir) / "keys" / "hash.key"
+    return _key(settings, settings.hash_key, "hash.key")
+
+
+def contact_key(settings: Settings) -> bytes:
+    """The secret that seals reporters' contact addresses (setting, or a key file in the data dir)."""
+    return _key(settings, settings.contact_key, "contact.key")
+
+
+def _key(settings: Settings, value: SecretStr | None, name: str) -> bytes:
+    if value is not None:
+        return value.get_secret_value().encode()
+    path = Path(settings.data_dir) / "keys" / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:

@@ -90,6 +90,36 @@ class Settings(BaseSettings):
     store_full_card_numbers: bool = Field(
         False, description="Keep full bank card numbers (only where the legal basis allows); default masked."
     )
+    contact_key: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Secret (16+ characters) that seals reporters' contact addresses; unset: a random key "
+        "created once in DATA_DIR/keys/contact.key.",
+    )
+    host: str = Field("127.0.0.1", description="Address `shekteu serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `shekteu serve` listens on.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL citizens reach the web form at (links in replies)."
+    )
+    tip_max_photo_bytes: int = Field(
+        10_000_000, ge=1000, description="Largest photo accepted with a tip (bytes); larger ones are refused."
+    )
+    tip_rate_limit: int = Field(
+        20,
+        ge=1,
+        description="Most tips one reporter (pseudonym) may send per hour; more are refused politely.",
+    )
+    whatsapp_graph_base: str = Field(
+        "https://graph.facebook.com/v21.0", description="WhatsApp Cloud API (Graph API) base URL."
+    )
+    whatsapp_token: SecretStr | None = Field(None, description="WhatsApp Cloud API access token.")
+    whatsapp_phone_number_id: str | None = Field(None, description="WhatsApp business phone number id.")
+    whatsapp_verify_token: SecretStr | None = Field(
+        None, description="Token Meta sends to verify the webhook (hub.verify_token)."
+    )
+    whatsapp_app_secret: SecretStr | None = Field(
+        None, description="App secret that signs webhook calls (X-Hub-Signature-256); unset: webhook refused."
+    )
 
     @field_validator("fetch_allow_networks", mode="before")
     @classmethod
@@ -102,7 +132,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a CIDR list: {exc}") from None
         return value
 
-    @field_validator("telegram_web_base")
+    @field_validator("telegram_web_base", "whatsapp_graph_base", "public_url")
     @classmethod
     def _http_base(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

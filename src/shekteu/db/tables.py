@@ -360,3 +360,52 @@ class ImageBand(Base):
     band: Mapped[int] = mapped_column(Integer, primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer)
     dhash: Mapped[int] = mapped_column(BigInteger)
+
+
+class Tip(Base):
+    """A citizen's report (issue 5). The reporter is a keyed pseudonym; the address needed to answer
+    them is sealed (encrypted) and erased when the ticket closes."""
+
+    __tablename__ = "tips"
+    __table_args__ = (Index("ix_tips_pseudonym", "pseudonym"), Index("ix_tips_status", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    lang: Mapped[str | None] = mapped_column(String(8))
+    pseudonym: Mapped[str] = mapped_column(String(64))
+    contact_sealed: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    photos: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    location_source: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    public_status: Mapped[str] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tips.id"))
+    service_code: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """A message owed to a reporter, sent by the adapter of the channel they used (an outbox)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_pending", "channel", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    contact_sealed: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

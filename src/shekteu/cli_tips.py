@@ -1,0 +1,101 @@
+"""`shekteu tips`: the citizen-report queue for staff (thin commands over ``shekteu.tips``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shekteu.cli import JsonOpt, UserError, _runtime, app
+from shekteu.terminal import emit_json, out, safe
+
+tips_app = typer.Typer(no_args_is_help=True, help="Citizen tips: the report queue, statuses, processing.")
+app.add_typer(tips_app, name="tips")
+
+
+@tips_app.command("list")
+def tips_list(
+    json_out: JsonOpt = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most tips shown, newest first.")] = 100,
+    status: Annotated[str | None, typer.Option("--status", help="Only tips in this status.")] = None,
+) -> None:
+    """List tips, newest first."""
+    from shekteu.tips.query import list_tips
+
+    rt = _runtime()
+    with rt.db.read() as session:
+        rows = list_tips(session, limit=limit, status=status)
+    if json_out:
+        for row in rows:
+            emit_json(row)
+        return
+    table = Table("ticket", "kind", "channel", "status", "score", "duplicate of", "where", "text")
+    for r in rows:
+        where = f"{r['lat']:.5f},{r['lon']:.5f}" if r["lat"] is not None else "-"
+        score = "-" if r["score"] is None else f"{r['score']:.2f}"
+        table.add_row(r["ticket"], r["kind"], r["channel"], r["status"], score, r["duplicate_of"] or "", where,
+                      safe(r["text"], 60))  # fmt: skip
+    out.print(table)
+
+
+@tips_app.command("show")
+def tips_show(ticket: str, json_out: JsonOpt = False) -> None:
+    """One tip for staff: text, indicators, photos (hashes), location, public status."""
+    from shekteu.tips.query import show_tip
+    from shekteu.tips.status import TipStatusError, get_tip
+
+    rt = _runtime()
+    try:
+        with rt.db.read() as session:
+            data = show_tip(session, get_tip(session, ticket))
+    except TipStatusError as exc:
+        raise UserError(str(exc)) from None
+    if json_out:
+        emit_json(data)
+        return
+    for key, value in data.items():
+        out.print(f"{key}: {safe(value, 200)}")
+
+
+@tips_app.command("status")
+def tips_status(
+    ticket: str,
+    status: Annotated[str, typer.Argument(help="in_review, actioned, closed or rejected.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (audit log; staff only).")],
+    public: Annotated[
+        str | None, typer.Option("--public", help="Text the reporter sees (default per status).")
+    ] = None,
+    actor: Annotated[str | None, typer.Option("--as", help="Acting user.")] = None,
+) -> None:
+    """Change a tip's status; the reporter is notified through their channel."""
+    from shekteu import audit
+    from shekteu.tips.status import TipStatusError, set_status
+
+    rt = _runtime()
+    try:
+        with rt.db.write() as session:
+            tip = set_status(session, ticket, status, actor=actor or audit.current_actor(), reason=reason,
+                             public_text=public)  # fmt: skip
+            shown = f"{tip.ticket}: {tip.status} ({tip.public_status})"
+    except TipStatusError as exc:
+        raise UserError(str(exc)) from None
+    out.print(safe(shown))
+
+
+@tips_app.command("process")
+def tips_process(
+    json_out: JsonOpt = False,
+    no_capture: Annotated[bool, typer.Option("--no-capture", help="Do not fetch the tips' links.")] = False,
+) -> None:
+    """Capture, classify and de-duplicate received tips (the server does this as tips arrive)."""
+    from shekteu.tips.process import process_pending
+
+    rt = _runtime()
+    for r in process_pending(rt, capture=not no_capture):
+        if json_out:
+            emit_json(r.__dict__)
+        else:
+            out.print(
+                f"{r.ticket}: score {r.score}, duplicate of {r.duplicate_of or '-'}, {r.captured} captured"
+            )

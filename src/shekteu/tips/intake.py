@@ -1,0 +1,170 @@
+"""Taking a tip in, from any channel: checked, stored with its evidence, answered with a ticket.
+
+Adapters (the Telegram bot, the WhatsApp webhook, the web form, Open311) turn what they receive
+into a ``TipInput`` and call ``submit``. It validates everything (a bad photo or coordinate is a
+clear ``TipError``, not a crash), applies the per-reporter rate limit, stores each photo's original
+in the evidence store and an EXIF-free display copy beside it, takes the location from the shared
+position or else the first photo's EXIF GPS, and writes the tip plus an item of kind ``tip`` (so the
+detector, the indicators and the shops see it) in one transaction. Raw user ids and phone numbers
+are never stored: only the pseudonym and the sealed contact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from shekteu import audit
+from shekteu.db.tables import Tip, utcnow
+from shekteu.images import ImageError, dhash, display_copy, exif_gps, open_image
+from shekteu.indicators.extract import extract
+from shekteu.items import ItemData, add_item
+from shekteu.runtime import Runtime, contact_key, hash_key
+from shekteu.tips import messages
+from shekteu.tips.privacy import pseudonym, seal
+from shekteu.tips.tickets import new_ticket
+
+KINDS = ("online_shop", "graffiti", "other")
+CHANNELS = ("telegram", "whatsapp", "web", "open311")
+MAX_TEXT = 4000
+MAX_PHOTOS = 5
+LINK_TYPES = (
+    "url",
+    "domain",
+    "onion",
+    "telegram_username",
+    "telegram_bot",
+    "telegram_link",
+    "telegram_invite",
+)
+
+
+class TipError(ValueError):
+    """A tip that cannot be taken as sent; the message says what to fix."""
+
+
+class RateLimited(TipError):
+    """This reporter sent too many tips in the last hour."""
+
+
+@dataclass
+class TipInput:
+    channel: str
+    user_id: str  # the channel's id of the reporter: hashed, never stored
+    contact: str | None = None  # where to answer them (chat id, phone): sealed
+    kind: str | None = None  # guessed when None
+    text: str = ""
+    photos: list[bytes] = field(default_factory=list)
+    lat: float | None = None
+    lon: float | None = None
+    lang: str | None = None
+    service_code: str | None = None
+
+
+@dataclass
+class Receipt:
+    ticket: str
+    tip_id: int
+    kind: str
+    message: str
+    has_location: bool
+
+
+def _check(tip: TipInput, max_photo: int) -> None:
+    if tip.channel not in CHANNELS:
+        raise TipError(f"unknown channel {tip.channel!r}")
+    if tip.kind is not None and tip.kind not in KINDS:
+        raise TipError(f"unknown kind {tip.kind!r}; use one of {', '.join(KINDS)}")
+    if len(tip.text) > MAX_TEXT:
+        raise TipError(f"the text is {len(tip.text)} characters; at most {MAX_TEXT}")
+    if not tip.text.strip() and not tip.photos:
+        raise TipError("an empty report: send a link, a handle, a description or a photo")
+    if len(tip.photos) > MAX_PHOTOS:
+        raise TipError(f"{len(tip.photos)} photos; at most {MAX_PHOTOS} per report")
+    for n, data in enumerate(tip.photos, 1):
+        if len(data) > max_photo:
+            raise TipError(f"photo {n} is {len(data)} bytes; at most {max_photo}")
+    if (tip.lat is None) != (tip.lon is None):
+        raise TipError("a location needs both latitude and longitude")
+    if (
+        tip.lat is not None
+        and tip.lon is not None
+        and not (
+            math.isfinite(tip.lat)
+            and math.isfinite(tip.lon)
+            and -90 <= tip.lat <= 90
+            and -180 <= tip.lon <= 180
+        )
+    ):
+        raise TipError(f"not a location on Earth: {tip.lat}, {tip.lon}")
+
+
+def _photos(rt: Runtime, photos: list[bytes]) -> tuple[list[dict[str, Any]], tuple[float, float] | None]:
+    entries, gps = [], None
+    for n, data in enumerate(photos, 1):
+        try:
+            image = open_image(data)
+            found = exif_gps(image)
+            display = display_copy(image)
+            phash = dhash(data)
+        except ImageError as exc:
+            raise TipError(f"photo {n}: {exc}") from None
+        gps = gps or found
+        entries.append({"sha256": rt.store.put_blob(data), "display_sha256": rt.store.put_blob(display),
+                        "bytes": len(data), "dhash": f"{phash:016x}", "gps": list(found) if found else None})  # fmt: skip
+    return entries, gps
+
+
+def guess_kind(text: str, photos: int) -> str:
+    if any(i.type in LINK_TYPES for i in extract(text)):
+        return "online_shop"
+    return "graffiti" if photos else "other"
+
+
+def submit(rt: Runtime, tip: TipInput) -> Receipt:
+    """Check, store and acknowledge one tip; raises TipError (or RateLimited) naming the problem."""
+    settings = rt.settings
+    _check(tip, settings.tip_max_photo_bytes)
+    who = pseudonym(hash_key(settings), tip.channel, tip.user_id)
+    since = utcnow() - timedelta(hours=1)
+    with rt.db.read() as session:
+        recent = session.scalar(
+            select(func.count()).select_from(Tip).where(Tip.pseudonym == who, Tip.created_at > since)
+        )
+    if recent >= settings.tip_rate_limit:
+        raise RateLimited(messages.text("rate_limited", tip.lang))
+    photos, gps = _photos(rt, tip.photos)
+    if tip.lat is not None and tip.lon is not None:
+        location, source = (round(tip.lat, 7), round(tip.lon, 7)), "shared"
+    else:
+        location, source = gps, ("exif" if gps else None)
+    kind = tip.kind or guess_kind(tip.text, len(photos))
+    links = sorted({i.normalized for i in extract(tip.text) if i.type in LINK_TYPES})
+    contact = seal(contact_key(settings), tip.contact) if tip.contact else None
+    now = utcnow()
+    with rt.db.write() as session:
+        ticket = new_ticket()
+        while session.scalar(select(Tip.id).where(Tip.ticket == ticket)):
+            ticket = new_ticket()
+        item_id, _ = add_item(session, ItemData(
+            kind="tip", key=ticket, url=f"tip:{ticket}", source=tip.channel, text=tip.text, lang=tip.lang,
+            links=links, media=[{"sha256": p["sha256"], "dhash": p["dhash"]} for p in photos],
+        ))  # fmt: skip
+        row = Tip(ticket=ticket, kind=kind, channel=tip.channel, lang=tip.lang, pseudonym=who, contact_sealed=contact,
+                  text=tip.text, links=links, photos=photos, lat=location[0] if location else None,
+                  lon=location[1] if location else None, location_source=source, status="received",
+                  public_status=messages.status_text("received", tip.lang), item_id=item_id,
+                  service_code=tip.service_code, created_at=now, updated_at=now)  # fmt: skip
+        session.add(row)
+        session.flush()
+        audit.record(session, "tip.receive", f"tip:{ticket}", actor=f"{tip.channel}:{who[:12]}",
+                     reason="citizen report", detail={"kind": kind, "photos": len(photos), "links": len(links),
+                                                      "location": source})  # fmt: skip
+        tip_id = row.id
+    return Receipt(
+        ticket, tip_id, kind, messages.text("received", tip.lang, ticket=ticket), location is not None
+    )

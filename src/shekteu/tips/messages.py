@@ -1,0 +1,60 @@
+"""What reporters read, in Russian, Kazakh and English (the language of their app, or chosen)."""
+
+from __future__ import annotations
+
+LANGS = ("ru", "kk", "en")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "received": {
+        "ru": "Спасибо! Сообщение принято, номер обращения {ticket}. Мы сообщим, когда оно приведёт к результату.",
+        "kk": "Рахмет! Хабарлама қабылданды, өтініш нөмірі {ticket}. Нәтиже болғанда хабарлаймыз.",
+        "en": "Thank you! Report received, ticket {ticket}. We will tell you when it leads somewhere.",
+    },
+    "duplicate": {
+        "ru": "Об этом уже сообщали ({ticket}), ваше сообщение тоже учтено — спасибо.",
+        "kk": "Бұл туралы бұрын хабарланған ({ticket}), сіздің хабарламаңыз да есепке алынды — рахмет.",
+        "en": "This was already reported ({ticket}); your report still counts — thank you.",
+    },
+    "status": {
+        "ru": "Обращение {ticket}: {status}",
+        "kk": "{ticket} өтініші: {status}",
+        "en": "Ticket {ticket}: {status}",
+    },
+    "unknown_ticket": {
+        "ru": "Обращение {ticket} не найдено.",
+        "kk": "{ticket} өтініші табылмады.",
+        "en": "No ticket {ticket}.",
+    },
+    "rate_limited": {
+        "ru": "Слишком много сообщений подряд. Попробуйте позже — уже отправленные сохранены.",
+        "kk": "Хабарламалар тым көп. Кейінірек қайталаңыз — жіберілгендері сақталды.",
+        "en": "Too many reports in a row. Please try again later — those sent are kept.",
+    },
+    "need_location": {
+        "ru": "На фото нет координат. Отправьте, пожалуйста, геопозицию места.",
+        "kk": "Фотода координаттар жоқ. Орынның геолокациясын жіберіңіз.",
+        "en": "The photo has no location. Please share the location of the place.",
+    },
+}
+
+STATUS_TEXT: dict[str, dict[str, str]] = {
+    "received": {"ru": "принято", "kk": "қабылданды", "en": "received"},
+    "in_review": {"ru": "на проверке", "kk": "тексерілуде", "en": "in review"},
+    "actioned": {"ru": "приняты меры", "kk": "шаралар қабылданды", "en": "action taken"},
+    "closed": {
+        "ru": "закрыто, спасибо за помощь",
+        "kk": "жабылды, көмегіңізге рахмет",
+        "en": "closed, thank you",
+    },
+    "rejected": {"ru": "отклонено", "kk": "қабылданбады", "en": "rejected"},
+}
+
+
+def text(key: str, lang: str | None, **values: str) -> str:
+    table = TEXTS[key]
+    return table.get(lang or "ru", table["ru"]).format(**values)
+
+
+def status_text(status: str, lang: str | None) -> str:
+    table = STATUS_TEXT[status]
+    return table.get(lang or "ru", table["ru"])

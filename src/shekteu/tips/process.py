@@ -1,0 +1,131 @@
+"""Processing received tips: capture what they point to, classify, score, recognise duplicates.
+
+For each unprocessed tip: the links and Telegram names it gives are captured (WARC evidence, at most
+``MAX_CAPTURES``); the tip's own item and the captured pages are analysed (detector, indicators,
+shops); the tip's score is the highest drug-sale or recruitment probability among them. A tip is a
+duplicate of the earliest earlier tip that shares a strong identifier with it, or the same photo
+(perceptual hash), or — for graffiti — a handle within ``GRAFFITI_RADIUS_M`` metres. The reporter of
+a duplicate is told it was already known and still counts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from shekteu import audit
+from shekteu.db.tables import Indicator, Item, ItemIndicator, Tip, Verdict, utcnow
+from shekteu.images import distance
+from shekteu.runtime import Runtime
+from shekteu.shops.cluster import STRONG
+from shekteu.tips import messages
+from shekteu.tips.status import notify
+
+MAX_CAPTURES = 5
+GRAFFITI_RADIUS_M = 30.0
+SAME_PHOTO_BITS = 3
+
+
+@dataclass
+class Processed:
+    ticket: str
+    score: float | None
+    duplicate_of: str | None
+    captured: int
+
+
+def capture_targets(links: list[str], telegram_base: str) -> list[str]:
+    out = []
+    for link in links:
+        if link.startswith(("http://", "https://")):
+            out.append(link)
+        elif link.startswith("@"):
+            name = link[1:]
+            out.append(f"{telegram_base}/{name}" if name.endswith("bot") else f"{telegram_base}/s/{name}")
+    return list(dict.fromkeys(out))[:MAX_CAPTURES]
+
+
+def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance (haversine)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(h))
+
+
+def _identifiers(session, item_ids: list[int]) -> set[int]:
+    return set(session.scalars(
+        select(ItemIndicator.indicator_id).join(Indicator, Indicator.id == ItemIndicator.indicator_id)
+        .where(ItemIndicator.item_id.in_(item_ids), Indicator.type.in_(STRONG), Indicator.valid.is_(True))
+    ))  # fmt: skip
+
+
+def find_duplicate(session, tip: Tip) -> Tip | None:
+    """The earliest earlier tip this one repeats (see the module docstring)."""
+    mine = _identifiers(session, [tip.item_id]) if tip.item_id else set()
+    hashes = [int(p["dhash"], 16) for p in tip.photos if p.get("dhash")]
+    shas = {p["sha256"] for p in tip.photos}
+    for other in session.scalars(select(Tip).where(Tip.id < tip.id).order_by(Tip.id)):
+        same_photo = any(p["sha256"] in shas or any(distance(int(p["dhash"], 16), h) <= SAME_PHOTO_BITS for h in hashes)
+                         for p in other.photos if p.get("dhash"))  # fmt: skip
+        shared = (
+            bool(mine) and other.item_id is not None and bool(mine & _identifiers(session, [other.item_id]))
+        )
+        if tip.kind == "graffiti" and other.kind == "graffiti" and shared:
+            near = (
+                None not in (tip.lat, other.lat)
+                and metres((tip.lat, tip.lon), (other.lat, other.lon)) <= GRAFFITI_RADIUS_M
+            )
+            if near or same_photo:
+                return other
+        elif same_photo or (shared and tip.kind != "graffiti"):
+            return other
+    return None
+
+
+def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100) -> list[Processed]:
+    from shekteu.analysis import analyse_pending
+    from shekteu.capture.web import capture_urls
+
+    with rt.db.read() as session:
+        tips = list(
+            session.scalars(select(Tip).where(Tip.processed_at.is_(None)).order_by(Tip.id).limit(limit))
+        )
+    captured: dict[int, list[int]] = {}
+    for tip in tips:
+        targets = capture_targets(tip.links, rt.settings.telegram_web_base) if capture else []
+        outcomes = capture_urls(rt, targets) if targets else []
+        captured[tip.id] = [o.id for o in outcomes]
+    analyse_pending(rt)
+    results = []
+    for tip in tips:
+        with rt.db.write() as session:
+            row = session.get(Tip, tip.id)
+            if row is None or row.processed_at is not None:
+                continue
+            item_ids = [row.item_id] if row.item_id else []
+            if captured[tip.id]:
+                item_ids += list(
+                    session.scalars(select(Item.id).where(Item.capture_id.in_(captured[tip.id])))
+                )
+            scores = [
+                float(p.get("sale", 0.0)) + float(p.get("recruit", 0.0))
+                for p in session.scalars(select(Verdict.probabilities).where(Verdict.item_id.in_(item_ids)))
+            ]
+            row.score = round(max(scores), 4) if scores else None
+            duplicate = find_duplicate(session, row)
+            if duplicate is not None:
+                row.duplicate_of = duplicate.id
+                notify(session, row, messages.text("duplicate", row.lang, ticket=duplicate.ticket))
+            row.processed_at = row.updated_at = utcnow()
+            audit.record(session, "tip.process", f"tip:{row.ticket}", actor="system:tips",
+                         reason="captured, classified, checked for duplicates",
+                         detail={"score": row.score, "duplicate_of": duplicate.ticket if duplicate else None,
+                                 "captures": captured[tip.id]})  # fmt: skip
+            results.append(
+                Processed(
+                    row.ticket, row.score, duplicate.ticket if duplicate else None, len(captured[tip.id])
+                )
+            )
+    return results

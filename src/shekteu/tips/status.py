@@ -1,0 +1,81 @@
+"""A tip's public status, and the notifications that tell its reporter about every public change.
+
+``received → in_review → actioned → closed``, or ``rejected`` from received or in review. Each
+change is audited and, for channels that can reach the reporter (Telegram, WhatsApp), queues a
+notification in the outbox with the sealed contact. When a ticket closes or is rejected, the tip's
+own copy of the contact is erased at once; the last notification's copy is erased when it is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shekteu import audit
+from shekteu.db.tables import Notification, Tip, utcnow
+from shekteu.tips import messages
+from shekteu.tips.tickets import parse_ticket
+
+STATUSES = ("received", "in_review", "actioned", "closed", "rejected")
+TRANSITIONS = {
+    "received": {"in_review", "actioned", "rejected"},
+    "in_review": {"actioned", "rejected"},
+    "actioned": {"closed"},
+    "closed": set(),
+    "rejected": set(),
+}
+PUSH_CHANNELS = ("telegram", "whatsapp")
+FINAL = ("closed", "rejected")
+
+
+class TipStatusError(ValueError):
+    """Unknown ticket or a status change that is not allowed."""
+
+
+def get_tip(session: Session, ticket: str) -> Tip:
+    code = parse_ticket(ticket)
+    tip = session.scalar(select(Tip).where(Tip.ticket == code)) if code else None
+    if tip is None:
+        raise TipStatusError(f"no ticket {ticket!r}")
+    return tip
+
+
+def notify(session: Session, tip: Tip, text: str) -> Notification | None:
+    """Queue a message to the reporter, if their channel can be pushed to and the contact is kept."""
+    if tip.channel not in PUSH_CHANNELS or not tip.contact_sealed:
+        return None
+    note = Notification(tip_id=tip.id, channel=tip.channel, contact_sealed=tip.contact_sealed, text=text,
+                        status="pending", attempts=0, created_at=utcnow())  # fmt: skip
+    session.add(note)
+    return note
+
+
+def set_status(session: Session, ticket: str, status: str, *, actor: str, reason: str,
+               public_text: str | None = None) -> Tip:  # fmt: skip
+    if status not in STATUSES:
+        raise TipStatusError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+    if not reason.strip():
+        raise TipStatusError("a status change needs a reason")
+    tip = get_tip(session, ticket)
+    if status not in TRANSITIONS[tip.status]:
+        allowed = ", ".join(sorted(TRANSITIONS[tip.status])) or "nothing (closed)"
+        raise TipStatusError(f"ticket {tip.ticket} is {tip.status}: it can become {allowed}, not {status}")
+    before = tip.status
+    tip.status, tip.updated_at = status, utcnow()
+    tip.public_status = (
+        public_text.strip() if public_text and public_text.strip() else messages.status_text(status, tip.lang)
+    )
+    notify(session, tip, messages.text("status", tip.lang, ticket=tip.ticket, status=tip.public_status))
+    if status in FINAL:
+        tip.contact_sealed = None  # the queued notification holds the last copy, erased once sent
+    audit.record(session, "tip.status", f"tip:{tip.ticket}", actor=actor, reason=reason,
+                 detail={"from": before, "to": status, "public": tip.public_status})  # fmt: skip
+    return tip
+
+
+def public_view(tip: Tip) -> dict[str, Any]:
+    """What anyone holding the ticket may see: no text, no photos, no location."""
+    return {"ticket": tip.ticket, "status": tip.status, "status_text": tip.public_status,
+            "created_at": tip.created_at.isoformat(), "updated_at": tip.updated_at.isoformat()}  # fmt: skip

@@ -1,0 +1,224 @@
+"""Citizen tips: intake, privacy, photos, duplicates, statuses and notifications."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from shekteu.audit import verify_chain
+from shekteu.db.tables import AuditEntry, Item, Notification, Tip
+from shekteu.runtime import Runtime, contact_key
+from shekteu.tips.intake import RateLimited, TipError, TipInput, submit
+from shekteu.tips.outbox import DeliveryError, deliver
+from shekteu.tips.privacy import SealError, seal, unseal
+from shekteu.tips.process import metres, process_pending
+from shekteu.tips.query import list_tips
+from shekteu.tips.status import TipStatusError, set_status
+from shekteu.tips.tickets import new_ticket, parse_ticket
+from tests.test_cli import lines, run
+from tests.test_telegram_export import photo
+
+PHONE = "+77019876543"
+SALE = "Тут продают: меф, шишки, клады по городу, бот @zakladki_almaty_bot"
+
+
+def gps_photo(lat: float, lon: float, orientation: int = 1) -> bytes:
+    from PIL import Image
+    from PIL.TiffImagePlugin import IFDRational
+
+    def dms(value: float) -> tuple:
+        value = abs(value)
+        d, rest = int(value), (abs(value) - int(value)) * 60
+        return (
+            IFDRational(d, 1),
+            IFDRational(int(rest), 1),
+            IFDRational(round((rest - int(rest)) * 60 * 10000), 10000),
+        )
+
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lon >= 0 else "W", 4: dms(lon)}
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(photo(5))).save(buf, "JPEG", exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def noise(side: int) -> bytes:
+    """A PNG of random pixels: it does not compress, so it is big."""
+    import os
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def count(rt: Runtime, table: type) -> int:
+    with rt.db.read() as s:
+        return s.scalar(select(func.count()).select_from(table))
+
+
+def test_tickets_are_unguessable_and_forgiving_to_type() -> None:
+    codes = {new_ticket() for _ in range(2000)}
+    assert len(codes) == 2000
+    code = next(iter(codes))
+    assert parse_ticket(code.lower().replace("-", " ")) == code
+    assert parse_ticket("KZ-0000-1111") is None and parse_ticket("hello") is None
+
+
+def test_sealed_contacts_open_only_under_their_key() -> None:
+    sealed = seal(b"k" * 32, PHONE)
+    assert PHONE not in sealed and unseal(b"k" * 32, sealed) == PHONE
+    assert seal(b"k" * 32, PHONE) != sealed  # fresh nonce every time
+    with pytest.raises(SealError):
+        unseal(b"x" * 32, sealed)
+    with pytest.raises(SealError):
+        unseal(b"k" * 32, sealed[:-4] + "AAAA")
+
+
+def test_a_tip_is_stored_without_the_reporters_identity(rt: Runtime, tmp_path: Path) -> None:
+    receipt = submit(rt, TipInput(channel="whatsapp", user_id=PHONE, contact=PHONE, text=SALE, lang="kk"))
+    assert parse_ticket(receipt.ticket) == receipt.ticket and receipt.kind == "online_shop"
+    assert receipt.ticket in receipt.message and "Рахмет" in receipt.message
+    with rt.db.read() as s:
+        tip = s.scalars(select(Tip)).one()
+        item = s.get(Item, tip.item_id)
+        assert tip.links == ["@zakladki_almaty_bot"] and item.kind == "tip" and item.text == SALE
+        assert unseal(contact_key(rt.settings), tip.contact_sealed) == PHONE
+        assert verify_chain(s) == []
+    database = (
+        Path(rt.settings.resolved_database_url.split("///", 1)[1]) if rt.db.dialect == "sqlite" else None
+    )
+    if database:
+        raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+        assert PHONE.encode() not in raw and b"77019876543" not in raw
+
+
+def test_photos_keep_the_original_and_a_display_copy_without_exif(rt: Runtime) -> None:
+    from PIL import Image
+
+    original = gps_photo(43.238949, 76.889709, orientation=6)
+    receipt = submit(rt, TipInput(channel="web", user_id="ip:1", photos=[original]))
+    assert receipt.kind == "graffiti" and receipt.has_location
+    with rt.db.read() as s:
+        tip = s.scalars(select(Tip)).one()
+    assert (
+        tip.location_source == "exif" and abs(tip.lat - 43.238949) < 1e-6 and abs(tip.lon - 76.889709) < 1e-6
+    )
+    (entry,) = tip.photos
+    assert rt.store.get_blob(entry["sha256"]) == original
+    display = Image.open(io.BytesIO(rt.store.get_blob(entry["display_sha256"])))
+    assert len(display.getexif()) == 0 and display.size == (240, 320)  # rotated upright, metadata gone
+    # A shared location wins over the photo's.
+    submit(rt, TipInput(channel="web", user_id="ip:1", photos=[original], lat=51.1, lon=71.4))
+    with rt.db.read() as s:
+        assert s.scalars(select(Tip).order_by(Tip.id.desc())).first().location_source == "shared"
+
+
+def test_bad_tips_are_refused_with_reasons_and_nothing_is_stored(rt: Runtime, make_runtime) -> None:
+    rt = make_runtime(SHEKTEU_TIP_MAX_PHOTO_BYTES="200000")
+    cases = [
+        (TipInput(channel="web", user_id="a"), "empty report"),
+        (TipInput(channel="web", user_id="a", photos=[b"GIF89a not really"]), "photo 1: not an image"),
+        (TipInput(channel="web", user_id="a", photos=[noise(500)]), "bytes; at most"),
+        (TipInput(channel="web", user_id="a", text="x", lat=95.0, lon=10.0), "not a location on Earth"),
+        (TipInput(channel="web", user_id="a", text="x", lat=45.0), "both latitude and longitude"),
+        (TipInput(channel="fax", user_id="a", text="x"), "unknown channel"),
+        (TipInput(channel="web", user_id="a", text="x" * 5000), "at most 4000"),
+    ]
+    for tip, message in cases:
+        with pytest.raises(TipError, match=message):
+            submit(rt, tip)
+    assert count(rt, Tip) == 0 and count(rt, Item) == 0 and count(rt, AuditEntry) == 0
+
+
+def test_the_rate_limit_is_per_reporter(make_runtime) -> None:
+    rt = make_runtime(SHEKTEU_TIP_RATE_LIMIT="3")
+    for n in range(3):
+        submit(rt, TipInput(channel="telegram", user_id="42", text=f"магазин {n}"))
+    with pytest.raises(RateLimited):
+        submit(rt, TipInput(channel="telegram", user_id="42", text="ещё"))
+    submit(rt, TipInput(channel="telegram", user_id="43", text="другой человек"))
+    assert count(rt, Tip) == 4
+
+
+def test_duplicates_are_linked_and_the_reporter_told(rt: Runtime) -> None:
+    first = submit(rt, TipInput(channel="web", user_id="a", text=SALE))
+    second = submit(
+        rt, TipInput(channel="telegram", user_id="7", contact="7", text=SALE + " (снова)", lang="en")
+    )
+    other = submit(rt, TipInput(channel="web", user_id="b", text="Подозрительный магазин @another_shop_bot"))
+    results = {r.ticket: r for r in process_pending(rt, capture=False)}
+    assert results[second.ticket].duplicate_of == first.ticket and results[other.ticket].duplicate_of is None
+    assert results[first.ticket].score is not None and results[first.ticket].score > 0.5
+    with rt.db.read() as s:
+        rows = {r["ticket"]: r for r in list_tips(s)}
+        (note,) = s.scalars(select(Notification))
+    assert rows[second.ticket]["duplicate_of"] == first.ticket
+    assert {"type": "telegram_bot", "normalized": "@zakladki_almaty_bot"} in rows[first.ticket]["indicators"]
+    assert "already reported" in note.text and first.ticket in note.text
+    assert process_pending(rt) == []  # nothing left to do
+
+
+def test_graffiti_duplicates_need_the_same_handle_within_30_metres(rt: Runtime) -> None:
+    wall = "Надпись на стене: @snow_shop_kz клады"
+    first = submit(
+        rt, TipInput(channel="web", user_id="a", kind="graffiti", text=wall, lat=43.2389, lon=76.8897)
+    )
+    near = submit(
+        rt, TipInput(channel="web", user_id="b", kind="graffiti", text=wall, lat=43.23905, lon=76.8898)
+    )
+    far = submit(
+        rt, TipInput(channel="web", user_id="c", kind="graffiti", text=wall, lat=43.2420, lon=76.8897)
+    )
+    assert 10 < metres((43.2389, 76.8897), (43.23905, 76.8898)) < 30
+    results = {r.ticket: r.duplicate_of for r in process_pending(rt, capture=False)}
+    assert results == {first.ticket: None, near.ticket: first.ticket, far.ticket: None}
+
+
+def test_status_changes_notify_and_closing_erases_the_contact(rt: Runtime) -> None:
+    receipt = submit(rt, TipInput(channel="telegram", user_id="99", contact="chat:99", text=SALE, lang="ru"))
+    with rt.db.write() as s:
+        set_status(s, receipt.ticket, "in_review", actor="aliya", reason="triage")
+        set_status(
+            s, receipt.ticket, "actioned", actor="aliya", reason="bot blocked", public_text="Бот заблокирован"
+        )
+    with pytest.raises(TipStatusError, match=r"can become"):
+        with rt.db.write() as s:
+            set_status(s, receipt.ticket, "received", actor="aliya", reason="x")
+    sent: list[tuple[str, str]] = []
+    flaky = iter([DeliveryError("Telegram said 502"), None])
+
+    def send(address: str, text: str) -> None:
+        error = next(flaky, None)
+        if error:
+            raise error
+        sent.append((address, text))
+
+    first = deliver(rt, "telegram", send)
+    assert (first.sent, first.failed) == (0, 1)  # the second message waits behind the failed first
+    with rt.db.write() as s:
+        set_status(s, receipt.ticket, "closed", actor="aliya", reason="done")
+        assert s.scalars(select(Tip)).one().contact_sealed is None
+    assert deliver(rt, "telegram", send).sent == 3
+    assert [a for a, _ in sent] == ["chat:99"] * 3
+    assert "на проверке" in sent[0][1] and "Бот заблокирован" in sent[1][1] and "закрыто" in sent[2][1]
+    with rt.db.read() as s:
+        assert all(n.contact_sealed is None and n.status == "sent" for n in s.scalars(select(Notification)))
+
+
+def test_cli_tips_list_contract(env: dict[str, str], make_runtime) -> None:
+    rt = make_runtime()
+    receipt = submit(rt, TipInput(channel="web", user_id="a", text=SALE, lat=43.25, lon=76.9))
+    result = run(env, "tips", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    (row,) = lines(result.stdout)
+    assert list(row) == ["ticket", "kind", "channel", "status", "created_at", "lat", "lon", "text", "indicators",
+                         "score", "duplicate_of"]  # fmt: skip
+    assert row["ticket"] == receipt.ticket and row["lat"] == 43.25
+    bad = run(env, "tips", "status", "KZ-2222-2222", "closed", "--reason", "x")
+    assert bad.returncode == 2 and "no ticket" in bad.stderr
