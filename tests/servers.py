@@ -28,7 +28,9 @@ Route = Callable[[dict[str, list[str]]], Reply]
 class LocalServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
+        self.post_routes: dict[str, Callable[[bytes, dict[str, str]], Reply]] = {}
         self.hits: list[str] = []
+        self.posts: list[tuple[str, bytes, dict[str, str]]] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,11 +40,21 @@ class LocalServer:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                path = urlsplit(self.path).path
+                server.posts.append((path, body, headers))
+                route = server.post_routes.get(path)
+                self.answer(route(body, headers) if route else Reply(404, b"not found"))
+
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 server.hits.append(self.path)
                 route = server.routes.get(parts.path)
-                reply = route(parse_qs(parts.query)) if route else Reply(404, b"not found")
+                self.answer(route(parse_qs(parts.query)) if route else Reply(404, b"not found"))
+
+            def answer(self, reply: Reply) -> None:
                 self.send_response(reply.status)
                 chunks = [reply.body] if isinstance(reply.body, bytes) else reply.body
                 headers = {"Content-Type": "text/html; charset=utf-8", **reply.headers}

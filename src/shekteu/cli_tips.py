@@ -99,3 +99,23 @@ def tips_process(
             out.print(
                 f"{r.ticket}: score {r.score}, duplicate of {r.duplicate_of or '-'}, {r.captured} captured"
             )
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Listen address (default SHEKTEU_HOST).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default SHEKTEU_PORT).")] = None,
+) -> None:
+    """Serve the citizen web form, Open311 GeoReport v2 and the WhatsApp webhook."""
+    try:
+        import uvicorn
+
+        from shekteu.web.app import create_app
+    except ModuleNotFoundError as exc:
+        raise UserError(
+            f"serving needs the web extra: pip install 'shekteu[web]' ({exc.name} missing)"
+        ) from None
+    rt = _runtime()
+    # No access log: it would write reporters' addresses to disk.
+    uvicorn.run(create_app(rt), host=host or rt.settings.host, port=port or rt.settings.port, access_log=False,
+                log_level="info")  # fmt: skip

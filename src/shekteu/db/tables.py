@@ -388,6 +388,9 @@ class Tip(Base):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tips.id"))
     service_code: Mapped[str | None] = mapped_column(String(32))
+    source_ref: Mapped[str | None] = mapped_column(
+        String(64), unique=True
+    )  # keyed hash of the channel's message id
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -63,6 +63,7 @@ class TipInput:
     lon: float | None = None
     lang: str | None = None
     service_code: str | None = None
+    message_id: str | None = None  # the channel's id of the message: a redelivery is recognised
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Receipt:
     kind: str
     message: str
     has_location: bool
+    repeated: bool = False  # the same message delivered again: nothing new was stored
 
 
 def _check(tip: TipInput, max_photo: int) -> None:
@@ -130,8 +132,13 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
     settings = rt.settings
     _check(tip, settings.tip_max_photo_bytes)
     who = pseudonym(hash_key(settings), tip.channel, tip.user_id)
+    ref = pseudonym(hash_key(settings), tip.channel + ":message", tip.message_id) if tip.message_id else None
     since = utcnow() - timedelta(hours=1)
     with rt.db.read() as session:
+        seen = session.scalar(select(Tip).where(Tip.source_ref == ref)) if ref else None
+        if seen is not None:
+            return Receipt(seen.ticket, seen.id, seen.kind, messages.text("received", seen.lang, ticket=seen.ticket),
+                           seen.lat is not None, repeated=True)  # fmt: skip
         recent = session.scalar(
             select(func.count()).select_from(Tip).where(Tip.pseudonym == who, Tip.created_at > since)
         )
@@ -158,7 +165,7 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
                   text=tip.text, links=links, photos=photos, lat=location[0] if location else None,
                   lon=location[1] if location else None, location_source=source, status="received",
                   public_status=messages.status_text("received", tip.lang), item_id=item_id,
-                  service_code=tip.service_code, created_at=now, updated_at=now)  # fmt: skip
+                  service_code=tip.service_code, source_ref=ref, created_at=now, updated_at=now)  # fmt: skip
         session.add(row)
         session.flush()
         audit.record(session, "tip.receive", f"tip:{ticket}", actor=f"{tip.channel}:{who[:12]}",
@@ -168,3 +175,31 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
     return Receipt(
         ticket, tip_id, kind, messages.text("received", tip.lang, ticket=ticket), location is not None
     )
+
+
+def add_location(rt: Runtime, channel: str, user_id: str, lat: float, lon: float,
+                 *, within: timedelta = timedelta(minutes=30)) -> Receipt | None:  # fmt: skip
+    """Put a location shared after a photo on that reporter's latest tip without one (None: no such tip)."""
+    _check(
+        TipInput(channel=channel, user_id=user_id, text="-", lat=lat, lon=lon),
+        rt.settings.tip_max_photo_bytes,
+    )
+    who = pseudonym(hash_key(rt.settings), channel, user_id)
+    with rt.db.write() as session:
+        tip = session.scalar(
+            select(Tip).where(Tip.pseudonym == who, Tip.channel == channel, Tip.lat.is_(None),
+                              Tip.created_at > utcnow() - within).order_by(Tip.id.desc()).limit(1)
+        )  # fmt: skip
+        if tip is None:
+            return None
+        tip.lat, tip.lon, tip.location_source, tip.updated_at = (
+            round(lat, 7),
+            round(lon, 7),
+            "shared",
+            utcnow(),
+        )
+        audit.record(session, "tip.locate", f"tip:{tip.ticket}", actor=f"{channel}:{who[:12]}",
+                     reason="location shared after the report")  # fmt: skip
+        return Receipt(
+            tip.ticket, tip.id, tip.kind, messages.text("location_added", tip.lang, ticket=tip.ticket), True
+        )

@@ -30,6 +30,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "kk": "Хабарламалар тым көп. Кейінірек қайталаңыз — жіберілгендері сақталды.",
         "en": "Too many reports in a row. Please try again later — those sent are kept.",
     },
+    "location_added": {
+        "ru": "Геопозиция добавлена к обращению {ticket}. Спасибо!",
+        "kk": "Геолокация {ticket} өтінішіне қосылды. Рахмет!",
+        "en": "Location added to ticket {ticket}. Thank you!",
+    },
+    "unsupported": {
+        "ru": "Пришлите ссылку или @имя магазина, фото надписи или геопозицию.",
+        "kk": "Дүкеннің сілтемесін не @атын, жазудың фотосын немесе геолокацияны жіберіңіз.",
+        "en": "Send a link or @handle of the shop, a photo of the graffiti, or a location.",
+    },
+    "bad_photo": {
+        "ru": "Не удалось принять фото: {reason}. Попробуйте другое.",
+        "kk": "Фото қабылданбады: {reason}. Басқасын жіберіп көріңіз.",
+        "en": "Could not take the photo: {reason}. Please try another.",
+    },
     "need_location": {
         "ru": "На фото нет координат. Отправьте, пожалуйста, геопозицию места.",
         "kk": "Фотода координаттар жоқ. Орынның геолокациясын жіберіңіз.",

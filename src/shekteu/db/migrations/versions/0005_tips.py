@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id")),
         sa.Column("duplicate_of", sa.Integer, sa.ForeignKey("tips.id")),
         sa.Column("service_code", sa.String(32)),
+        sa.Column("source_ref", sa.String(64), unique=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.Column("processed_at", UTCDateTime),

@@ -1,0 +1,1 @@
+"""The web adapter (FastAPI): the citizen form, Open311 GeoReport v2 and the WhatsApp webhook."""
