@@ -119,3 +119,39 @@ def serve(
     # No access log: it would write reporters' addresses to disk.
     uvicorn.run(create_app(rt), host=host or rt.settings.host, port=port or rt.settings.port, access_log=False,
                 log_level="info")  # fmt: skip
+
+
+@app.command("bot")
+def bot_cmd(
+    webhook: Annotated[
+        bool,
+        typer.Option(
+            "--webhook",
+            help="Register SHEKTEU_PUBLIC_URL/webhooks/telegram with "
+            "Telegram and exit (then `shekteu serve` receives the updates).",
+        ),
+    ] = False,
+) -> None:
+    """Run the Telegram bot with long polling (or switch it to webhook mode)."""
+    import asyncio
+
+    try:
+        from shekteu.bot.telegram import TelegramBot
+    except ModuleNotFoundError as exc:
+        raise UserError(
+            f"the bot needs the bot extra: pip install 'shekteu[bot]' ({exc.name} missing)"
+        ) from None
+    rt = _runtime()
+    if rt.settings.telegram_token is None:
+        raise UserError("SHEKTEU_TELEGRAM_TOKEN is not set (get one from @BotFather)")
+    bot = TelegramBot(rt)
+    if webhook:
+        url = f"{rt.settings.public_url}/webhooks/telegram"
+        asyncio.run(bot.set_webhook(url))
+        out.print(f"webhook set to {url}")
+        return
+    out.print("bot running (long polling); Ctrl-C stops it")
+    try:
+        asyncio.run(bot.run_polling())
+    except KeyboardInterrupt:
+        pass

@@ -109,6 +109,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Most tips one reporter (pseudonym) may send per hour; more are refused politely.",
     )
+    telegram_token: SecretStr | None = Field(None, description="Telegram bot token (from @BotFather).")
+    telegram_api_base: str = Field(
+        "https://api.telegram.org",
+        description="Bot API server base URL (a local Bot API server, or tests' fake).",
+    )
+    telegram_staff_chat: int | None = Field(None, description="Chat id that receives new high-score tips.")
+    tip_alert_score: float = Field(
+        0.8, ge=0, le=1, description="Tips scoring at least this are sent to the staff chat."
+    )
     whatsapp_graph_base: str = Field(
         "https://graph.facebook.com/v21.0", description="WhatsApp Cloud API (Graph API) base URL."
     )
@@ -132,7 +141,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a CIDR list: {exc}") from None
         return value
 
-    @field_validator("telegram_web_base", "whatsapp_graph_base", "public_url")
+    @field_validator("telegram_web_base", "whatsapp_graph_base", "public_url", "telegram_api_base")
     @classmethod
     def _http_base(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

@@ -394,6 +394,16 @@ class Tip(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    staff_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReporterPrefs(Base):
+    """A reporter's chosen language, by pseudonym (the bot's /lang)."""
+
+    __tablename__ = "reporter_prefs"
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8))
 
 
 class Notification(Base):

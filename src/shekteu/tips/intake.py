@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from shekteu import audit
 from shekteu.db.tables import Tip, utcnow
@@ -154,6 +154,14 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
     contact = seal(contact_key(settings), tip.contact) if tip.contact else None
     now = utcnow()
     with rt.db.write() as session:
+        # Count again under a lock: concurrent messages of one reporter must not slip past the limit.
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(who[:15], 16)})
+        recent = session.scalar(
+            select(func.count()).select_from(Tip).where(Tip.pseudonym == who, Tip.created_at > since)
+        )
+        if recent >= settings.tip_rate_limit:
+            raise RateLimited(messages.text("rate_limited", tip.lang))
         ticket = new_ticket()
         while session.scalar(select(Tip.id).where(Tip.ticket == ticket)):
             ticket = new_ticket()

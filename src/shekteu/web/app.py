@@ -15,7 +15,7 @@ MAX_BODY = 30_000_000  # no request body above this is read at all
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    from shekteu.web import form, open311, whatsapp
+    from shekteu.web import form, open311, telegram_hook, whatsapp
 
     app = FastAPI(title="Shekteu", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.runtime = rt
@@ -39,4 +39,5 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(form.router)
     app.include_router(open311.router)
     app.include_router(whatsapp.router)
+    app.include_router(telegram_hook.router)
     return app

@@ -111,7 +111,9 @@ def status(request: Request, ticket: str = "", lang: Annotated[str | None, Query
         with rt.db.read() as session:
             tip = get_tip(session, ticket)
             shown = tip.public_status
-            if shown == messages.status_text(tip.status, tip.lang):  # the default text: say it in this language
+            if shown == messages.status_text(
+                tip.status, tip.lang
+            ):  # the default text: say it in this language
                 shown = messages.status_text(tip.status, code)
             message = messages.text("status", code, ticket=tip.ticket, status=shown)
             found = tip.ticket

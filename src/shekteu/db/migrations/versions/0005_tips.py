@@ -42,9 +42,15 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.Column("processed_at", UTCDateTime),
+        sa.Column("staff_alerted_at", UTCDateTime),
     )
     op.create_index("ix_tips_pseudonym", "tips", ["pseudonym"])
     op.create_index("ix_tips_status", "tips", ["status"])
+    op.create_table(
+        "reporter_prefs",
+        sa.Column("pseudonym", sa.String(64), primary_key=True),
+        sa.Column("lang", sa.String(8), nullable=False),
+    )
     op.create_table(
         "notifications",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -64,6 +70,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_notifications_pending", "notifications")
     op.drop_table("notifications")
+    op.drop_table("reporter_prefs")
     op.drop_index("ix_tips_status", "tips")
     op.drop_index("ix_tips_pseudonym", "tips")
     op.drop_table("tips")

@@ -1,0 +1,1 @@
+"""The Telegram bot: anonymous reports in Russian, Kazakh and English (core logic + aiogram adapter)."""
