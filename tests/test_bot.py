@@ -146,3 +146,46 @@ def test_bad_input_gets_clear_replies_and_the_bot_keeps_running(running: Running
     assert running.tips() == running.rt.settings.tip_rate_limit + 1
     to_flooder = [m for m in api.wait_sent(4 + 20 + 1 + 1) if m["chat_id"] == "777"]
     assert sum("Слишком много" in m["text"] for m in to_flooder) == 1
+
+
+def test_webhook_mode_registers_and_takes_updates_through_serve(make_runtime, env: dict[str, str]) -> None:
+    import socket
+    import time
+
+    import httpx
+    import uvicorn
+
+    from shekteu.web.app import create_app
+    from tests.test_cli import run
+
+    api = FakeBotAPI()
+    settings = {"SHEKTEU_TELEGRAM_TOKEN": TOKEN, "SHEKTEU_TELEGRAM_API_BASE": api.base}
+    rt = make_runtime(**settings)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(create_app(rt), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        result = run(env | settings | {"SHEKTEU_PUBLIC_URL": base}, "bot", "--webhook")
+        assert result.returncode == 0, result.stderr
+        assert api.webhook is not None and api.webhook["url"] == f"{base}/webhooks/telegram"
+        secret = api.webhook["secret_token"]
+        assert TOKEN not in secret
+        update = {"update_id": 1, "message": command(1, "/start", lang="en")}
+        refused = httpx.post(
+            f"{base}/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "x"}
+        )
+        assert refused.status_code == 401 and not api.sent
+        taken = httpx.post(
+            f"{base}/webhooks/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+        )
+        assert taken.status_code == 200
+        assert "Hello!" in api.wait_sent(1)[0]["text"]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        api.close()
