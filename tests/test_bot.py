@@ -44,10 +44,9 @@ def running(make_runtime, web: LocalServer) -> Iterator[Running]:
     rt = make_runtime(SHEKTEU_TELEGRAM_TOKEN=TOKEN, SHEKTEU_TELEGRAM_API_BASE=api.base,
                       SHEKTEU_TELEGRAM_STAFF_CHAT="-100777", SHEKTEU_TELEGRAM_WEB_BASE=web.url("").rstrip("/"),
                       SHEKTEU_TIP_ALERT_SCORE="0.5")  # fmt: skip
-    telegram.PUMP_SECONDS = 0.3
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
-    bot = telegram.TelegramBot(rt)
+    bot = telegram.TelegramBot(rt, pump_seconds=0.3)
     thread = threading.Thread(target=loop.run_until_complete, args=(bot.run_polling(stop),), daemon=True)
     thread.start()
     yield Running(rt, api)

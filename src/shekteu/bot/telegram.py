@@ -32,7 +32,7 @@ def webhook_secret(token: str) -> str:
 
 
 class TelegramBot:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, *, pump_seconds: float = PUMP_SECONDS) -> None:
         from aiogram import Bot, Dispatcher
         from aiogram.client.session.aiohttp import AiohttpSession
         from aiogram.client.telegram import TelegramAPIServer
@@ -41,6 +41,7 @@ class TelegramBot:
         if token is None:
             raise ValueError("SHEKTEU_TELEGRAM_TOKEN is not set")
         self.rt = rt
+        self.pump_seconds = pump_seconds
         self.core = BotCore(rt)
         self.token = token.get_secret_value()
         session = AiohttpSession(api=TelegramAPIServer.from_base(rt.settings.telegram_api_base))
@@ -181,7 +182,7 @@ class TelegramBot:
 
     async def _pump_forever(self) -> None:
         while True:
-            await asyncio.sleep(PUMP_SECONDS)
+            await asyncio.sleep(self.pump_seconds)
             try:
                 await self.pump()
             except Exception:  # keep the bot running; the next pump retries
