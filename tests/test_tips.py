@@ -222,3 +222,27 @@ def test_cli_tips_list_contract(env: dict[str, str], make_runtime) -> None:
     assert row["ticket"] == receipt.ticket and row["lat"] == 43.25
     bad = run(env, "tips", "status", "KZ-2222-2222", "closed", "--reason", "x")
     assert bad.returncode == 2 and "no ticket" in bad.stderr
+
+
+def test_a_blocked_shop_tells_its_reporters(rt: Runtime) -> None:
+    from shekteu.analysis import analyse_pending
+    from shekteu.takedown import lifecycle
+    from shekteu.users import add_user
+
+    receipt = submit(rt, TipInput(channel="telegram", user_id="5", contact="5", text=SALE, lang="kk"))
+    analyse_pending(rt)
+    with rt.db.write() as s:
+        add_user(s, "aliya", ["analyst"], actor="test")
+        add_user(s, "bolat", ["approver"], actor="test")
+        td = lifecycle.propose(
+            s, "telegram_bot", "@zakladki_almaty_bot", actor="aliya", reason="from a tip"
+        ).takedown
+        assert td.shop_id is not None
+        lifecycle.approve(s, td.id, actor="bolat", reason="ok")
+        lifecycle.mark(s, td.id, "sent", actor="aliya", reason="sent")
+        lifecycle.mark(s, td.id, "blocked", actor="aliya", reason="bot gone")
+    with rt.db.read() as s:
+        tip = s.scalars(select(Tip)).one()
+        (note,) = s.scalars(select(Notification))
+    assert tip.ticket == receipt.ticket and tip.status == "actioned" and "бұғатталды" in tip.public_status
+    assert receipt.ticket in note.text

@@ -79,3 +79,22 @@ def public_view(tip: Tip) -> dict[str, Any]:
     """What anyone holding the ticket may see: no text, no photos, no location."""
     return {"ticket": tip.ticket, "status": tip.status, "status_text": tip.public_status,
             "created_at": tip.created_at.isoformat(), "updated_at": tip.updated_at.isoformat()}  # fmt: skip
+
+
+BLOCKED_TEXT = {"ru": "Ресурс, о котором вы сообщили, заблокирован. Спасибо!",
+                "kk": "Сіз хабарлаған ресурс бұғатталды. Рахмет!",
+                "en": "The resource you reported has been blocked. Thank you!"}  # fmt: skip
+
+
+def on_shop_blocked(session: Session, shop_id: int, takedown_id: int) -> list[str]:
+    """Tell the reporters of a shop's open tips that their report led to a block (status actioned)."""
+    from shekteu.db.tables import ShopItem
+
+    tips = list(session.scalars(
+        select(Tip).join(ShopItem, ShopItem.item_id == Tip.item_id)
+        .where(ShopItem.shop_id == shop_id, Tip.status.in_(("received", "in_review")))
+    ))  # fmt: skip
+    for tip in tips:
+        set_status(session, tip.ticket, "actioned", actor="system:takedown", reason=f"takedown {takedown_id} blocked",
+                   public_text=BLOCKED_TEXT.get(tip.lang or "ru", BLOCKED_TEXT["ru"]))  # fmt: skip
+    return [t.ticket for t in tips]
