@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from functools import lru_cache
 from typing import Any
 
 MAX_PIXELS = 50_000_000  # ~7000 × 7000: more than any phone photo, far less than a bomb
@@ -22,10 +23,21 @@ class ImageError(ValueError):
     """Not a usable image: the message says why (too large, truncated, unknown format …)."""
 
 
+@lru_cache(maxsize=1)
+def _register_heif() -> None:
+    """HEIC/HEIF (iPhone photos) open too when pillow-heif is installed (the `street` extra)."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return
+    register_heif_opener()
+
+
 def open_image(data: bytes, max_pixels: int = MAX_PIXELS, *, small: bool = False) -> Any:
     """The decoded image; ``small`` lets JPEG decode at a reduced scale (for hashing)."""
     from PIL import Image, UnidentifiedImageError
 
+    _register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
