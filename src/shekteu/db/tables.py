@@ -422,3 +422,60 @@ class Notification(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Zone(Base):
+    """An area of responsibility for painting over: a КСК/ОСИ, a volunteer team, a police district."""
+
+    __tablename__ = "zones"
+    __table_args__ = (UniqueConstraint("kind", "name", name="uq_zones_kind_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Spot(Base):
+    """A graffiti spot: a place, its photos and the shop identifiers painted there (issue 6)."""
+
+    __tablename__ = "spots"
+    __table_args__ = (Index("ix_spots_status", "status"), Index("ix_spots_lat_lon", "lat", "lon"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    indicators: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"))
+    kato: Mapped[str | None] = mapped_column(String(16))
+    district: Mapped[str | None] = mapped_column(Text)
+    oblast: Mapped[str | None] = mapped_column(Text)
+    reports: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    assigned_to: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SpotPhoto(Base):
+    """A photo of a spot: a citizen's report, or the after-photo that shows it painted over."""
+
+    __tablename__ = "spot_photos"
+    __table_args__ = (Index("ix_spot_photos_spot", "spot_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spot_id: Mapped[int] = mapped_column(ForeignKey("spots.id"))
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    qr: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    indicators: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    added_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
 from shekteu import audit
 from shekteu.db.tables import Indicator, Item, ItemIndicator, Tip, Verdict, utcnow
 from shekteu.images import distance
+from shekteu.indicators.extract import extract
 from shekteu.runtime import Runtime
 from shekteu.shops.cluster import STRONG
 from shekteu.tips import messages
 from shekteu.tips.status import notify
 
 MAX_CAPTURES = 5
+HANDLE_TYPES = ("telegram_username", "telegram_bot", "telegram_link", "url", "domain", "onion")
 GRAFFITI_RADIUS_M = 30.0
 SAME_PHOTO_BITS = 3
 
@@ -84,6 +87,25 @@ def find_duplicate(session, tip: Tip) -> Tip | None:
     return None
 
 
+def _feed_spot(rt: Runtime, session: Any, tip: Tip) -> None:
+    """A located graffiti tip is a sighting of a spot: read its photos (QR, OCR) for the handles."""
+    from shekteu.street.photo import analyse_bytes
+    from shekteu.street.spots import add_report
+
+    handles = {i.normalized for i in extract(tip.text) if i.type in HANDLE_TYPES and i.valid}
+    first = None
+    for entry in tip.photos:
+        try:
+            result = analyse_bytes(entry["sha256"], rt.store.get_blob(entry["sha256"]))
+        except ModuleNotFoundError:  # without the street extra: the text's handles only
+            first = first or {"sha256": entry["sha256"]}
+            continue
+        handles |= {i["normalized"] for i in result.indicators}
+        first = first or {"sha256": entry["sha256"], "qr": result.qr}
+    add_report(session, lat=tip.lat, lon=tip.lon, indicators=sorted(handles), actor="system:tips", tip_id=tip.id,
+               photo=first)  # fmt: skip
+
+
 def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100) -> list[Processed]:
     from shekteu.analysis import analyse_pending
     from shekteu.capture.web import capture_urls
@@ -118,6 +140,8 @@ def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100) -> l
             if duplicate is not None:
                 row.duplicate_of = duplicate.id
                 notify(session, row, messages.text("duplicate", row.lang, ticket=duplicate.ticket))
+            if row.kind == "graffiti" and row.lat is not None and row.lon is not None:
+                _feed_spot(rt, session, row)
             row.processed_at = row.updated_at = utcnow()
             audit.record(session, "tip.process", f"tip:{row.ticket}", actor="system:tips",
                          reason="captured, classified, checked for duplicates",

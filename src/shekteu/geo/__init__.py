@@ -1,0 +1,1 @@
+"""Geography shared by street ads and field mapping: districts (KATO) and distances."""

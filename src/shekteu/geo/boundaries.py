@@ -1,0 +1,118 @@
+"""Which district (and oblast) a point is in, from the shipped KZ boundaries or any GeoJSON file.
+
+The package ships its own copy of the 2024 district boundaries (``data/``, geokz by A. Rodionov,
+CC BY 4.0), so nothing outside it is needed at run time. Lookups use a bounding-box prefilter and an
+even-odd ray test over all rings in NumPy (holes and multipolygons included), which is enough for
+points; polygons and rasters use shapely/rasterio in the field module.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT = "kz_adm2_2024.geojson.gz"
+
+
+class BoundaryError(ValueError):
+    """A boundaries file that cannot be read or has no polygons; the message says why."""
+
+
+@dataclass(frozen=True)
+class Area:
+    kato: str
+    name_kk: str
+    name_ru: str
+    name_en: str
+    oblast_en: str
+    oblast_ru: str
+    rings: tuple[np.ndarray, ...]
+    bbox: tuple[float, float, float, float]
+
+    def contains(self, lat: float, lon: float) -> bool:
+        minx, miny, maxx, maxy = self.bbox
+        if not (minx <= lon <= maxx and miny <= lat <= maxy):
+            return False
+        inside = False
+        for ring in self.rings:
+            x, y = ring[:, 0], ring[:, 1]
+            x2, y2 = np.roll(x, -1), np.roll(y, -1)
+            crosses = (y > lat) != (y2 > lat)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                at = x + (lat - y) * (x2 - x) / (y2 - y)
+            inside ^= bool(np.count_nonzero(crosses & (lon < at)) % 2)
+        return inside
+
+    def as_json(self) -> dict[str, str]:
+        return {"kato": self.kato, "name": self.name_ru, "name_kk": self.name_kk, "name_en": self.name_en,
+                "oblast": self.oblast_ru}  # fmt: skip
+
+
+def _rings(geometry: dict[str, Any]) -> list[np.ndarray]:
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else []
+    return [
+        np.asarray(ring, dtype=np.float64)[:, :2]
+        for polygon in polygons or []
+        for ring in polygon
+        if len(ring) >= 4
+    ]
+
+
+def parse(data: dict[str, Any], source: str) -> list[Area]:
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list):
+        raise BoundaryError(f"{source}: not a GeoJSON FeatureCollection")
+    areas = []
+    for n, feature in enumerate(features):
+        props = feature.get("properties") or {}
+        try:
+            rings = _rings(feature.get("geometry") or {})
+        except (ValueError, IndexError, TypeError):
+            raise BoundaryError(f"{source}: feature {n} has broken coordinates") from None
+        if not rings:
+            continue
+        stacked = np.vstack(rings)
+        bbox = (
+            float(stacked[:, 0].min()),
+            float(stacked[:, 1].min()),
+            float(stacked[:, 0].max()),
+            float(stacked[:, 1].max()),
+        )
+        name = str(props.get("ADM2_RU") or props.get("name") or props.get("NAME") or f"area {n}")
+        areas.append(Area(str(props.get("KATO") or props.get("kato") or ""), str(props.get("ADM2_KK") or name), name,
+                          str(props.get("ADM2_EN") or name), str(props.get("ADM1_EN") or ""), str(props.get("ADM1_RU") or ""),
+                          tuple(rings), bbox))  # fmt: skip
+    if not areas:
+        raise BoundaryError(f"{source}: no polygons")
+    return areas
+
+
+@lru_cache(maxsize=4)
+def load(path: str | None = None) -> tuple[Area, ...]:
+    """The areas of ``path`` (GeoJSON, optionally gzipped), or the shipped KZ districts."""
+    try:
+        if path is None:
+            raw = resources.files("shekteu.geo").joinpath("data", DEFAULT).read_bytes()
+            source = DEFAULT
+        else:
+            raw = Path(path).read_bytes()
+            source = path
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        return tuple(parse(json.loads(raw), source))
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, BoundaryError):
+            raise
+        raise BoundaryError(f"cannot read boundaries {path or DEFAULT}: {exc}") from None
+
+
+def locate(lat: float, lon: float, path: str | None = None) -> Area | None:
+    return next((a for a in load(path) if a.contains(lat, lon)), None)
