@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shekteu.street import qr
-from shekteu.street.ocr import fold_candidates, join_split_handles
+from shekteu.street.ocr import fold_candidates, join_split_handles, underscore_variants
 from shekteu.street.photo import analyse_bytes
 from tests.test_cli import lines, run
 from tests.wallphotos import degrade, gps_exif, jpeg, painted, qr_on_wall, wall
@@ -86,6 +86,10 @@ def test_ocr_recovers_latin_handles_from_a_painted_wall() -> None:
 def test_handle_folding_and_rejoining() -> None:
     assert fold_candidates("Пишите @ѕnеg_kz или мефедрон") == "Пишите @sneg_kz или мефедрон"
     assert join_split_handles("@snow _almaty_ bot клады") == "@snow_almaty_bot клады"
+    assert underscore_variants("пиши @kristall kz или t.me/mef shym сегодня") == [
+        "@kristall_kz",
+        "t.me/mef_shym",
+    ]
 
 
 def test_hostile_files_give_errors_and_the_cli_goes_on(tmp_path: Path, env: dict[str, str]) -> None:

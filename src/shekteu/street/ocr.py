@@ -3,8 +3,9 @@
 Tesseract runs as a subprocess with a time limit, on a preprocessed copy (greyscale, upscaled when
 small, contrast-stretched, Otsu-binarised). Its Cyrillic models read Latin handles as Cyrillic look-
 alikes ("@снег_кz" for "@cher_kz"), so handle- and link-shaped tokens are folded back to Latin, and
-the photo is read a second time with the English model alone; both readings go to indicator
-extraction.
+the photo is read a second time with the English model alone; handles split at underscores are
+rejoined, and a handle followed by a short word also yields the underscore-joined candidate. Both
+readings go to indicator extraction.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class OcrError(RuntimeError):
 class Reading:
     text: str  # the kaz+rus+eng reading, handle-shaped tokens folded to Latin
     latin: str  # the English-only re-read
+    candidates: list[str]  # underscore-joined handle candidates (see underscore_variants)
 
 
 def available() -> bool:
@@ -96,8 +98,18 @@ def join_split_handles(text: str) -> str:
     return text
 
 
+_GAP = re.compile(r"((?:@|t\.me/)[A-Za-z0-9_]{3,})\s([a-z0-9]{2,5})\b")
+
+
+def underscore_variants(text: str) -> list[str]:
+    """Handles with a short word after a space, joined by "_" ("@kristall kz" → "@kristall_kz"):
+    Tesseract often reads an underscore as a space. These are extra candidates, not corrections."""
+    return [f"{m.group(1)}_{m.group(2)}" for m in _GAP.finditer(text)]
+
+
 def read(image: Any) -> Reading:
     png = prepare(image)
     text = " ".join(_tesseract(png, LANGS).split())
     latin = " ".join(_tesseract(png, "eng").split())
-    return Reading(join_split_handles(fold_candidates(text)), join_split_handles(latin))
+    text, latin = join_split_handles(fold_candidates(text)), join_split_handles(latin)
+    return Reading(text, latin, list(dict.fromkeys(underscore_variants(text) + underscore_variants(latin))))

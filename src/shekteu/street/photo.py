@@ -79,7 +79,7 @@ def analyse_bytes(name: str, data: bytes, *, run_ocr: bool = True) -> PhotoResul
         try:
             reading = ocr.read(upright)
             result.ocr_text = reading.text
-            texts += [reading.text, reading.latin]
+            texts += [reading.text, reading.latin, " ".join(reading.candidates)]
         except ocr.OcrError as exc:
             result.error = str(exc)
     seen: dict[tuple[str, str], dict[str, Any]] = {}

@@ -3,10 +3,11 @@
 Wall photos are low-contrast, blurred, noisy, small in the frame, tilted or seen at an angle.
 zxing-cpp already tries rotations, inversion and downscaling; what it lacks is help for the image
 itself. The fallbacks run in order of cost and stop at the first decode: contrast stretch, median
-filter (noise), unsharp masks of growing radius (blur), Otsu binarisation, upscaling (small codes), overlapping tiles
-(a small code in a big photo) and a global-histogram binariser. Only matrix formats (QR, Micro QR,
-rMQR, DataMatrix, Aztec) are read: they carry Reed-Solomon error correction, so a decode is not a
-guess, while 1-D barcodes would turn brick textures into false reads.
+filter (noise), unsharp masks of growing radius and Wiener deconvolution (blur), Otsu binarisation,
+upscaling (small codes), overlapping tiles (a small code in a big photo) and a global-histogram
+binariser. Only matrix formats (QR, Micro QR, rMQR, DataMatrix, Aztec) are read: they carry
+Reed-Solomon error correction, so a decode is not a guess, while 1-D barcodes would turn brick
+textures into false reads.
 """
 
 from __future__ import annotations
@@ -65,6 +66,18 @@ def _otsu(grey: np.ndarray) -> np.ndarray:
     return np.where(grey > threshold, 255, 0).astype(np.uint8)
 
 
+def wiener(grey: np.ndarray, sigma: float, k: float) -> np.ndarray:
+    """Wiener deconvolution of a Gaussian blur of ``sigma`` pixels (noise-to-signal ``k``), by FFT."""
+    h, w = grey.shape
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    blur = np.exp(-2 * np.pi**2 * sigma**2 * (fx**2 + fy**2))
+    mean = float(grey.mean())
+    spectrum = np.fft.rfft2(grey.astype(np.float32) - mean)
+    restored = np.fft.irfft2(spectrum * blur / (blur * blur + k), s=grey.shape) + mean
+    return np.clip(restored, 0, 255).astype(np.uint8)
+
+
 def _fallbacks(image: Any) -> Iterator[tuple[str, Callable[[], list[tuple[str, str]]]]]:
     from PIL import Image, ImageFilter
 
@@ -76,6 +89,13 @@ def _fallbacks(image: Any) -> Iterator[tuple[str, Callable[[], list[tuple[str, s
     for radius, percent in ((2, 150), (4, 300), (6, 400)):  # blur: modules smeared into each other
         sharp = _stretch(_grey(grey_image.filter(ImageFilter.UnsharpMask(radius, percent, 0))))
         yield f"sharpen{radius}", lambda sharp=sharp: _read(sharp) or _read(_otsu(sharp))
+    for sigma, k in ((2.5, 0.02), (2.0, 0.05)):  # stronger blur: Wiener deconvolution of a Gaussian blur
+        yield (
+            f"deblur{sigma}",
+            lambda sigma=sigma, k=k: (
+                _read(wiener(stretched, sigma, k)) or _read(_otsu(wiener(stretched, sigma, k)))
+            ),
+        )
     yield "otsu", lambda: _read(_otsu(_stretch(_grey(grey_image.filter(ImageFilter.MedianFilter(3))))))
     width, height = grey_image.size
     if max(width, height) < 1600:
