@@ -246,3 +246,13 @@ def test_a_blocked_shop_tells_its_reporters(rt: Runtime) -> None:
         (note,) = s.scalars(select(Notification))
     assert tip.ticket == receipt.ticket and tip.status == "actioned" and "бұғатталды" in tip.public_status
     assert receipt.ticket in note.text
+
+
+def test_the_same_photo_sent_twice_is_a_duplicate(rt: Runtime) -> None:
+    from tests.test_telegram_export import photo as picture
+
+    first = submit(rt, TipInput(channel="web", user_id="a", photos=[picture(7)], lat=43.2, lon=76.9))
+    again = submit(rt, TipInput(channel="web", user_id="b", photos=[picture(7, (640, 480), quality=50)]))
+    other = submit(rt, TipInput(channel="web", user_id="c", photos=[picture(2)]))
+    results = {r.ticket: r.duplicate_of for r in process_pending(rt, capture=False)}
+    assert results == {first.ticket: None, again.ticket: first.ticket, other.ticket: None}

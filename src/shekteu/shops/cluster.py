@@ -382,30 +382,41 @@ def _near_duplicates(session: Session, texts: dict[int, str], shop_of: dict[int,
     )
 
 
+def store_image_bands(session: Session, rows: list[tuple[int, str, int]]) -> None:
+    """Keep (item, sha256, perceptual hash) in 16-bit slices for lookups; storing twice is a no-op."""
+    if rows:
+        session.execute(
+            _insert(session)(ImageBand.__table__)
+            .values([{"item_id": i, "sha256": sha, "band": n, "bucket": b, "dhash": picture.to_signed(h)}
+                     for i, sha, h in rows for n, b in enumerate(picture.bands(h))])
+            .on_conflict_do_nothing(index_elements=["item_id", "sha256", "band"])
+        )  # fmt: skip
+
+
+def similar_images(session: Session, hashes: list[int]) -> list[tuple[int, str, int]]:
+    """(item, sha256, hash) of stored images sharing a slice with any of ``hashes``."""
+    buckets = sorted({b for h in hashes for b in picture.bands(h)})
+    found: set[tuple[int, str, int]] = set()
+    for chunk in _chunks(buckets):
+        rows = session.execute(
+            select(ImageBand.item_id, ImageBand.sha256, ImageBand.dhash).where(ImageBand.bucket.in_(chunk))
+        )
+        found |= {(i, sha, h & (2**64 - 1)) for i, sha, h in rows}
+    return sorted(found)
+
+
 def _same_images(session: Session, images: dict[int, list[tuple[str, int]]], shop_of: dict[int, int]) -> int:
     """Store the batch's image hashes; suggest shops that post the same picture (≤ SAME_IMAGE_BITS apart)."""
-    if not images:
-        return 0
-    done = set(session.scalars(select(ImageBand.item_id).where(ImageBand.item_id.in_(list(images)))))
-    fresh = [(i, sha, h) for i, found in images.items() if i not in done for sha, h in dict(found).items()]
+    fresh = [(i, sha, h) for i, found in images.items() for sha, h in dict(found).items()]
     if not fresh:
         return 0
-    buckets = {b for _, _, h in fresh for b in picture.bands(h)}
-    known: list[tuple[int, str, int, int]] = []
-    for chunk in _chunks(sorted(buckets)):
-        known += session.execute(
-            select(ImageBand.item_id, ImageBand.sha256, ImageBand.dhash, ShopItem.shop_id)
-            .join(ShopItem, ShopItem.item_id == ImageBand.item_id)
-            .where(ImageBand.bucket.in_(chunk))
-            .distinct()
-        ).all()
-    session.execute(insert(ImageBand.__table__), [
-        {"item_id": i, "sha256": sha, "band": n, "bucket": b, "dhash": picture.to_signed(h)}
-        for i, sha, h in fresh for n, b in enumerate(picture.bands(h))
-    ])  # fmt: skip
-    pool = [(i, sha, h & (2**64 - 1), shop) for i, sha, h, shop in known] + [
-        (i, sha, h, shop_of[i]) for i, sha, h in fresh
-    ]
+    candidates = similar_images(session, [h for _, _, h in fresh])
+    owners = dict(
+        session.execute(select(ShopItem.item_id, ShopItem.shop_id).where(ShopItem.item_id.in_({c[0] for c in candidates}))).all()
+    ) if candidates else {}  # fmt: skip
+    known = [(i, sha, h, owners[i]) for i, sha, h in candidates if i in owners and i not in shop_of]
+    store_image_bands(session, fresh)
+    pool = known + [(i, sha, h, shop_of[i]) for i, sha, h in fresh]
     best: dict[tuple[int, int], tuple[int, dict]] = {}
     for i, sha, h in fresh:
         for other, other_sha, other_h, other_shop in pool:

@@ -76,7 +76,9 @@ def analyse_bytes(name: str, data: bytes, *, run_ocr: bool = True) -> PhotoResul
     try:
         result.qr = [d.text for d in qr.decode(upright)]
     except ModuleNotFoundError as exc:
-        result.error = f"QR reading needs the street extra: pip install 'shekteu[street]' ({exc.name} missing)"
+        result.error = (
+            f"QR reading needs the street extra: pip install 'shekteu[street]' ({exc.name} missing)"
+        )
     texts = list(result.qr)
     if run_ocr:
         try:

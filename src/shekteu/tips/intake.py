@@ -24,6 +24,7 @@ from shekteu.images import ImageError, dhash, display_copy, exif_gps, open_image
 from shekteu.indicators.extract import extract
 from shekteu.items import ItemData, add_item
 from shekteu.runtime import Runtime, contact_key, hash_key
+from shekteu.shops.cluster import store_image_bands
 from shekteu.tips import messages
 from shekteu.tips.privacy import pseudonym, seal
 from shekteu.tips.tickets import new_ticket
@@ -176,6 +177,7 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
                   service_code=tip.service_code, source_ref=ref, created_at=now, updated_at=now)  # fmt: skip
         session.add(row)
         session.flush()
+        store_image_bands(session, [(item_id, p["sha256"], int(p["dhash"], 16)) for p in photos])
         audit.record(session, "tip.receive", f"tip:{ticket}", actor=f"{tip.channel}:{who[:12]}",
                      reason="citizen report", detail={"kind": kind, "photos": len(photos), "links": len(links),
                                                       "location": source})  # fmt: skip

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shekteu import audit
 from shekteu.db.tables import Indicator, Item, ItemIndicator, Tip, Verdict, utcnow
 from shekteu.images import distance
 from shekteu.indicators.extract import extract
 from shekteu.runtime import Runtime
-from shekteu.shops.cluster import STRONG
+from shekteu.shops.cluster import STRONG, similar_images
 from shekteu.tips import messages
 from shekteu.tips.status import notify
 
@@ -57,32 +58,34 @@ def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * 6_371_000 * math.asin(math.sqrt(h))
 
 
-def _identifiers(session, item_ids: list[int]) -> set[int]:
-    return set(session.scalars(
+def find_duplicate(session: Session, tip: Tip) -> Tip | None:
+    """The earliest earlier tip this one repeats (see the module docstring), found by index lookups."""
+    mine = set(session.scalars(
         select(ItemIndicator.indicator_id).join(Indicator, Indicator.id == ItemIndicator.indicator_id)
-        .where(ItemIndicator.item_id.in_(item_ids), Indicator.type.in_(STRONG), Indicator.valid.is_(True))
-    ))  # fmt: skip
-
-
-def find_duplicate(session, tip: Tip) -> Tip | None:
-    """The earliest earlier tip this one repeats (see the module docstring)."""
-    mine = _identifiers(session, [tip.item_id]) if tip.item_id else set()
+        .where(ItemIndicator.item_id == tip.item_id, Indicator.type.in_(STRONG), Indicator.valid.is_(True))
+    )) if tip.item_id else set()  # fmt: skip
+    sharing = set(session.scalars(
+        select(Tip.id).join(ItemIndicator, ItemIndicator.item_id == Tip.item_id)
+        .where(ItemIndicator.indicator_id.in_(mine), Tip.id < tip.id)
+    )) if mine else set()  # fmt: skip
     hashes = [int(p["dhash"], 16) for p in tip.photos if p.get("dhash")]
     shas = {p["sha256"] for p in tip.photos}
-    for other in session.scalars(select(Tip).where(Tip.id < tip.id).order_by(Tip.id)):
-        same_photo = any(p["sha256"] in shas or any(distance(int(p["dhash"], 16), h) <= SAME_PHOTO_BITS for h in hashes)
-                         for p in other.photos if p.get("dhash"))  # fmt: skip
-        shared = (
-            bool(mine) and other.item_id is not None and bool(mine & _identifiers(session, [other.item_id]))
-        )
-        if tip.kind == "graffiti" and other.kind == "graffiti" and shared:
+    same_items = {i for i, sha, h in similar_images(session, hashes)
+                  if sha in shas or any(distance(h, mine_h) <= SAME_PHOTO_BITS for mine_h in hashes)}  # fmt: skip
+    same_photo = (
+        set(session.scalars(select(Tip.id).where(Tip.item_id.in_(same_items), Tip.id < tip.id)))
+        if same_items
+        else set()
+    )
+    for other in session.scalars(select(Tip).where(Tip.id.in_(sharing | same_photo)).order_by(Tip.id)):
+        if tip.kind == "graffiti" and other.kind == "graffiti":
             near = (
                 None not in (tip.lat, other.lat)
                 and metres((tip.lat, tip.lon), (other.lat, other.lon)) <= GRAFFITI_RADIUS_M
             )
-            if near or same_photo:
+            if other.id in same_photo or (other.id in sharing and near):
                 return other
-        elif same_photo or (shared and tip.kind != "graffiti"):
+        elif other.id in same_photo or (other.id in sharing and tip.kind != "graffiti"):
             return other
     return None
 
