@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.wallphotos import degrade, jpeg, painted, qr_on_wall, wall
+from tests.wallphotos import degrade, jpeg, painted, perspective, qr_on_wall, wall
 
 from shekteu.street import ocr, qr
 from shekteu.street.photo import analyse_bytes
@@ -45,8 +45,12 @@ def qr_set(n: int) -> list:
     for k, (blur, noise, contrast, scale) in enumerate(grid):
         for s in range(max(1, n // 6)):
             payload = f"https://t.me/shop_{k}_{s}_bot"
-            images.append((payload, qr_on_wall(payload, seed=k * 7 + s, blur=blur, noise=noise, contrast=contrast,
-                                               scale=scale)))  # fmt: skip
+            image = qr_on_wall(
+                payload, seed=k * 7 + s, blur=blur, noise=noise, contrast=contrast, scale=scale
+            )
+            if k % 3 == 0:  # a third of them seen at an angle and tilted
+                image = degrade(perspective(image, 0.25, k), angle=15 + k)
+            images.append((payload, image))
     return images
 
 

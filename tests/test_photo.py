@@ -13,7 +13,7 @@ from shekteu.street import qr
 from shekteu.street.ocr import fold_candidates, join_split_handles, underscore_variants
 from shekteu.street.photo import analyse_bytes
 from tests.test_cli import lines, run
-from tests.wallphotos import degrade, gps_exif, jpeg, painted, qr_on_wall, wall
+from tests.wallphotos import degrade, gps_exif, jpeg, painted, perspective, qr_on_wall, wall
 
 PAYLOAD = "https://t.me/snow_almaty_bot"
 
@@ -33,6 +33,14 @@ def test_fallbacks_read_degraded_codes() -> None:
         assert qr.decode_plain(image) == [], n
         found = qr.decode(image)
         assert [d.text for d in found] == [PAYLOAD] and found[0].step != "plain", n
+
+
+def test_codes_seen_at_an_angle_and_tilted_are_read() -> None:
+    for seed in range(3):
+        image = degrade(
+            perspective(qr_on_wall(PAYLOAD, seed=seed, scale=5), 0.3, seed), blur=1.5, noise=6, angle=25
+        )
+        assert [d.text for d in qr.decode(image)] == [PAYLOAD], seed
 
 
 def test_no_false_decodes_on_walls_and_text_without_codes() -> None:
