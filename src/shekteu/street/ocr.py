@@ -101,10 +101,15 @@ def join_split_handles(text: str) -> str:
 _GAP = re.compile(r"((?:@|t\.me/)[A-Za-z0-9_]{3,})\s([a-z0-9]{2,5})\b")
 
 
+_BOT_SUFFIX = re.compile(r"(@[A-Za-z0-9_]*[A-Za-z0-9])(bot)\b", re.IGNORECASE)
+
+
 def underscore_variants(text: str) -> list[str]:
-    """Handles with a short word after a space, joined by "_" ("@kristall kz" → "@kristall_kz"):
-    Tesseract often reads an underscore as a space. These are extra candidates, not corrections."""
-    return [f"{m.group(1)}_{m.group(2)}" for m in _GAP.finditer(text)]
+    """Handles with a short word after a space, joined by "_" ("@kristall kz" → "@kristall_kz"), and
+    bot names with "_bot" ("@sneg24bot" → "@sneg24_bot"): Tesseract often reads an underscore as a
+    space or drops it. These are extra candidates, not corrections."""
+    joined = [f"{m.group(1)}_{m.group(2)}" for m in _GAP.finditer(text)]
+    return joined + [f"{m.group(1)}_{m.group(2)}" for m in _BOT_SUFFIX.finditer(text)]
 
 
 def read(image: Any) -> Reading:
