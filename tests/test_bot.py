@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -139,9 +140,9 @@ def test_bad_input_gets_clear_replies_and_the_bot_keeps_running(running: Running
     for n in range(500):
         api.push(message(100 + n, user=777, text=f"флуд {n}"))
     api.push(message(999, user=888, text="магазин @real_report_bot"))
-    deadline = __import__("time").monotonic() + 60
-    while running.tips() < 21 and __import__("time").monotonic() < deadline:
-        __import__("time").sleep(0.2)
+    deadline = time.monotonic() + 60
+    while running.tips() < 21 and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert running.tips() == running.rt.settings.tip_rate_limit + 1
     to_flooder = [m for m in api.wait_sent(4 + 20 + 1 + 1) if m["chat_id"] == "777"]
     assert sum("Слишком много" in m["text"] for m in to_flooder) == 1
@@ -149,7 +150,6 @@ def test_bad_input_gets_clear_replies_and_the_bot_keeps_running(running: Running
 
 def test_webhook_mode_registers_and_takes_updates_through_serve(make_runtime, env: dict[str, str]) -> None:
     import socket
-    import time
 
     import httpx
     import uvicorn
