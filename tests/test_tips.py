@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 
 from shekteu.audit import verify_chain
 from shekteu.db.tables import AuditEntry, Item, Notification, Tip
+from shekteu.geo.distance import metres
 from shekteu.runtime import Runtime, contact_key
 from shekteu.tips.intake import RateLimited, TipError, TipInput, submit
 from shekteu.tips.outbox import DeliveryError, deliver
 from shekteu.tips.privacy import SealError, seal, unseal
-from shekteu.tips.process import metres, process_pending
+from shekteu.tips.process import process_pending
 from shekteu.tips.query import list_tips
 from shekteu.tips.status import TipStatusError, set_status
 from shekteu.tips.tickets import new_ticket, parse_ticket

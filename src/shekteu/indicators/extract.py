@@ -29,6 +29,18 @@ TYPES = (
 )  # fmt: skip
 
 
+# Types that name where a shop is reached (links, sites, Telegram names): what tips and wall photos give.
+ADDRESS_TYPES = (
+    "url",
+    "domain",
+    "onion",
+    "telegram_username",
+    "telegram_bot",
+    "telegram_link",
+    "telegram_invite",
+)
+
+
 @dataclass(frozen=True)
 class Indicator:
     type: str

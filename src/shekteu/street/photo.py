@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from shekteu.images import ImageError, exif_gps, open_image
-from shekteu.indicators.extract import extract
+from shekteu.indicators.extract import ADDRESS_TYPES, extract
 from shekteu.street import ocr, qr
 
 MAX_FILE_BYTES = 50_000_000
-HANDLE_TYPES = ("url", "domain", "onion", "telegram_username", "telegram_bot", "telegram_link", "telegram_invite",
-                "phone", "email")  # fmt: skip
+HANDLE_TYPES = (*ADDRESS_TYPES, "phone", "email")
 
 
 @dataclass

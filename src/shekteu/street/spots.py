@@ -12,7 +12,6 @@ spots past their due date are overdue. Every change is audited.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from shekteu import audit
 from shekteu.db.tables import Spot, SpotPhoto, Zone, utcnow
 from shekteu.geo import boundaries
+from shekteu.geo.distance import metres
 
 SPOT_RADIUS_M = 30.0
 PAINT_RADIUS_M = 50.0
@@ -34,12 +34,6 @@ TRANSITIONS = {"reported": {"verified"}, "verified": {"assigned"}, "assigned": {
 
 class SpotError(ValueError):
     """An unknown spot, a step out of order, or an after-photo that does not prove the painting."""
-
-
-def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(h))
 
 
 def _zone_for(session: Session, lat: float, lon: float) -> Zone | None:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 from shekteu import audit
 from shekteu.db.tables import Tip, utcnow
 from shekteu.images import ImageError, dhash, display_copy, exif_gps, open_image
-from shekteu.indicators.extract import extract
+from shekteu.indicators.extract import ADDRESS_TYPES, extract
 from shekteu.items import ItemData, add_item
 from shekteu.runtime import Runtime, contact_key, hash_key
 from shekteu.shops.cluster import store_image_bands
@@ -33,15 +33,6 @@ KINDS = ("online_shop", "graffiti", "other")
 CHANNELS = ("telegram", "whatsapp", "web", "open311")
 MAX_TEXT = 4000
 MAX_PHOTOS = 5
-LINK_TYPES = (
-    "url",
-    "domain",
-    "onion",
-    "telegram_username",
-    "telegram_bot",
-    "telegram_link",
-    "telegram_invite",
-)
 
 
 class TipError(ValueError):
@@ -123,7 +114,7 @@ def _photos(rt: Runtime, photos: list[bytes]) -> tuple[list[dict[str, Any]], tup
 
 
 def guess_kind(text: str, photos: int) -> str:
-    if any(i.type in LINK_TYPES for i in extract(text)):
+    if any(i.type in ADDRESS_TYPES for i in extract(text)):
         return "online_shop"
     return "graffiti" if photos else "other"
 
@@ -151,7 +142,7 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
     else:
         location, source = gps, ("exif" if gps else None)
     kind = tip.kind or guess_kind(tip.text, len(photos))
-    links = sorted({i.normalized for i in extract(tip.text) if i.type in LINK_TYPES})
+    links = sorted({i.normalized for i in extract(tip.text) if i.type in ADDRESS_TYPES})
     contact = seal(contact_key(settings), tip.contact) if tip.contact else None
     now = utcnow()
     with rt.db.write() as session:

@@ -10,7 +10,6 @@ a duplicate is told it was already known and still counts.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,15 +18,15 @@ from sqlalchemy.orm import Session
 
 from shekteu import audit
 from shekteu.db.tables import Indicator, Item, ItemIndicator, Tip, Verdict, utcnow
+from shekteu.geo.distance import metres
 from shekteu.images import distance
-from shekteu.indicators.extract import extract
+from shekteu.indicators.extract import ADDRESS_TYPES, extract
 from shekteu.runtime import Runtime
 from shekteu.shops.cluster import STRONG, similar_images
 from shekteu.tips import messages
 from shekteu.tips.status import notify
 
 MAX_CAPTURES = 5
-HANDLE_TYPES = ("telegram_username", "telegram_bot", "telegram_link", "url", "domain", "onion")
 GRAFFITI_RADIUS_M = 30.0
 SAME_PHOTO_BITS = 3
 
@@ -49,13 +48,6 @@ def capture_targets(links: list[str], telegram_base: str) -> list[str]:
             name = link[1:]
             out.append(f"{telegram_base}/{name}" if name.endswith("bot") else f"{telegram_base}/s/{name}")
     return list(dict.fromkeys(out))[:MAX_CAPTURES]
-
-
-def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance (haversine)."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(h))
 
 
 def find_duplicate(session: Session, tip: Tip) -> Tip | None:
@@ -95,7 +87,7 @@ def _feed_spot(rt: Runtime, session: Any, tip: Tip) -> None:
     from shekteu.street.photo import analyse_bytes
     from shekteu.street.spots import add_report
 
-    handles = {i.normalized for i in extract(tip.text) if i.type in HANDLE_TYPES and i.valid}
+    handles = {i.normalized for i in extract(tip.text) if i.type in ADDRESS_TYPES and i.valid}
     first = None
     for entry in tip.photos:
         try:
