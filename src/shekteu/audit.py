@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -73,3 +74,38 @@ def verify_chain(session: Session) -> list[int]:
             bad.append(entry.id)
         prev = entry.hash
     return bad
+
+
+def entry_json(entry: AuditEntry) -> dict[str, Any]:
+    return {"id": entry.id, "at": entry.at.isoformat(), "actor": entry.actor, "action": entry.action,
+            "target": entry.target, "reason": entry.reason, "detail": entry.detail}  # fmt: skip
+
+
+def search(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Entries newest first. ``action`` ending in '.' matches a family (``takedown.``); ``target`` is a
+    prefix (``shop:12``)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(max(1, min(limit, 1000)))
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if action:
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True) if action.endswith(".")
+                            else AuditEntry.action == action)  # fmt: skip
+    if target:
+        query = query.where(AuditEntry.target.startswith(target, autoescape=True))
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at < until)
+    if before_id:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query))

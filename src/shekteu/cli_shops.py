@@ -248,20 +248,68 @@ def warninglist_remove(
     out.print(f"removed {safe(value)} from the warninglist")
 
 
+def _read_password() -> str:
+    import sys
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise UserError(
+            "no password on standard input (echo the password | shekteu users … --password-stdin)"
+        )
+    return password
+
+
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name (a-z, 0-9, . _ -).")],
     role: Annotated[
         list[str], typer.Option("--role", help="analyst, approver, coordinator, admin, auditor.")
     ],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read a dashboard password (10+ characters) from stdin.")
+    ] = False,
     actor: AsOpt = None,
 ) -> None:
-    """Add a user with one or more roles."""
+    """Add a user with one or more roles (and a password for the dashboard)."""
+    from shekteu.accounts import set_password
     from shekteu.users import add_user
 
-    user = _in_write(lambda s: add_user(s, name, role, actor=_actor(actor)))
+    password = _read_password() if password_stdin else None
+
+    def change(s: Session):  # type: ignore[no-untyped-def]
+        user = add_user(s, name, role, actor=_actor(actor))
+        if password is not None:
+            set_password(s, user.name, password, actor=_actor(actor))
+        return user
+
+    user = _in_write(change)
     shown = f"{user.name} ({', '.join(user.roles)})"
-    out.print(f"added user {shown}")
+    out.print(f"added user {shown}" + (" with a password" if password is not None else ""))
+
+
+@users_app.command("password")
+def users_password(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    actor: AsOpt = None,
+) -> None:
+    """Set a user's dashboard password, read from stdin (ends their open sessions)."""
+    from shekteu.accounts import set_password
+
+    password = _read_password()
+    _in_write(lambda s: set_password(s, name, password, actor=_actor(actor)))
+    out.print(f"password set for {name}")
+
+
+@users_app.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    label: Annotated[str, typer.Option("--label", help="What uses the token (audit log).")],
+    actor: AsOpt = None,
+) -> None:
+    """Create an API token for an integration (printed once; send it as Authorization: Bearer …)."""
+    from shekteu.accounts import create_token
+
+    print(_in_write(lambda s: create_token(s, name, label, actor=_actor(actor))))
 
 
 @users_app.command("list")

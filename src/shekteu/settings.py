@@ -129,6 +129,15 @@ class Settings(BaseSettings):
     whatsapp_app_secret: SecretStr | None = Field(
         None, description="App secret that signs webhook calls (X-Hub-Signature-256); unset: webhook refused."
     )
+    session_hours: float = Field(12, gt=0, le=24 * 30, description="Hours a dashboard sign-in lasts.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins allowed per user name and per address in 15 minutes."
+    )
+    map_tiles_url: str = Field(
+        "",
+        description="Map tile URL template ({z}/{x}/{y}) for the dashboard map; empty: district outlines only.",
+    )
+    map_tiles_attribution: str = Field("", description="Attribution shown under the map tiles.")
 
     @field_validator("fetch_allow_networks", mode="before")
     @classmethod
@@ -147,6 +156,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("map_tiles_url")
+    @classmethod
+    def _tiles(cls, value: str) -> str:
+        if value and (not value.startswith(("http://", "https://")) or "{z}" not in value):
+            raise ValueError("must be an http(s) URL template with {z}, {x} and {y}")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -17,6 +17,19 @@ from shekteu import audit
 from shekteu.db.tables import User, utcnow
 
 ROLES = ("analyst", "approver", "coordinator", "admin", "auditor")
+# Who may do what in the dashboard and the API; admin may do everything, auditor nothing but read.
+PERMISSIONS = {
+    "tip.triage": ("analyst",),
+    "shop.edit": ("analyst",),
+    "case.open": ("analyst", "approver"),
+    "takedown.propose": ("analyst", "approver"),
+    "takedown.approve": ("approver",),
+    "takedown.send": ("analyst", "approver"),
+    "spot.edit": ("coordinator",),
+    "zone.import": ("coordinator",),
+    "warninglist.edit": ("analyst",),
+    "user.manage": ("admin",),
+}
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 
 
@@ -64,6 +77,16 @@ def require(session: Session, name: str, *roles: str) -> User:
             f"user {user.name} ({', '.join(user.roles)}) may not do this: needs {' or '.join(roles)}"
         )
     return user
+
+
+def allowed(user: User, action: str) -> bool:
+    """Whether ``user`` may do ``action`` (a key of PERMISSIONS)."""
+    return not user.disabled and bool(set(user.roles) & {*PERMISSIONS[action], "admin"})
+
+
+def permit(session: Session, name: str, action: str) -> User:
+    """The user, if they may do ``action``; otherwise UserError naming the roles that may."""
+    return require(session, name, *PERMISSIONS[action])
 
 
 def list_users(session: Session) -> list[User]:

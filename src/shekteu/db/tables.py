@@ -116,6 +116,7 @@ class AuditEntry(Base):
     """Who did what, when and why; each row carries the hash of the one before (tamper evidence)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_actor", "actor"), Index("ix_audit_log_action", "action"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -304,6 +305,48 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lang: Mapped[str | None] = mapped_column(String(2))
+
+
+class WebSession(Base):
+    """A signed-in browser (issue 7): the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token for an integration, acting as one user (issue 7); only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    label: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Case(Base):
+    """A criminal case opened on a shop (issue 7): the last step of the outcome funnel."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_shop", "shop_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    opened_by: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Takedown(Base):
@@ -367,7 +410,11 @@ class Tip(Base):
     them is sealed (encrypted) and erased when the ticket closes."""
 
     __tablename__ = "tips"
-    __table_args__ = (Index("ix_tips_pseudonym", "pseudonym"), Index("ix_tips_status", "status"))
+    __table_args__ = (
+        Index("ix_tips_pseudonym", "pseudonym"),
+        Index("ix_tips_status", "status"),
+        Index("ix_tips_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket: Mapped[str] = mapped_column(String(16), unique=True)

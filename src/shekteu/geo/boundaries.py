@@ -116,3 +116,19 @@ def load(path: str | None = None) -> tuple[Area, ...]:
 
 def locate(lat: float, lon: float, path: str | None = None) -> Area | None:
     return next((a for a in load(path) if a.contains(lat, lon)), None)
+
+
+@lru_cache(maxsize=1)
+def outlines(max_points: int = 40) -> dict[str, Any]:
+    """The shipped districts as a light GeoJSON FeatureCollection for maps (rings thinned, ~100 m)."""
+    features = []
+    for area in load(None):
+        rings = []
+        for ring in area.rings:
+            step = max(1, len(ring) // max_points)
+            thin = np.round(ring[::step], 3).tolist()
+            if len(thin) >= 3:
+                rings.append([*thin, thin[0]])
+        features.append({"type": "Feature", "properties": area.as_json(),
+                         "geometry": {"type": "MultiPolygon", "coordinates": [[r] for r in rings]}})  # fmt: skip
+    return {"type": "FeatureCollection", "features": features}

@@ -37,6 +37,10 @@ from shekteu.users import require
 
 TARGETS = ("url", "domain", "telegram_channel", "telegram_bot", "telegram_account", "bank_card", "wallet")
 RECIPIENTS = ("regulator", "telegram", "bank", "hosting")
+# Which takedown an indicator of a shop leads to (the shop page offers these).
+TARGET_FOR_INDICATOR = {"url": "url", "domain": "domain", "telegram_username": "telegram_channel",
+                        "telegram_bot": "telegram_bot", "bank_card": "bank_card", "btc": "wallet", "eth": "wallet",
+                        "tron": "wallet", "ltc": "wallet", "xmr": "wallet", "ton": "wallet"}  # fmt: skip
 STATES = ("proposed", "approved", "sent", "blocked", "verified", "rejected", "reappeared")
 OPEN = ("proposed", "approved", "sent", "blocked", "verified", "reappeared")
 TRANSITIONS = {

@@ -1,24 +1,60 @@
-"""The FastAPI application `shekteu serve` runs: security headers, static files, the routers."""
+"""The FastAPI application `shekteu serve` runs: security headers, static files, the routers.
+
+One app serves citizens (the report form, Open311, messenger webhooks) and staff (the dashboard under
+``/dash`` and its JSON API under ``/api``, documented at ``/api/openapi.json``).
+"""
 
 from __future__ import annotations
 
 from importlib import resources
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from shekteu.accounts import LoginThrottle
 from shekteu.runtime import Runtime
 
-CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 MAX_BODY = 30_000_000  # no request body above this is read at all
 
 
-def create_app(rt: Runtime) -> FastAPI:
-    from shekteu.web import form, open311, telegram_hook, whatsapp
+def content_security_policy(tiles_url: str) -> str:
+    """Scripts and styles only from our own origin (no inline code); images also from the map tile host."""
+    tiles = ""
+    if tiles_url:
+        parts = urlsplit(
+            tiles_url.replace("{s}", "a").replace("{z}", "0").replace("{x}", "0").replace("{y}", "0")
+        )
+        tiles = (
+            f" {parts.scheme}://{parts.netloc.replace('a.', '*.', 1) if '{s}' in tiles_url else parts.netloc}"
+        )
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:" + tiles + "; "
+            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")  # fmt: skip
 
-    app = FastAPI(title="Shekteu", version="0.1.0", docs_url=None, redoc_url=None)
+
+def create_app(rt: Runtime) -> FastAPI:
+    from shekteu.web import (
+        auth,
+        dash_admin,
+        dash_overview,
+        dash_shops,
+        dash_street,
+        dash_takedowns,
+        dash_tips,
+        form,
+        open311,
+        pages,
+        telegram_hook,
+        whatsapp,
+    )
+
+    app = FastAPI(title="Shekteu", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+                  description="The dashboard's JSON API. Sign in with a session cookie (pages) or send "
+                  "`Authorization: Bearer shk_…` (an API token from `shekteu users token`).")  # fmt: skip
     app.state.runtime = rt
+    app.state.login_throttle = LoginThrottle(rt.settings.login_max_failures)
+    csp = content_security_policy(rt.settings.map_tiles_url)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -26,9 +62,11 @@ def create_app(rt: Runtime) -> FastAPI:
         if length and (not length.isdigit() or int(length) > MAX_BODY):
             return Response("request body too large", status_code=413)
         response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
+        if request.url.path.startswith(("/dash", "/api", "/login")):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     app.mount(
@@ -36,8 +74,18 @@ def create_app(rt: Runtime) -> FastAPI:
         StaticFiles(directory=str(resources.files("shekteu.web").joinpath("static"))),
         name="static",
     )
+    pages.install_error_pages(app)
     app.include_router(form.router)
     app.include_router(open311.router)
     app.include_router(whatsapp.router)
     app.include_router(telegram_hook.router)
+    app.include_router(auth.router)
+    for module in (dash_overview, dash_tips, dash_shops, dash_takedowns, dash_street, dash_admin):
+        app.include_router(module.api)
+        app.include_router(module.pages)
+
+    @app.get("/dash/", include_in_schema=False)
+    def dash_slash() -> RedirectResponse:
+        return RedirectResponse("/dash", status_code=308)
+
     return app

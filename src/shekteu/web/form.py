@@ -13,7 +13,7 @@ from shekteu.tips.intake import TipError, TipInput, submit
 from shekteu.tips.status import TipStatusError, get_tip
 from shekteu.web.common import client_id, process_later, read_upload, runtime, templates
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 TEXT = {
     "ru": {"title": "Сообщить о продаже наркотиков", "intro": "Анонимно: мы не спрашиваем имя и телефон. "

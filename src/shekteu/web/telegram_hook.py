@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from shekteu.web.common import runtime
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
 @router.post("/webhooks/telegram")

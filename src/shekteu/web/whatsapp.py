@@ -28,7 +28,7 @@ from shekteu.tips.intake import TipError, TipInput, add_location, submit
 from shekteu.tips.outbox import DeliveryError, deliver
 from shekteu.web.common import process_later, runtime
 
-router = APIRouter(prefix="/webhooks/whatsapp")
+router = APIRouter(prefix="/webhooks/whatsapp", include_in_schema=False)
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 MEDIA_HOSTS = (".fbsbx.com", ".facebook.com", ".whatsapp.net", ".fbcdn.net")
 

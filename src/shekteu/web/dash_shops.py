@@ -1,0 +1,216 @@
+"""Shops: the ranked list, a shop's page (indicators, items, evidence, graph, takedowns, cases) and
+the analyst's edits (merge, split, open a case, propose a takedown); captured evidence pages."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from shekteu.db.tables import Capture
+from shekteu.runtime import Runtime
+from shekteu.shops import edit
+from shekteu.shops.cases import open_case, shop_cases
+from shekteu.shops.query import list_shops, show_shop
+from shekteu.takedown import lifecycle
+from shekteu.web.auth import Principal, Viewer
+from shekteu.web.charts import shop_graph
+from shekteu.web.common import runtime
+from shekteu.web.pages import api_change, as_int, form_values, perform, render
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["shops"])
+ShopId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class CaseIn(BaseModel):
+    number: str = Field(min_length=3, max_length=64)
+    reason: str = Field(min_length=1, max_length=2000)
+    note: str = Field("", max_length=2000)
+
+
+class MergeIn(BaseModel):
+    other: int = Field(ge=1, le=2**31 - 1, description="The shop merged into this one.")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SplitIn(BaseModel):
+    indicators: list[str] = Field(min_length=1, max_length=200, description="TYPE:VALUE or indicator ids.")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _list(rt: Runtime, limit: int, min_score: float) -> list[dict[str, Any]]:
+    with rt.db.read() as s:
+        return list_shops(s, limit=limit, min_score=min_score)
+
+
+def _show(rt: Runtime, shop_id: int) -> dict[str, Any]:
+    with rt.db.read() as s:
+        data = show_shop(s, shop_id)
+        data["cases"] = shop_cases(s, data["id"])
+        return data
+
+
+async def _one(request: Request, shop_id: int) -> dict[str, Any]:
+    try:
+        return await run_in_threadpool(_show, runtime(request), shop_id)
+    except edit.ShopError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@api.get("/shops", summary="Live shops, biggest first")
+async def shops_json(request: Request, user: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                     min_score: Annotated[float, Query(ge=0, le=1e6)] = 0.0) -> list[dict]:  # fmt: skip
+    return await run_in_threadpool(_list, runtime(request), limit, min_score)
+
+
+@api.get("/shops/{shop_id}", summary="One shop in full")
+async def shop_json(request: Request, user: Viewer, shop_id: ShopId) -> dict:
+    return await _one(request, shop_id)
+
+
+def _case(shop_id: int, number: str, reason: str, note: str):  # type: ignore[no-untyped-def]
+    def change(rt: Runtime, user: Principal) -> str:
+        with rt.db.write() as s:
+            case = open_case(s, shop_id, number, actor=user.name, reason=reason, note=note)
+            return f"case {case.number} recorded for shop {case.shop_id}"
+
+    return change
+
+
+def _merge(shop_id: int, other: int, reason: str):  # type: ignore[no-untyped-def]
+    def change(rt: Runtime, user: Principal) -> str:
+        with rt.db.write() as s:
+            kept = edit.merge(s, shop_id, other, actor=user.name, reason=reason)
+            return f"shop {other} merged into shop {kept.id}"
+
+    return change
+
+
+def _split(shop_id: int, refs: list[str], reason: str):  # type: ignore[no-untyped-def]
+    def change(rt: Runtime, user: Principal) -> str:
+        with rt.db.write() as s:
+            new = edit.split(s, shop_id, refs, actor=user.name, reason=reason)
+            return f"{len(refs)} indicator(s) moved to new shop {new.id}"
+
+    return change
+
+
+def _propose(shop_id: int, kind: str, target: str, reason: str, recipient: str | None):  # type: ignore[no-untyped-def]
+    def change(rt: Runtime, user: Principal) -> str:
+        with rt.db.write() as s:
+            t = lifecycle.propose(s, kind, target, actor=user.name, reason=reason, recipient=recipient,
+                                  shop_id=shop_id)  # fmt: skip
+            return f"takedown {t.takedown.id} proposed: {t.takedown.target_type} {t.takedown.target}"
+
+    return change
+
+
+@api.post("/shops/{shop_id}/cases", summary="Record a criminal case opened on a shop (analyst, approver)")
+async def case_json(request: Request, shop_id: ShopId, body: CaseIn) -> dict:
+    await api_change(request, "case.open", _case(shop_id, body.number, body.reason, body.note))
+    return await _one(request, shop_id)
+
+
+@api.post("/shops/{shop_id}/merge", summary="Merge another shop into this one (analyst)")
+async def merge_json(request: Request, shop_id: ShopId, body: MergeIn) -> dict:
+    await api_change(request, "shop.edit", _merge(shop_id, body.other, body.reason))
+    return await _one(request, shop_id)
+
+
+@api.post("/shops/{shop_id}/split", summary="Move indicators to a new shop (analyst)")
+async def split_json(request: Request, shop_id: ShopId, body: SplitIn) -> dict:
+    await api_change(request, "shop.edit", _split(shop_id, body.indicators, body.reason))
+    return await _one(request, shop_id)
+
+
+@pages.get("/dash/shops", response_class=HTMLResponse)
+async def shops_page(request: Request, user: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                     min_score: Annotated[float, Query(ge=0, le=1e6)] = 0.0) -> HTMLResponse:  # fmt: skip
+    rows = await run_in_threadpool(_list, runtime(request), limit, min_score)
+    return render(request, user, "dash/shops.html", section="shops", shops=rows, min_score=min_score)
+
+
+@pages.get("/dash/shops/{shop_id}", response_class=HTMLResponse)
+async def shop_page(request: Request, user: Viewer, shop_id: ShopId) -> HTMLResponse:
+    shop = await _one(request, shop_id)
+    return render(request, user, "dash/shop.html", section="shops", shop=shop, graph=shop_graph(shop),
+                  target_for=lifecycle.TARGET_FOR_INDICATOR, targets=lifecycle.TARGETS,
+                  recipients=lifecycle.RECIPIENTS)  # fmt: skip
+
+
+@pages.post("/dash/shops/{shop_id}/case")
+async def case_form(request: Request, shop_id: ShopId) -> Response:
+    v = await form_values(request)
+    return await perform(request, "case.open", _case(shop_id, v.get("number", ""), v.get("reason", ""),
+                         v.get("note", "")), to=f"/dash/shops/{shop_id}")  # fmt: skip
+
+
+@pages.post("/dash/shops/{shop_id}/merge")
+async def merge_form(request: Request, shop_id: ShopId) -> Response:
+    v = await form_values(request)
+
+    def change(rt: Runtime, user: Principal) -> str:
+        return _merge(shop_id, as_int(v.get("other"), "the other shop's id"), v.get("reason", ""))(rt, user)
+
+    return await perform(request, "shop.edit", change, to=f"/dash/shops/{shop_id}")
+
+
+@pages.post("/dash/shops/{shop_id}/split")
+async def split_form(request: Request, shop_id: ShopId) -> Response:
+    form = await request.form()
+    refs = [v for v in form.getlist("indicator") if isinstance(v, str) and v.strip()]
+    reason = str(form.get("reason") or "")
+
+    def change(rt: Runtime, user: Principal) -> str:
+        if not refs:
+            raise ValueError("tick the indicators to move to a new shop")
+        return _split(shop_id, refs, reason)(rt, user)
+
+    return await perform(request, "shop.edit", change, to=f"/dash/shops/{shop_id}")
+
+
+@pages.post("/dash/shops/{shop_id}/takedown")
+async def propose_form(request: Request, shop_id: ShopId) -> Response:
+    v = await form_values(request)
+    change = _propose(shop_id, v.get("target_type", ""), v.get("target", ""), v.get("reason", ""),
+                      v.get("recipient") or None)  # fmt: skip
+    return await perform(request, "takedown.propose", change, to=f"/dash/shops/{shop_id}")
+
+
+def _capture(rt: Runtime, capture_id: int) -> dict[str, Any]:
+    with rt.db.read() as s:
+        c = s.get(Capture, capture_id)
+        if c is None:
+            raise HTTPException(404, f"no capture {capture_id}")
+        return {"id": c.id, "url": c.url, "final_url": c.final_url, "status": c.status,
+                "fetched_at": c.fetched_at.isoformat(), "content_type": c.content_type, "sha256": c.sha256,
+                "body_size": c.body_size, "truncated": c.truncated, "warc_file": c.warc_file,
+                "warc_offset": c.warc_offset, "ip": c.ip, "redirects": c.redirects, "title": c.title,
+                "lang": c.lang, "error": c.error, "text": (c.text or "")[:20_000]}  # fmt: skip
+
+
+@api.get("/captures/{capture_id}", summary="One captured page's evidence record")
+async def capture_json(request: Request, user: Viewer, capture_id: ShopId) -> dict:
+    return await run_in_threadpool(_capture, runtime(request), capture_id)
+
+
+@pages.get("/dash/captures/{capture_id}", response_class=HTMLResponse)
+async def capture_page(request: Request, user: Viewer, capture_id: ShopId) -> HTMLResponse:
+    capture = await run_in_threadpool(_capture, runtime(request), capture_id)
+    return render(request, user, "dash/capture.html", section="shops", c=capture)
+
+
+@pages.get("/dash/captures/{capture_id}/body")
+async def capture_body(request: Request, user: Viewer, capture_id: ShopId) -> Response:
+    """The captured body as a download: hostile content is never rendered by the dashboard's origin."""
+    capture = await run_in_threadpool(_capture, runtime(request), capture_id)
+    if not capture["sha256"]:
+        raise HTTPException(404, "this capture kept no body")
+    data = await run_in_threadpool(runtime(request).store.get_blob, capture["sha256"])
+    return Response(data, media_type="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="capture-{capture_id}-{capture["sha256"][:12]}.bin"',
+        "Content-Security-Policy": "sandbox; default-src 'none'"})  # fmt: skip

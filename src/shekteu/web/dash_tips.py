@@ -1,0 +1,165 @@
+"""The tips queue: triage (review, act, reject with a reason), linking a tip to a shop, and the tip
+page with its photos. Rows update in place with HTMX; without JavaScript the forms still work."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from shekteu.runtime import Runtime
+from shekteu.tips import triage
+from shekteu.tips.query import list_tips, show_tip
+from shekteu.tips.status import STATUSES, TRANSITIONS, TipStatusError, get_tip
+from shekteu.web.auth import Principal, Viewer, acting, safe_next
+from shekteu.web.common import runtime, templates
+from shekteu.web.pages import api_change, as_int, back, form_values, language, render
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["tips"])
+StatusFilter = Annotated[str | None, Query(pattern="^(received|in_review|actioned|closed|rejected)$")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+class StatusChange(BaseModel):
+    status: str = Field(pattern="^(received|in_review|actioned|closed|rejected)$")
+    reason: str = Field(min_length=1, max_length=2000)
+    public_text: str | None = Field(None, max_length=1000)
+
+
+class ShopLink(BaseModel):
+    shop_id: int = Field(ge=1, le=2**31 - 1)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _list(rt: Runtime, status: str | None, limit: int) -> list[dict[str, Any]]:
+    with rt.db.read() as s:
+        return list_tips(s, status=status, limit=limit)
+
+
+def _show(rt: Runtime, ticket: str) -> dict[str, Any]:
+    with rt.db.read() as s:
+        return show_tip(s, get_tip(s, ticket))
+
+
+async def _one(request: Request, ticket: str) -> dict[str, Any]:
+    try:
+        return await run_in_threadpool(_show, runtime(request), ticket)
+    except TipStatusError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@api.get("/tips", summary="The tips queue, newest first")
+async def tips_json(
+    request: Request, user: Viewer, status: StatusFilter = None, limit: Limit = 100
+) -> list[dict]:
+    return await run_in_threadpool(_list, runtime(request), status, limit)
+
+
+@api.get("/tips/{ticket}", summary="One tip for staff")
+async def tip_json(request: Request, user: Viewer, ticket: Annotated[str, Path(max_length=40)]) -> dict:
+    return await _one(request, ticket)
+
+
+def _set_status(ticket: str, status: str, reason: str, public_text: str | None = None):  # type: ignore[no-untyped-def]
+    def change(rt: Runtime, user: Principal) -> str:
+        with rt.db.write() as s:
+            tip = triage.change_status(
+                s, ticket, status, actor=user.name, reason=reason, public_text=public_text
+            )
+            return f"{tip.ticket}: {tip.status}"
+
+    return change
+
+
+def _link(ticket: str, shop_id: int, reason: str):  # type: ignore[no-untyped-def]
+    def change(rt: Runtime, user: Principal) -> str:
+        with rt.db.write() as s:
+            tip = triage.link_to_shop(s, ticket, shop_id, actor=user.name, reason=reason)
+            return f"{tip.ticket} → shop {shop_id}"
+
+    return change
+
+
+@api.post("/tips/{ticket}/status", summary="Change a tip's status (analyst)")
+async def tip_status_json(request: Request, ticket: str, body: StatusChange) -> dict:
+    await api_change(request, "tip.triage", _set_status(ticket, body.status, body.reason, body.public_text))
+    return await _one(request, ticket)
+
+
+@api.post("/tips/{ticket}/link", summary="Link a tip to a shop (analyst)")
+async def tip_link_json(request: Request, ticket: str, body: ShopLink) -> dict:
+    await api_change(request, "tip.triage", _link(ticket, body.shop_id, body.reason))
+    return await _one(request, ticket)
+
+
+@pages.get("/dash/tips", response_class=HTMLResponse)
+async def tips_page(
+    request: Request, user: Viewer, status: StatusFilter = None, limit: Limit = 100
+) -> HTMLResponse:
+    rows = await run_in_threadpool(_list, runtime(request), status, limit)
+    return render(request, user, "dash/tips.html", section="tips", tips=rows, status=status, statuses=STATUSES,
+                  transitions=TRANSITIONS)  # fmt: skip
+
+
+@pages.get("/dash/tips/{ticket}", response_class=HTMLResponse)
+async def tip_page(request: Request, user: Viewer, ticket: str) -> HTMLResponse:
+    tip = await _one(request, ticket)
+    return render(request, user, "dash/tip.html", section="tips", tip=tip, transitions=TRANSITIONS)
+
+
+@pages.get("/dash/tips/{ticket}/photo/{n}")
+async def tip_photo(request: Request, user: Viewer, ticket: str, n: int) -> Response:
+    """The display copy (re-encoded, upright, no metadata) of the tip's n-th photo; never the original."""
+    tip = await _one(request, ticket)
+    photos = tip.get("photos") or []
+    if not 1 <= n <= len(photos) or not photos[n - 1].get("display_sha256"):
+        raise HTTPException(404, "no such photo")
+    data = await run_in_threadpool(runtime(request).store.get_blob, photos[n - 1]["display_sha256"])
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+async def _row_or_back(request: Request, ticket: str, change: Any, to: str) -> Response:
+    """HTMX asks for the updated row; a plain form post goes back to the queue with a message."""
+    user = await acting(request, "tip.triage")
+    rt = runtime(request)
+    error = None
+    try:
+        message = await run_in_threadpool(change, rt, user)
+    except ValueError as exc:
+        error, message = str(exc), ""
+    if request.headers.get("hx-request") != "true":
+        return back(request, to, error or message, "error" if error else "ok")
+    tip = await _one(request, ticket)
+    from shekteu.web.i18n import translator
+
+    lang = language(request, user)
+    return templates().TemplateResponse(
+        request, "dash/tip_row.html",
+        {"t": tip, "user": user, "csrf": user.csrf or "", "transitions": TRANSITIONS, "_": translator(lang),
+         "row_message": error or message, "row_error": bool(error)},
+    )  # fmt: skip
+
+
+@pages.post("/dash/tips/{ticket}/status")
+async def tip_status_form(request: Request, ticket: str) -> Response:
+    values = await form_values(request)
+    change = _set_status(
+        ticket, values.get("status", ""), values.get("reason", ""), values.get("public_text")
+    )
+    return await _row_or_back(request, ticket, change, safe_next(values.get("back") or "/dash/tips"))
+
+
+@pages.post("/dash/tips/{ticket}/link")
+async def tip_link_form(request: Request, ticket: str) -> Response:
+    values = await form_values(request)
+    try:
+        shop_id = as_int(values.get("shop_id"), "shop id")
+    except ValueError as exc:
+        await acting(request, "tip.triage")
+        return back(request, f"/dash/tips/{ticket}", str(exc), "error")
+    return await _row_or_back(request, ticket, _link(ticket, shop_id, values.get("reason", "")),
+                              f"/dash/tips/{ticket}")  # fmt: skip
