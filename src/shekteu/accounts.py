@@ -166,12 +166,19 @@ def set_lang(session: Session, user: User, lang: str) -> None:
 
 
 class LoginThrottle:
-    """Failed sign-ins per key (user name, client address) in a sliding window; in memory, per process."""
+    """Failed sign-ins per key in a sliding window; in memory, per process.
+
+    Keys are ``name:<user>`` (``limit`` failures) and ``addr:<client>`` (four times as many, so one
+    office behind one address is not locked out by a colleague's typos, while a guessing run is).
+    """
 
     def __init__(self, limit: int, window: float = 900.0) -> None:
         self.limit, self.window = limit, window
         self._failures: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
+
+    def _limit(self, key: str) -> int:
+        return self.limit * 4 if key.startswith("addr:") else self.limit
 
     def _recent(self, key: str, now: float) -> deque[float]:
         q = self._failures[key]
@@ -183,7 +190,9 @@ class LoginThrottle:
         """0 when a sign-in may be tried now; otherwise how long until one may."""
         now = time.monotonic()
         with self._lock:
-            waits = [q[0] + self.window - now for k in keys if len(q := self._recent(k, now)) >= self.limit]
+            waits = [
+                q[0] + self.window - now for k in keys if len(q := self._recent(k, now)) >= self._limit(k)
+            ]
         return int(max(waits)) + 1 if waits else 0
 
     def failed(self, *keys: str) -> None:

@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(12, gt=0, le=24 * 30, description="Hours a dashboard sign-in lasts.")
     login_max_failures: int = Field(
-        5, ge=1, description="Failed sign-ins allowed per user name and per address in 15 minutes."
+        5, ge=1, description="Failed sign-ins allowed per user name in 15 minutes (per address: 4x)."
     )
     map_tiles_url: str = Field(
         "",

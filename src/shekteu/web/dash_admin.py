@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -48,7 +48,7 @@ async def _search(request: Request, actor: str | None, action: str | None, targe
 @api.get("/audit", summary="The audit log, newest first, with filters")
 async def audit_json(request: Request, user: Viewer, actor: Text = None, action: Text = None, target: Text = None,
                      since: Text = None, until: Text = None,
-                     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+                     before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:  # fmt: skip
     return await _search(request, actor, action, target, since, until, before, limit)
 
@@ -56,7 +56,7 @@ async def audit_json(request: Request, user: Viewer, actor: Text = None, action:
 @pages.get("/dash/audit", response_class=HTMLResponse)
 async def audit_page(request: Request, user: Viewer, actor: Text = None, action: Text = None, target: Text = None,
                      since: Text = None, until: Text = None,
-                     before: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> HTMLResponse:  # fmt: skip
+                     before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> HTMLResponse:  # fmt: skip
     try:
         rows = await _search(request, actor, action, target, since, until, before, 100)
         error = None
@@ -155,7 +155,7 @@ async def token_form(request: Request) -> Response:
 
 
 @pages.post("/dash/settings/tokens/{token_id}/revoke")
-async def revoke_form(request: Request, token_id: int) -> Response:
+async def revoke_form(request: Request, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
     v = await form_values(request)
 
     def change(rt: Runtime, user: Principal) -> str:

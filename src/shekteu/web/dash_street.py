@@ -7,10 +7,11 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from shekteu.db.tables import Zone
 from shekteu.runtime import Runtime
@@ -101,20 +102,6 @@ def _move(spot_id: int, step: str, v: dict[str, str]):  # type: ignore[no-untype
     return change
 
 
-@pages.post("/dash/spots/{spot_id}/{step}")
-async def spot_step_form(request: Request, spot_id: SpotId, step: str) -> Response:
-    if step not in ("verify", "assign", "confirm"):
-        return Response("unknown step", status_code=404)
-    v = await form_values(request)
-    if not v.get("reason"):
-        v["reason"] = {
-            "verify": "seen on the photo",
-            "assign": "sent to the zone's team",
-            "confirm": "after-photo checked",
-        }[step]
-    return await perform(request, "spot.edit", _move(spot_id, step, v), to=f"/dash/board#spot-{spot_id}")
-
-
 @pages.post("/dash/spots/{spot_id}/paint")
 async def spot_paint_form(request: Request, spot_id: SpotId) -> Response:
     """The after-photo is analysed (GPS, time, QR, OCR) and must show the wall painted over, near the spot."""
@@ -145,6 +132,20 @@ async def spot_paint_form(request: Request, spot_id: SpotId) -> Response:
         return back(request, to, await run_in_threadpool(run))
     except ValueError as exc:
         return back(request, to, str(exc), "error")
+
+
+@pages.post("/dash/spots/{spot_id}/{step}")
+async def spot_step_form(request: Request, spot_id: SpotId, step: str) -> Response:
+    if step not in ("verify", "assign", "confirm"):
+        return Response("unknown step", status_code=404)
+    v = await form_values(request)
+    if not v.get("reason"):
+        v["reason"] = {
+            "verify": "seen on the photo",
+            "assign": "sent to the zone's team",
+            "confirm": "after-photo checked",
+        }[step]
+    return await perform(request, "spot.edit", _move(spot_id, step, v), to=f"/dash/board#spot-{spot_id}")
 
 
 @pages.post("/dash/settings/zones")

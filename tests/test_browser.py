@@ -1,0 +1,144 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by Playwright): two analysts' four-eyes
+takedown, tip triage with HTMX, a coordinator painting a spot with an after-photo, the marker on the map.
+A screenshot of each page is saved under test-artifacts/screenshots/.
+
+Needs /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it and sets
+SHEKTEU_REQUIRE_BROWSER=1, so there a missing browser fails instead of skipping).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from shekteu.db.tables import utcnow
+from tests.dashboard import PASSWORD, Dash, seed, serve
+from tests.test_spots import WALL, report
+from tests.wallphotos import gps_exif, jpeg, wall
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("SHEKTEU_REQUIRE_BROWSER"):
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+playwright = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync"]  # fmt: skip
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True, "args": flags}
+
+
+@pytest.fixture
+def site(make_runtime, tmp_path: Path) -> Iterator[Dash]:
+    rt = make_runtime()
+    ticket = seed(rt, tmp_path)
+    report(rt, *WALL)  # a graffiti spot with a QR code for a shop bot
+    for base in serve(rt):
+        yield Dash(rt, base, ticket)
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, site: Dash, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(site.base + "/dash")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(site.base + "/dash")
+
+
+def sign_out(page) -> None:  # type: ignore[no-untyped-def]
+    page.click("header form[action='/logout'] button")
+    page.wait_for_url("**/login")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_analyst_approver_and_coordinator_in_the_browser(site: Dash, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.set_extra_http_headers({"Accept-Language": "en"})
+    sign_in(page, site, "ann")
+    assert (
+        page.locator("table.sr tr[data-step=tips] td").inner_text() == "2"
+    )  # the shop tip and the wall photo
+    shot(page, "overview")
+
+    page.goto(site.base + "/dash/tips")
+    row = page.locator(f"#tip-{site.ticket}")
+    row.locator("select[name=status]").select_option("in_review")
+    row.locator("input[name=reason]").fill("a shop bot, checking")
+    row.locator("button[type=submit]").click()
+    page.wait_for_selector(f"#tip-{site.ticket}[data-status=in_review]")  # swapped in place by HTMX
+    assert page.url.endswith("/dash/tips")
+    shot(page, "tips")
+    page.goto(site.base + f"/dash/tips/{site.ticket}")
+    assert "<script>" in page.locator("pre.text").inner_text()  # shown as text, never run
+    shot(page, "tip")
+
+    page.goto(site.base + "/dash/shops")
+    shot(page, "shops")
+    page.click("#shops tbody tr a")
+    form = page.locator("#propose")
+    form.locator("select[name=target_type]").select_option("telegram_bot")
+    form.locator("input[name=target]").fill("@fe_op_bot")
+    form.locator("input[name=reason]").fill("sells mephedrone")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("p.flash.ok")
+    assert "proposed" in page.locator("#takedowns").inner_text()
+    shot(page, "shop")
+    page.goto(site.base + "/dash/takedowns")
+    assert page.locator("form[action$='/approve']").count() == 0  # the proposer sees no approve button
+    sign_out(page)
+
+    sign_in(page, site, "bob")
+    page.goto(site.base + "/dash/takedowns")
+    row = page.locator("#takedown-queue tbody tr").first
+    row.locator("form[action$='/approve'] input[name=reason]").fill("evidence holds")
+    row.locator("form[action$='/approve'] button").click()
+    page.wait_for_selector("#takedown-queue tr[data-state=approved]")
+    assert "ann" in row.inner_text() and "bob" in row.inner_text()
+    shot(page, "takedowns")
+    sign_out(page)
+
+    sign_in(page, site, "cora")
+    page.goto(site.base + "/dash/board")
+    page.click("section[data-status=reported] .card button")
+    page.wait_for_selector("section[data-status=verified] .card")
+    page.fill("section[data-status=verified] .card input[name=team]", "Volunteers of Almaly")
+    page.click("section[data-status=verified] .card button")
+    page.wait_for_selector("section[data-status=assigned] .card")
+    stamp = (utcnow() + timedelta(hours=6)).strftime("%Y:%m:%d %H:%M:%S")
+    after = tmp_path / "after.jpg"
+    after.write_bytes(jpeg(wall(seed=3), gps_exif(WALL[0] + 0.0001, WALL[1], taken=stamp, offset="+05:00")))
+    page.set_input_files("section[data-status=assigned] .card input[type=file]", str(after))
+    page.click("section[data-status=assigned] .card button")
+    page.wait_for_selector("p.flash", timeout=60_000)
+    assert "painted" in page.locator("p.flash").inner_text(), page.locator("p.flash").inner_text()
+    page.wait_for_selector("section[data-status=painted] .card")
+    shot(page, "board")
+
+    page.goto(site.base + "/dash/map")
+    page.wait_for_selector("path.spot-painted", timeout=20_000)
+    assert page.locator("#map").get_attribute("data-loaded") == "1"
+    page.wait_for_selector("path.district", state="attached")
+    shot(page, "map")
+
+    page.goto(site.base + "/dash/audit?action=spot.")
+    actions = page.locator("#audit tbody tr td:nth-child(4)").all_inner_texts()
+    assert actions[:3] == ["spot.painted", "spot.assigned", "spot.verified"]
+    assert page.locator("#audit tbody tr td:nth-child(3)").all_inner_texts()[:3] == ["cora"] * 3
+    shot(page, "audit")
+    page.goto(site.base + "/dash/settings")
+    shot(page, "settings")
+    assert not [e for e in errors if "Content Security Policy" in e], errors
