@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from xml.etree import ElementTree as ET
@@ -19,6 +17,7 @@ from sqlalchemy import func, select
 from shekteu.db.tables import Tip
 from shekteu.runtime import Runtime
 from shekteu.tips.status import set_status
+from tests.dashboard import serve
 from tests.servers import LocalServer, Reply
 from tests.test_telegram_export import photo
 from tests.test_tips import gps_photo
@@ -50,10 +49,6 @@ class Served:
 
 @pytest.fixture
 def served(make_runtime, web: LocalServer) -> Iterator[Served]:
-    import uvicorn
-
-    from shekteu.web.app import create_app
-
     rt = make_runtime(
         SHEKTEU_WHATSAPP_GRAPH_BASE=web.url("/v21.0"), SHEKTEU_WHATSAPP_TOKEN="graph-token",
         SHEKTEU_WHATSAPP_PHONE_NUMBER_ID="555", SHEKTEU_WHATSAPP_VERIFY_TOKEN="verify-me",
@@ -62,16 +57,8 @@ def served(make_runtime, web: LocalServer) -> Iterator[Served]:
     web.post_routes["/v21.0/555/messages"] = lambda body, headers: Reply(
         200, b'{"messages":[{"id":"wamid.x"}]}'
     )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(rt), log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield Served(rt, f"http://127.0.0.1:{sock.getsockname()[1]}", web)
-    server.should_exit = True
-    thread.join(10)
+    for base in serve(rt):
+        yield Served(rt, base, web)
 
 
 def test_the_form_works_without_javascript_and_escapes_everything(served: Served) -> None:
