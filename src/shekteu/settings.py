@@ -138,6 +138,15 @@ class Settings(BaseSettings):
         description="Map tile URL template ({z}/{x}/{y}) for the dashboard map; empty: district outlines only.",
     )
     map_tiles_attribution: str = Field("", description="Attribution shown under the map tiles.")
+    field_workers: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="Threads for local field mapping (`shekteu field`); 0 = one per CPU core.",
+    )
+    field_min_hectares: float = Field(
+        0.02, ge=0, le=10_000, description="Smallest field site kept, in hectares (0.02 ha = 200 m²)."
+    )
 
     @field_validator("fetch_allow_networks", mode="before")
     @classmethod

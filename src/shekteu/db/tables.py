@@ -526,3 +526,28 @@ class SpotPhoto(Base):
     indicators: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     added_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FieldSite(Base):
+    """A mapped hemp/cannabis site: polygon, hectares, district and where it stands (issue 8)."""
+
+    __tablename__ = "field_sites"
+    __table_args__ = (Index("ix_field_sites_status", "status"), Index("ix_field_sites_kato", "kato"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of geometry, date and source
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSONType)  # GeoJSON, lon/lat
+    hectares: Mapped[float] = mapped_column(Float)
+    ndvi: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    observed_on: Mapped[str | None] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(32))
+    kato: Mapped[str | None] = mapped_column(String(16))
+    district: Mapped[str | None] = mapped_column(Text)
+    oblast: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,150 @@
+"""Benchmark: field mapping — pixel precision/recall/F1 and hectare error on parcels the model never
+saw, megapixels per second and peak memory on a generated 20,000 × 20,000 raster.
+
+    python bench/field.py [--data DIR] [--heldout DIR] [--size 20000] [--skip-accuracy] [--skip-scale]
+
+Accuracy: with ``--heldout DIR`` the shipped model is scored on those parcels as they are; without it,
+5-fold cross-validation by parcel on ``--data`` (default ../shared/data/raster/cannabis_naip_train):
+each parcel is scored by a model trained without it, with the shipped threshold and smoothing.
+Pixels under hoop-house and old-grow labels are left out of scoring (see field/training.py).
+Scale: a GeoTIFF tiled from real parcels is written, then ``detect_sites`` runs on it in a child
+process whose wall time and peak RSS are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from shekteu.field.model import grow_mask, load  # noqa: E402
+from shekteu.field.training import cross_validate, pixel_counts, predict, read_parcels, scores  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "raster" / "cannabis_naip_train"
+
+
+def accuracy(data: Path, heldout: Path | None) -> None:
+    model = load()
+    if heldout:
+        parcels = read_parcels(heldout)
+        scored = [(p, predict(model.booster, p)) for p in parcels]
+        how = f"shipped model on {len(parcels)} held-out parcels from {heldout}"
+    else:
+        parcels = read_parcels(data)
+        scored = cross_validate(parcels)
+        how = f"5-fold CV by parcel over {len(parcels)} parcels from {data.name}"
+    tp = fp = fn = 0
+    predicted_ha = labelled_ha = 0.0
+    per_parcel = []
+    for parcel, prob in scored:
+        mask = grow_mask(prob, parcel.usable, model.threshold, model.smooth)
+        a, b, c = pixel_counts(mask, parcel)
+        tp, fp, fn = tp + a, fp + b, fn + c
+        cell_m2 = parcel.k * parcel.k * parcel.pixel_area_m2
+        got = mask.sum() * cell_m2 / 10_000
+        truth = parcel.target.sum() * parcel.pixel_area_m2 / 10_000
+        predicted_ha += got
+        labelled_ha += truth
+        if truth > 0:
+            per_parcel.append(abs(got - truth) / truth)
+    s = scores(tp, fp, fn)
+    print(f"accuracy: {how}")
+    print(
+        f"  pixel precision {s['precision']:.3f}  recall {s['recall']:.3f}  F1 {s['f1']:.3f}   (aim F1 >= 0.8)"
+    )
+    print(f"  hectares: predicted {predicted_ha:.2f} vs labelled {labelled_ha:.2f} "
+          f"-> total error {100 * (predicted_ha - labelled_ha) / labelled_ha:+.1f} %   (aim within 10 %)")  # fmt: skip
+    print(
+        f"  per parcel with a grow: median |error| {100 * float(np.median(per_parcel)):.0f} % over {len(per_parcel)} parcels"
+    )
+
+
+def make_big(path: Path, size: int, data: Path) -> None:
+    """A size × size 4-band GeoTIFF (tiled, deflate) in UTM 43N over the Shu valley, filled block by
+    block with real parcel pixels so memory stays small while writing."""
+    import rasterio
+    from pyproj import Transformer
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+
+    tiles = []
+    for tif in sorted(data.glob("*.tif"))[:12]:
+        with rasterio.open(tif) as ds:
+            tiles.append(ds.read())
+    x0, y0 = Transformer.from_crs("EPSG:4326", "EPSG:32643", always_xy=True).transform(73.6, 43.75)
+    profile = {"driver": "GTiff", "width": size, "height": size, "count": 4, "dtype": "uint8", "crs": "EPSG:32643",
+               "transform": from_origin(x0, y0, 0.6, 0.6), "tiled": True, "blockxsize": 512, "blockysize": 512,
+               "compress": "deflate", "BIGTIFF": "YES"}  # fmt: skip
+    block = 2048
+    with rasterio.open(path, "w", **profile) as ds:
+        n = 0
+        for r in range(0, size, block):
+            for c in range(0, size, block):
+                h, w = min(block, size - r), min(block, size - c)
+                out = np.zeros((4, h, w), np.uint8)
+                t = tiles[n % len(tiles)]
+                n += 1
+                reps = (1, -(-h // t.shape[1]), -(-w // t.shape[2]))
+                out[:] = np.tile(t, reps)[:, :h, :w]
+                ds.write(out, window=Window(c, r, w, h))
+
+
+CHILD = """
+import json, resource, sys, time
+from shekteu.field.pipeline import detect_sites
+t = time.perf_counter()
+found = detect_sites([sys.argv[1]], workers=int(sys.argv[2]), min_hectares=0.02)
+wall = time.perf_counter() - t
+print(json.dumps({"wall": wall, "sites": len(found.sites), "hectares": sum(s.hectares for s in found.sites),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def scale(size: int, data: Path, workers: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"big_{size}.tif"
+        t = time.perf_counter()
+        make_big(path, size, data)
+        print(
+            f"scale: wrote {size} x {size} raster ({path.stat().st_size / 1e6:.0f} MB deflate) in {time.perf_counter() - t:.0f} s"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(path), str(workers)], capture_output=True, text=True, check=True
+        )
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        mpx = size * size / 1e6
+        print(
+            f"  detect: {mpx:.0f} Mpx in {r['wall']:.1f} s = {mpx / r['wall']:.1f} Mpx/s on {workers} worker(s)   (aim >= 50)"
+        )
+        print(f"  peak memory (child RSS) {r['peak_mb']:.0f} MB   (aim < 2048)")
+        print(
+            f"  found {r['sites']} sites, {r['hectares']:.1f} ha (tiled parcels repeat, so repeats are found again)"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--heldout", type=Path)
+    ap.add_argument("--size", type=int, default=20_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--skip-scale", action="store_true")
+    args = ap.parse_args()
+    if not args.skip_accuracy:
+        accuracy(args.data, args.heldout)
+    if not args.skip_scale:
+        scale(args.size, args.data, args.workers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""Open aerial and Sentinel-2 rasters, check them, and read them in windows with a halo.
+
+Two kinds of input are accepted. An aerial/drone orthomosaic is one GeoTIFF with 4 bands (red, green,
+blue, near-infrared; NAIP order unless the band descriptions say otherwise). Sentinel-2 L2A comes as
+band files (``…_B04_10m.jp2``, ``B08.tif``, ``SCL.tif`` …) grouped by the date in their names; bands at
+20 m (B05, B11, SCL) are resampled onto the 10 m grid when read. Everything is read window by window
+so memory stays bounded whatever the raster size; anything wrong with a file (corrupt, no CRS, wrong
+band count, grids that do not line up) is a `FieldError` naming the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from shekteu.field import FieldError
+
+S2_BAND = re.compile(r"(?:^|[_.\-])(B0[2-8]|B8A|B1[12]|SCL)(?:[_.\-]|$)", re.IGNORECASE)
+DATE = re.compile(r"(?<!\d)(20\d\d)(0[1-9]|1[0-2])([0-2]\d|3[01])(?!\d)")
+AERIAL_ORDER = ("red", "green", "blue", "nir")
+S2_NAMES = {
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B05": "rededge",
+    "B08": "nir",
+    "B11": "swir",
+    "SCL": "scl",
+}
+# SCL classes kept: 4 vegetation, 5 bare soil, 6 water, 7 unclassified. Masked: no data, saturated,
+# dark area/shadow, cloud shadow, clouds (medium, high), thin cirrus, snow.
+SCL_CLEAR = np.array([False, False, False, False, True, True, True, True, False, False, False, False])
+MAX_PIXELS = 200_000 * 200_000
+
+
+@dataclass
+class Layer:
+    """One date of a scene: where each band comes from (path, band index in that file)."""
+
+    when: date | None
+    bands: dict[str, tuple[str, int]]
+
+
+@dataclass
+class Scene:
+    """A raster grid (CRS, transform, size) and the dated layers read on it."""
+
+    name: str
+    kind: str  # "aerial" | "sentinel2"
+    crs_wkt: str
+    transform: tuple[float, ...]
+    width: int
+    height: int
+    layers: list[Layer] = field(default_factory=list)
+
+    @property
+    def resolution(self) -> float:
+        return abs(self.transform[0])
+
+    def windows(self, core: int, halo: int) -> Iterator[tuple[int, int, int, int]]:
+        """(row, col, rows, cols) of core windows covering the grid; reads add ``halo`` on each side."""
+        for row in range(0, self.height, core):
+            for col in range(0, self.width, core):
+                yield row, col, min(core, self.height - row), min(core, self.width - col)
+
+    def read(
+        self, layer: Layer, row: int, col: int, rows: int, cols: int, halo: int
+    ) -> dict[str, np.ndarray]:
+        """Bands of ``layer`` over a window grown by ``halo`` (zero outside the grid), as float32 0–1
+        reflectance-like values, plus ``valid`` (bool): inside the raster, not nodata, not cloud."""
+        import rasterio
+        from rasterio.enums import Resampling
+        from rasterio.windows import Window
+
+        r0, c0 = row - halo, col - halo
+        h, w = rows + 2 * halo, cols + 2 * halo
+        out: dict[str, np.ndarray] = {}
+        valid = np.ones((h, w), bool)
+        opened: dict[str, rasterio.io.DatasetReader] = {}
+        try:
+            for name, (path, index) in layer.bands.items():
+                ds = opened.get(path) or opened.setdefault(path, rasterio.open(path))
+                scale = ds.width / self.width
+                win = Window(c0 * scale, r0 * scale, w * scale, h * scale)
+                resampling = Resampling.nearest if name == "scl" else Resampling.bilinear
+                data = ds.read(
+                    index, window=win, out_shape=(h, w), boundless=True, fill_value=0, resampling=resampling
+                )
+                if name == "scl":
+                    valid &= SCL_CLEAR[np.clip(data, 0, 11)]
+                    continue
+                nodata = ds.nodatavals[index - 1]
+                valid &= data != (0 if nodata is None else nodata)
+                out[name] = _reflectance(data, ds.dtypes[index - 1], self.kind)
+        except rasterio.errors.RasterioError as exc:
+            raise FieldError(f"{self.name}: cannot read: {exc}") from None
+        finally:
+            for ds in opened.values():
+                ds.close()
+        out["valid"] = valid
+        return out
+
+
+def _reflectance(data: np.ndarray, dtype: str, kind: str) -> np.ndarray:
+    if dtype == "uint8":
+        return data.astype(np.float32) * np.float32(1 / 255)
+    if (
+        kind == "sentinel2"
+    ):  # L2A digital numbers: reflectance × 10000 (offset 1000 since baseline 04.00 is ignored)
+        return np.clip(data.astype(np.float32) * np.float32(1e-4), 0, 1)
+    if dtype == "uint16":
+        return data.astype(np.float32) * np.float32(1 / 65535)
+    return np.clip(data.astype(np.float32), 0, 1)
+
+
+def _when(path: str, tags: dict[str, str]) -> date | None:
+    """The acquisition date: the TIFF date tag, else from the file name — a Sentinel-2 sensing time
+    (``20250714T062631``) first, else the last date-like number (parcel ids often come before dates)."""
+    candidates = [tags.get("TIFFTAG_DATETIME", "")[:10].replace(":", "").replace("-", "")]
+    name = Path(path).name
+    candidates += [m.group(0) for m in DATE.finditer(name) if name[m.end() : m.end() + 1] == "T"]
+    candidates += [m.group(0) for m in reversed(list(DATE.finditer(name)))]
+    for text in candidates:
+        m = DATE.fullmatch(text)
+        if m:
+            try:
+                return date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                continue
+    return None
+
+
+def _describe(path: str) -> dict:
+    import rasterio
+
+    p = Path(path)
+    if not p.is_file():
+        raise FieldError(f"{path}: no such file")
+    try:
+        with rasterio.open(path) as ds:
+            if ds.crs is None:
+                raise FieldError(
+                    f"{path}: the raster has no coordinate reference system (CRS); georeference it first"
+                )
+            if ds.width * ds.height > MAX_PIXELS:
+                raise FieldError(f"{path}: {ds.width} × {ds.height} pixels is more than this tool accepts")
+            ds.read(
+                1, window=((0, min(1, ds.height)), (0, min(1, ds.width)))
+            )  # fails early on a corrupt file
+            return {
+                "path": path, "count": ds.count, "crs": ds.crs.to_wkt(), "transform": tuple(ds.transform)[:6],
+                "width": ds.width, "height": ds.height, "descriptions": [d or "" for d in ds.descriptions],
+                "tags": ds.tags(), "dtype": ds.dtypes[0],
+            }  # fmt: skip
+    except rasterio.errors.RasterioError as exc:
+        raise FieldError(f"{path}: not a readable raster ({str(exc).splitlines()[0][:160]})") from None
+
+
+def _aerial(info: dict) -> Scene:
+    names = [d.strip().lower() for d in info["descriptions"]]
+    order = {"red": 1, "green": 2, "blue": 3, "nir": 4}
+    aliases = {
+        "r": "red",
+        "g": "green",
+        "b": "blue",
+        "nir": "nir",
+        "near-infrared": "nir",
+        "near infrared": "nir",
+    }
+    named = {aliases.get(n, n): i + 1 for i, n in enumerate(names) if aliases.get(n, n) in order}
+    if len(named) == 4:
+        order = named
+    return Scene(Path(info["path"]).name, "aerial", info["crs"], info["transform"], info["width"], info["height"],
+                 [Layer(_when(info["path"], info["tags"]), {b: (info["path"], order[b]) for b in AERIAL_ORDER})])  # fmt: skip
+
+
+def open_scenes(paths: list[str]) -> list[Scene]:
+    """Scenes for the given files: each 4-band raster is one aerial scene; Sentinel-2 band files are
+    grouped by grid into one scene whose layers are their dates."""
+    if not paths:
+        raise FieldError("no rasters given")
+    scenes: list[Scene] = []
+    s2: dict[tuple, dict[date | None, dict[str, dict]]] = {}
+    for path in paths:
+        info = _describe(str(path))
+        band = S2_BAND.search(Path(path).stem)
+        if info["count"] == 1 and band:
+            key = (info["crs"],)
+            s2.setdefault(key, {}).setdefault(_when(info["path"], info["tags"]), {})[band[1].upper()] = info
+        elif info["count"] == 4:
+            scenes.append(_aerial(info))
+        else:
+            raise FieldError(
+                f"{path}: {info['count']} band(s); expected a 4-band aerial image (red, green, blue, near-infrared) "
+                "or single-band Sentinel-2 files named by band (B02, B03, B04, B08, B11, SCL)"
+            )
+    for dates in s2.values():
+        scenes.append(_sentinel2(dates))
+    return scenes
+
+
+def _sentinel2(dates: dict[date | None, dict[str, dict]]) -> Scene:
+    layers = []
+    grid = None
+    for when, bands in sorted(dates.items(), key=lambda kv: kv[0] or date.min):
+        missing = [b for b in ("B03", "B04", "B08") if b not in bands]
+        if missing:
+            raise FieldError(f"Sentinel-2 {when or 'undated'}: missing band file(s) {', '.join(missing)}")
+        ref = bands["B04"]
+        if grid is None:
+            grid = ref
+        elif (ref["transform"], ref["width"], ref["height"]) != (
+            grid["transform"],
+            grid["width"],
+            grid["height"],
+        ):
+            raise FieldError(
+                f"{ref['path']}: its 10 m grid differs from {grid['path']}; give one tile's dates together"
+            )
+        for info in bands.values():
+            if not _covers(info, ref):
+                raise FieldError(f"{info['path']}: does not cover the same area as {ref['path']}")
+        layers.append(
+            Layer(when, {S2_NAMES[b]: (info["path"], 1) for b, info in bands.items() if b in S2_NAMES})
+        )
+    assert grid is not None
+    return Scene(Path(grid["path"]).parent.name or "sentinel-2", "sentinel2", grid["crs"], grid["transform"],
+                 grid["width"], grid["height"], layers)  # fmt: skip
+
+
+def _covers(info: dict, ref: dict) -> bool:
+    a, r = info["transform"], ref["transform"]
+    same_origin = abs(a[2] - r[2]) < abs(r[0]) and abs(a[5] - r[5]) < abs(r[4])
+    same_extent = abs(a[0] * info["width"] - r[0] * ref["width"]) <= abs(a[0])
+    return info["crs"] == ref["crs"] and same_origin and same_extent

@@ -1,0 +1,232 @@
+"""The two field jobs end to end: detect sites in rasters, and compare two passes.
+
+``detect_sites`` opens and checks every raster before any work starts (a bad file fails at once, not
+after an hour), scores each scene, traces sites and attributes districts. ``compare`` matches the sites
+of two passes on an equal-area projection: a new site overlaps nothing old; an old one that overlaps
+nothing new was eradicated (with rasters, its NDVI in the new pass says whether the vegetation
+collapsed or was only missed); overlapping ones grew or shrank by more than a fifth, or held.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shekteu.field import FieldError, need_extra
+from shekteu.field.detect import Grid
+
+CHANGE_RATIO = 0.2
+NDVI_COLLAPSE = 0.15
+GREEN_LEFT = 0.5
+KINDS = ("new", "grown", "shrunk", "unchanged", "eradicated")
+
+
+@dataclass
+class Detection:
+    sites: list = field(default_factory=list)  # list[Site]
+    grids: list[Grid] = field(default_factory=list)
+
+    def features(self) -> list[dict[str, Any]]:
+        from shekteu.field.sites import feature
+
+        return [feature(s) for s in self.sites]
+
+
+def detect_sites(
+    paths: list[str],
+    *,
+    boundaries: str | None = None,
+    model_dir: str | None = None,
+    scheduler: str | None = None,
+    workers: int = 2,
+    min_hectares: float = 0.02,
+    on_progress: Callable[[str, int, int], None] | None = None,
+    keep_grids: bool = False,
+) -> Detection:
+    need_extra()
+    from shekteu.field.detect import score_scene
+    from shekteu.field.imagery import open_scenes
+    from shekteu.field.sites import footprint, grid_mask, trace
+    from shekteu.geo.boundaries import BoundaryError, load
+
+    try:
+        load(boundaries)
+    except BoundaryError as exc:
+        raise FieldError(str(exc)) from None
+    scenes = open_scenes([str(p) for p in paths])
+    for scene in scenes:
+        footprint(scene, boundaries)
+    out = Detection()
+    for scene in scenes:
+        report = (lambda d, t, name=scene.name: on_progress(name, d, t)) if on_progress else None
+        grid = score_scene(
+            scene, model_dir=model_dir, scheduler=scheduler, workers=workers, on_progress=report
+        )
+        out.sites += trace(grid, grid_mask(grid, model_dir), min_hectares=min_hectares, boundaries=boundaries)
+        if keep_grids:
+            out.grids.append(grid)
+    out.sites.sort(key=lambda s: -s.hectares)
+    return out
+
+
+def read_sites(path: str) -> list[dict[str, Any]]:
+    """Features of a GeoJSON site file (as written by ``field detect``), with hectares recomputed."""
+    from shapely.geometry import shape
+
+    from shekteu.field.sites import hectares_lonlat
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        features = data["features"]
+        out = []
+        for n, f in enumerate(features):
+            geom = shape(f["geometry"])
+            if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+                raise FieldError(f"{path}: feature {n} is a {geom.geom_type}, not a polygon")
+            props = dict(f.get("properties") or {})
+            props["hectares"] = round(hectares_lonlat(geom), 4)
+            out.append(
+                {"type": "Feature", "geometry": f["geometry"], "properties": props, "_shape": geom.buffer(0)}
+            )
+        return out
+    except FieldError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise FieldError(f"{path}: not a GeoJSON site file ({type(exc).__name__}: {exc})") from None
+
+
+def _is_raster(path: str) -> bool:
+    return Path(path).suffix.lower() in (".tif", ".tiff", ".jp2", ".vrt", ".img")
+
+
+def _pass(paths: list[str], **kw) -> tuple[list[dict[str, Any]], list[Grid]]:
+    from shapely.geometry import shape
+
+    if all(_is_raster(p) for p in paths):
+        det = detect_sites(paths, keep_grids=True, **kw)
+        feats = det.features()
+        for f in feats:
+            f["_shape"] = shape(f["geometry"])
+        return feats, det.grids
+    if len(paths) != 1 or _is_raster(paths[0]):
+        raise FieldError("a pass is either one GeoJSON site file or raster file(s), not a mix")
+    return read_sites(paths[0]), []
+
+
+def _inside(grids: list[Grid], geometry) -> dict[str, float | None]:
+    """Mean NDVI and green share of the new pass's cells under a lon/lat polygon (None: not covered)."""
+    from pyproj import CRS, Transformer
+    from rasterio.features import geometry_mask
+    from shapely.ops import transform as reproject
+
+    from shekteu.field.sites import WGS84
+
+    for grid in grids:
+        to_grid = Transformer.from_crs(WGS84, CRS.from_wkt(grid.scene.crs_wkt), always_xy=True)
+        local = reproject(to_grid.transform, geometry)
+        inside = ~geometry_mask(
+            [local], out_shape=grid.ndvi.shape, transform=grid.transform, all_touched=True
+        )
+        inside &= grid.usable
+        if inside.any():
+            return {"ndvi": float(grid.ndvi[inside].mean()), "green": float(grid.green[inside].mean())}
+    return {"ndvi": None, "green": None}
+
+
+def compare(old: list[str], new: list[str], **kw) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The change layer (features with a ``change`` property) and its summary."""
+    need_extra()
+    from shapely.geometry import mapping
+    from shapely.ops import unary_union
+    from shapely.strtree import STRtree
+
+    before, _ = _pass(old, **kw)
+    after, grids = _pass(new, **kw)
+    tree = STRtree([f["_shape"] for f in before]) if before else None
+    matched: dict[int, list[int]] = {}
+    layer = []
+    for j, f in enumerate(after):
+        hits = [int(i) for i in tree.query(f["_shape"], predicate="intersects")] if tree is not None else []
+        for i in hits:
+            matched.setdefault(i, []).append(j)
+        if not hits:
+            layer.append(_change(f, "new", 0.0, f["properties"]["hectares"]))
+    for i, f in enumerate(before):
+        old_ha = f["properties"]["hectares"]
+        if i in matched:
+            hits = [after[j] for j in matched[i]]
+            new_ha = sum(h["properties"]["hectares"] for h in hits)
+            now = {"ndvi": _weighted(hits, "ndvi"), "green": _weighted(hits, "green")}
+            if _collapsed(f["properties"], now):  # the plot is still there, the plants are not
+                layer.append(_eradicated(f, now["ndvi"], "ndvi-collapse"))
+                continue
+            ratio = new_ha / old_ha if old_ha else 1.0
+            kind = (
+                "grown" if ratio > 1 + CHANGE_RATIO else "shrunk" if ratio < 1 - CHANGE_RATIO else "unchanged"
+            )
+            shapes = [h["_shape"] for h in hits]
+            geometry = mapping(unary_union(shapes)) if len(shapes) > 1 else hits[0]["geometry"]
+            layer.append(_change({**hits[0], "geometry": geometry}, kind, old_ha, new_ha))
+            continue
+        now = _inside(grids, f["_shape"])
+        layer.append(
+            _eradicated(
+                f, now["ndvi"], "ndvi-collapse" if _collapsed(f["properties"], now) else "not-detected"
+            )
+        )
+    totals = {k: {"sites": 0, "hectares": 0.0} for k in KINDS}
+    for f in layer:
+        p = f["properties"]
+        totals[p["change"]]["sites"] += 1
+        totals[p["change"]]["hectares"] += (
+            p["hectares_new"] if p["change"] != "eradicated" else p["hectares_old"]
+        )
+    for t in totals.values():
+        t["hectares"] = round(t["hectares"], 3)
+    summary = {
+        "old": {"sites": len(before), "hectares": round(sum(f["properties"]["hectares"] for f in before), 3)},
+        "new": {"sites": len(after), "hectares": round(sum(f["properties"]["hectares"] for f in after), 3)},
+        "changes": totals,
+    }
+    return layer, summary
+
+
+def _weighted(features: list[dict[str, Any]], key: str) -> float | None:
+    pairs = [(f["properties"].get(key), f["properties"]["hectares"]) for f in features]
+    pairs = [(n, h) for n, h in pairs if isinstance(n, int | float)]
+    total = sum(h for _, h in pairs)
+    return sum(n * h for n, h in pairs) / total if pairs and total > 0 else None
+
+
+def _collapsed(then: dict[str, Any], now: dict[str, float | None]) -> bool:
+    """NDVI fell by NDVI_COLLAPSE, or the green share fell below GREEN_LEFT of what it was."""
+    ndvi_then, green_then = then.get("ndvi"), then.get("green")
+    if (
+        now["ndvi"] is not None
+        and isinstance(ndvi_then, int | float)
+        and ndvi_then - now["ndvi"] >= NDVI_COLLAPSE
+    ):
+        return True
+    return (
+        now["green"] is not None
+        and isinstance(green_then, int | float)
+        and green_then >= 0.02
+        and now["green"] < GREEN_LEFT * green_then
+    )
+
+
+def _eradicated(f: dict[str, Any], ndvi_now: float | None, evidence: str) -> dict[str, Any]:
+    entry = _change(f, "eradicated", f["properties"]["hectares"], 0.0)
+    entry["properties"]["ndvi_new"] = None if ndvi_now is None else round(ndvi_now, 3)
+    entry["properties"]["evidence"] = evidence
+    return entry
+
+
+def _change(f: dict[str, Any], kind: str, old_ha: float, new_ha: float) -> dict[str, Any]:
+    props = {k: v for k, v in f["properties"].items() if k not in ("hectares",)}
+    props.update(change=kind, hectares_old=round(old_ha, 4), hectares_new=round(new_ha, 4),
+                 hectares=round(new_ha if kind != "eradicated" else old_ha, 4))  # fmt: skip
+    return {"type": "Feature", "geometry": f["geometry"], "properties": props}

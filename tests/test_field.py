@@ -1,0 +1,264 @@
+"""Field mapping end to end on real NAIP parcels moved to the Shu valley, and on Sentinel-2-like
+band files of a season: detection, districts, hectares, windows, Dask, change, registry, exports
+and bad input."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rasterio")
+
+from shapely.geometry import Polygon, box, mapping, shape
+
+from shekteu.field import FieldError
+from shekteu.field.detect import score_scene
+from shekteu.field.imagery import open_scenes
+from shekteu.field.pipeline import compare, detect_sites
+from tests.fieldrasters import NAIP, SHU, moved_parcel, season, utm_origin, write_tif
+from tests.test_cli import lines, run
+
+pytestmark = pytest.mark.skipif(not NAIP.is_dir(), reason="needs ../shared/data/raster/cannabis_naip_train")
+GROW = "20011016"  # one clear grow of 0.22 ha
+
+
+def _labelled(name: str) -> list[Polygon]:
+    tif = next(NAIP.glob(f"{name}*.tif"))
+    shapes = json.loads(tif.with_suffix(".json").read_text())["shapes"]
+    return [Polygon(s["points"]).buffer(0) for s in shapes if s["label"] == "cannabis"]
+
+
+def test_detect_cli_finds_the_grow_in_shu_district_and_a_rerun_adds_nothing(env, tmp_path: Path) -> None:
+    raster, labelled_ha = moved_parcel(GROW, tmp_path)
+    out = tmp_path / "sites.geojson"
+    first = run(env, "field", "detect", str(raster), "--out", str(out), "--json")
+    assert first.returncode == 0, first.stderr
+    result = lines(first.stdout)[0]
+    assert set(result) == {"sites", "hectares", "by_district"}
+    assert result["sites"] >= 1
+    assert 0.5 * labelled_ha < result["hectares"] < 3 * labelled_ha
+    (district,) = result["by_district"]
+    assert district["kato"].startswith("3166") and district["name"] == "Шуский"
+    assert district["hectares"] == pytest.approx(result["hectares"], abs=1e-3)
+    features = json.loads(out.read_text())["features"]
+    biggest = shape(features[0]["geometry"])
+    assert {"hectares", "ndvi", "confidence", "date", "kato", "district"} <= set(features[0]["properties"])
+    assert features[0]["properties"]["date"] == "2025-07-10"
+    # the biggest site lies on the labelled grow (both in lon/lat)
+    from pyproj import Transformer
+
+    x0, y0 = utm_origin(*SHU)
+    to_lonlat = Transformer.from_crs("EPSG:32643", "EPSG:4326", always_xy=True)
+    (grow,) = _labelled(GROW)
+    grow_ll = Polygon([to_lonlat.transform(x0 + 0.6 * c, y0 - 0.6 * r) for c, r in grow.exterior.coords])
+    assert biggest.intersection(grow_ll).area > 0.5 * grow_ll.area
+    assert "registry: 1" in first.stderr or "new site(s)" in first.stderr
+    again = run(env, "field", "detect", str(raster), "--out", str(out), "--json")
+    assert "registry: 0 new site(s)" in again.stderr
+    listed = lines(run(env, "field", "sites", "list", "--json").stdout)
+    assert len(listed) == result["sites"] and all(s["status"] == "suspected" for s in listed)
+
+
+def test_hectares_do_not_depend_on_the_raster_crs(tmp_path: Path) -> None:
+    a, _ = moved_parcel(GROW, tmp_path / "a", epsg=32643) if (tmp_path / "a").mkdir() is None else None
+    b, _ = moved_parcel(GROW, tmp_path / "b", epsg=32642) if (tmp_path / "b").mkdir() is None else None
+    ha_a = detect_sites([str(a)]).sites
+    ha_b = detect_sites([str(b)]).sites
+    assert sum(s.hectares for s in ha_a) == pytest.approx(sum(s.hectares for s in ha_b), rel=0.02)
+
+
+def test_small_windows_give_the_same_grid_as_one_window(tmp_path: Path) -> None:
+    raster, _ = moved_parcel("20009061", tmp_path)
+    (scene,) = open_scenes([str(raster)])
+    whole = score_scene(scene, core_cells=1024)
+    tiled = score_scene(scene, core_cells=24, workers=2)
+    assert np.array_equal(whole.usable, tiled.usable)
+    assert np.allclose(whole.probability, tiled.probability, atol=1e-5)
+
+
+def test_a_dask_cluster_gives_the_same_sites_and_a_dead_one_a_clear_error(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    raster, _ = moved_parcel(GROW, tmp_path)
+    local = detect_sites([str(raster)])
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        remote = detect_sites([str(raster)], scheduler=cluster.scheduler_address)
+    assert [s.hectares for s in remote.sites] == [s.hectares for s in local.sites]
+    with pytest.raises(FieldError, match="cannot reach the Dask scheduler"):
+        detect_sites([str(raster)], scheduler="tcp://127.0.0.1:9")
+
+
+def test_sentinel2_season_finds_wild_hemp_not_irrigated_fields_or_trees(tmp_path: Path) -> None:
+    folders = season(tmp_path)
+    files = [str(p) for d in folders.values() for p in sorted(d.iterdir())]
+    found = detect_sites(files)
+    (site,) = found.sites
+    assert site.hectares == pytest.approx(4.0, rel=0.05)  # the 20 × 20 px hemp patch at 10 m
+    assert site.method == "sentinel2-phenology" and site.date == "2025-09-20"
+    assert site.kato.startswith("3166")
+
+
+def test_sentinel2_clouds_are_masked(tmp_path: Path) -> None:
+    folders = season(tmp_path)
+    july = sorted(str(p) for p in folders["07"].iterdir())
+    (scene,) = open_scenes(july)
+    grid = score_scene(scene)
+    assert not grid.usable[40:60, 40:60].any() and grid.usable[:40, :40].all()
+
+
+def test_change_between_site_files(tmp_path: Path) -> None:
+    x, y = SHU
+
+    def square(dx: float, size: float) -> dict:
+        return {
+            "type": "Feature",
+            "geometry": mapping(box(x + dx, y, x + dx + size, y + size)),
+            "properties": {"ndvi": 0.6},
+        }
+
+    old = [square(0, 0.002), square(0.01, 0.002), square(0.02, 0.002), square(0.03, 0.002)]
+    new = [square(0, 0.003), square(0.01, 0.001), square(0.02, 0.002), square(0.05, 0.002)]
+    for name, feats in (("old", old), ("new", new)):
+        (tmp_path / f"{name}.geojson").write_text(
+            json.dumps({"type": "FeatureCollection", "features": feats})
+        )
+    layer, summary = compare([str(tmp_path / "old.geojson")], [str(tmp_path / "new.geojson")])
+    counts = {k: v["sites"] for k, v in summary["changes"].items()}
+    assert counts == {"new": 1, "grown": 1, "shrunk": 1, "unchanged": 1, "eradicated": 1}
+    assert summary["old"]["sites"] == 4 and summary["new"]["sites"] == 4
+    gone = next(f for f in layer if f["properties"]["change"] == "eradicated")
+    assert gone["properties"]["evidence"] == "not-detected"
+
+
+def test_change_calls_an_ndvi_collapse_eradication(env, tmp_path: Path) -> None:
+    import rasterio
+
+    before, _ = moved_parcel(GROW, tmp_path)
+    with rasterio.open(before) as ds:
+        data = ds.read()
+    cut = data.copy()
+    cut[3] = np.minimum(cut[3], cut[0])  # near-infrared down to red: no green left anywhere
+    after = write_tif(tmp_path / "after_20250901.tif", cut, epsg=32643, origin=utm_origin(*SHU), res=0.6)
+    out = tmp_path / "change.geojson"
+    done = run(env, "field", "change", str(before), str(after), "--out", str(out), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = lines(done.stdout)[0]
+    assert summary["changes"]["eradicated"]["sites"] == summary["old"]["sites"] >= 1
+    evidence = {f["properties"]["evidence"] for f in json.loads(out.read_text())["features"]}
+    assert evidence == {"ndvi-collapse"}
+
+
+def test_registry_lifecycle_is_audited_and_exports_read_back(rt, tmp_path: Path) -> None:
+    import pyogrio
+
+    from shekteu import audit
+    from shekteu.field.exports import write
+    from shekteu.field.registry import list_sites, move, site_feature, store
+
+    raster, _ = moved_parcel(GROW, tmp_path)
+    features = detect_sites([str(raster)]).features()
+    features[0]["properties"]["district"] = '<b>"Шу" & co</b>'  # hostile text must be escaped in KML
+    with rt.db.write() as s:
+        assert store(s, features, actor="ann") == (len(features), 0)
+        assert store(s, features, actor="ann") == (0, len(features))
+    with rt.db.write() as s:
+        site_id = list_sites(s)[0].id
+        move(s, site_id, "confirmed", actor="bob", reason="drone flight 14")
+        with pytest.raises(FieldError, match="it can become destroyed, not dismissed"):
+            move(s, site_id, "dismissed", actor="bob", reason="x")
+        move(s, site_id, "destroyed", actor="cora", reason="act 7")
+    with rt.db.read() as s:
+        rows = [site_feature(x) for x in list_sites(s)]
+        trail = [(e.actor, e.action) for e in audit.search(s, target=f"field_site:{site_id}")]
+        assert audit.verify_chain(s) == []
+    assert ("bob", "field.confirmed") in trail and ("cora", "field.destroyed") in trail
+    kml = write(tmp_path / "sites.kml", rows).read_text()
+    root = ET.fromstring(kml)
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    assert len(root.findall(".//k:Placemark", ns)) == len(rows)
+    assert "<b>" not in kml and "&lt;b&gt;" in kml
+    assert root.find(".//k:Placemark/k:styleUrl", ns).text == "#destroyed"
+    gpkg = write(tmp_path / "sites.gpkg", rows)
+    info = pyogrio.read_info(str(gpkg))
+    assert info["features"] == len(rows) and info["crs"] == "EPSG:4326"
+    assert (
+        json.loads(write(tmp_path / "s.geojson", rows).read_text())["features"][0]["properties"]["status"]
+        == "destroyed"
+    )
+
+
+def test_bad_rasters_get_one_line_errors(env, tmp_path: Path) -> None:
+    rgb = write_tif(
+        tmp_path / "rgb.tif", np.ones((3, 20, 20), np.uint8), epsg=32643, origin=utm_origin(*SHU), res=0.6
+    )
+    nocrs = write_tif(
+        tmp_path / "nocrs.tif", np.ones((4, 20, 20), np.uint8), epsg=None, origin=(0, 0), res=0.6
+    )
+    good, _ = moved_parcel(GROW, tmp_path)
+    corrupt = tmp_path / "corrupt.tif"
+    corrupt.write_bytes(good.read_bytes()[:4000])
+    california, _ = (
+        moved_parcel(GROW, tmp_path / "ca", lonlat=(-120.5, 38.2))
+        if (tmp_path / "ca").mkdir() is None
+        else None
+    )
+    cases = {
+        rgb: "3 band(s); expected a 4-band",
+        nocrs: "no coordinate reference system",
+        corrupt: "not a readable raster",
+        california: "outside every area",
+        tmp_path / "missing.tif": "no such file",
+    }
+    for path, message in cases.items():
+        done = run(env, "field", "detect", str(path), "--out", str(tmp_path / "x.geojson"))
+        assert done.returncode == 2, (path, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    bad_bounds = tmp_path / "b.geojson"
+    bad_bounds.write_text("{not json")
+    done = run(
+        env,
+        "field",
+        "detect",
+        str(good),
+        "--out",
+        str(tmp_path / "x.geojson"),
+        "--boundaries",
+        str(bad_bounds),
+    )
+    assert done.returncode == 2 and "cannot read boundaries" in done.stderr
+
+
+def test_train_command_writes_a_model_that_detect_can_use(env, tmp_path: Path) -> None:
+    import shutil
+
+    parcels = tmp_path / "parcels"
+    parcels.mkdir()
+    for name in ("20011016", "20009061", "14008021", "20001015", "10026018"):
+        for f in NAIP.glob(f"{name}*"):
+            shutil.copy(f, parcels / f.name)
+    model = tmp_path / "model"
+    done = run(env, "field", "train", str(parcels), "--out", str(model), "--json")
+    assert done.returncode == 0, done.stderr
+    meta = lines(done.stdout)[0]
+    assert meta["trained_on"]["parcels"] == 5 and 0 <= meta["cv_by_parcel_pixel"]["f1"] <= 1
+    raster, _ = moved_parcel(GROW, tmp_path)
+    used = run(
+        env,
+        "field",
+        "detect",
+        str(raster),
+        "--out",
+        str(tmp_path / "s.kml"),
+        "--model",
+        str(model),
+        "--json",
+        "--no-save",
+    )
+    assert used.returncode == 0, used.stderr
+    ET.fromstring((tmp_path / "s.kml").read_text())
+    assert date.today()  # the command ran with the trained model, not the shipped one
