@@ -106,3 +106,15 @@ def season(
         )
         folders[f"{when:%m}"] = d
     return folders
+
+
+def square_site(lon: float, lat: float, size: float = 0.002, **props) -> dict:
+    """A square site feature (lon/lat degrees) with the properties `field detect` writes."""
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+    base = {"hectares": 1.0, "ndvi": 0.6, "green": 0.5, "confidence": 0.7, "date": "2025-07-14", "kato": None,
+            "district": None, "oblast": None, "source": "test", "method": "aerial-model"}  # fmt: skip
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": base | props,
+    }

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from shekteu.db.tables import utcnow
+from shekteu.field.registry import store
 from tests.dashboard import PASSWORD, Dash, seed, serve
+from tests.fieldrasters import square_site
 from tests.test_spots import WALL, report
 from tests.wallphotos import gps_exif, jpeg, wall
 
@@ -41,6 +43,8 @@ def site(make_runtime, tmp_path: Path) -> Iterator[Dash]:
     rt = make_runtime()
     ticket = seed(rt, tmp_path)
     report(rt, *WALL)  # a graffiti spot with a QR code for a shop bot
+    with rt.db.write() as s:  # and a mapped hemp site near it
+        store(s, [square_site(WALL[1] + 0.001, WALL[0], 0.001)], actor="test")
     for base in serve(rt):
         yield Dash(rt, base, ticket)
 
@@ -132,6 +136,8 @@ def test_analyst_approver_and_coordinator_in_the_browser(site: Dash, page, tmp_p
     page.wait_for_selector("path.spot-painted", timeout=20_000)
     assert page.locator("#map").get_attribute("data-loaded") == "1"
     page.wait_for_selector("path.district", state="attached")
+    page.wait_for_selector("path.field-suspected", state="attached")
+    assert page.locator("#map").get_attribute("data-field-loaded") == "1"
     shot(page, "map")
 
     page.goto(site.base + "/dash/audit?action=spot.")

@@ -20,9 +20,12 @@ from shekteu.field import FieldError
 from shekteu.field.detect import score_scene
 from shekteu.field.imagery import open_scenes
 from shekteu.field.pipeline import compare, detect_sites
-from tests.fieldrasters import NAIP, SHU, moved_parcel, season, utm_origin, write_tif
+from tests.dashboard import Dash
+from tests.dashboard import dash as dash_fixture
+from tests.fieldrasters import NAIP, SHU, moved_parcel, season, square_site, utm_origin, write_tif
 from tests.test_cli import lines, run
 
+dash = dash_fixture  # the dashboard fixture, under its own name here
 pytestmark = pytest.mark.skipif(not NAIP.is_dir(), reason="needs ../shared/data/raster/cannabis_naip_train")
 GROW = "20011016"  # one clear grow of 0.22 ha
 
@@ -262,3 +265,29 @@ def test_train_command_writes_a_model_that_detect_can_use(env, tmp_path: Path) -
     assert used.returncode == 0, used.stderr
     ET.fromstring((tmp_path / "s.kml").read_text())
     assert date.today()  # the command ran with the trained model, not the shipped one
+
+
+def test_dashboard_api_lists_sites_and_changes_them_by_role(dash: Dash) -> None:
+    from shekteu import accounts
+    from shekteu.field.registry import store
+
+    with dash.rt.db.write() as s:
+        store(s, [square_site(*SHU, kato="316600000", district="Шуский")], actor="test")
+        tokens = {name: accounts.create_token(s, name, "tests", actor="test") for name in ("ann", "aud")}
+    ann, aud = dash.client(), dash.client()
+    ann.headers["Authorization"] = f"Bearer {tokens['ann']}"
+    aud.headers["Authorization"] = f"Bearer {tokens['aud']}"
+    (site,) = aud.get("/api/field/sites").json()["features"]
+    site_id = site["properties"]["id"]
+    assert site["properties"]["status"] == "suspected" and site["geometry"]["type"] == "Polygon"
+    assert aud.post(f"/api/field/sites/{site_id}/confirmed", json={"reason": "seen"}).status_code == 403
+    done = ann.post(f"/api/field/sites/{site_id}/confirmed", json={"reason": "drone flight 14"})
+    assert done.status_code == 200 and done.json()["properties"]["status"] == "confirmed"
+    wrong = ann.post(f"/api/field/sites/{site_id}/dismissed", json={"reason": "x"})
+    assert wrong.status_code == 400 and "can become destroyed" in wrong.text
+    assert ann.post(f"/api/field/sites/{site_id}/burnt", json={"reason": "x"}).status_code == 422
+    assert aud.get("/api/field/sites?status=suspected").json()["features"] == []
+    assert aud.get("/api/field/totals").json() == [
+        {"kato": "316600000", "name": "Шуский", "status": "confirmed", "sites": 1, "hectares": 1.0}
+    ]
+    assert 'data-label-field="' in dash.login("ann").get("/dash/map").text

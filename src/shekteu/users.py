@@ -27,6 +27,7 @@ PERMISSIONS = {
     "takedown.send": ("analyst", "approver"),
     "spot.edit": ("coordinator",),
     "zone.import": ("coordinator",),
+    "field.edit": ("analyst", "coordinator"),
     "warninglist.edit": ("analyst",),
     "user.manage": ("admin",),
 }

@@ -37,6 +37,7 @@ def create_app(rt: Runtime) -> FastAPI:
     from shekteu.web import (
         auth,
         dash_admin,
+        dash_field,
         dash_overview,
         dash_shops,
         dash_street,
@@ -80,7 +81,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(whatsapp.router)
     app.include_router(telegram_hook.router)
     app.include_router(auth.router)
-    for module in (dash_overview, dash_tips, dash_shops, dash_takedowns, dash_street, dash_admin):
+    for module in (dash_overview, dash_tips, dash_shops, dash_takedowns, dash_street, dash_field, dash_admin):
         app.include_router(module.api)
         app.include_router(module.pages)
 

@@ -18,6 +18,13 @@
     box.appendChild(link);
     return box;
   }
+  function sitePopup(p) {
+    var box = el("div", null, "popup");
+    box.appendChild(el("strong", "#" + p.id + " " + p.status + ", " + p.hectares + " ha"));
+    box.appendChild(el("div", [p.district, p.kato, p.date].filter(Boolean).join(" · ")));
+    box.appendChild(el("div", "NDVI " + p.ndvi + " · " + p.method));
+    return box;
+  }
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error(url + ": " + r.status); } return r.json(); });
@@ -41,6 +48,14 @@
         onEachFeature: function (f, l) { l.bindTooltip(el("span", f.properties.name)); } });
       layer.addTo(map);
       layers.addOverlay(layer, box.dataset.labelZones);
+    }).catch(function () {});
+    getJSON("/api/field/sites").then(function (data) {
+      var layer = L.geoJSON(data, {
+        style: function (f) { return { weight: 2, fillOpacity: 0.35, className: "field field-" + f.properties.status }; },
+        onEachFeature: function (f, l) { l.bindPopup(sitePopup(f.properties)); }
+      }).addTo(map);
+      layers.addOverlay(layer, box.dataset.labelField);
+      box.dataset.fieldLoaded = String(data.features.length);
     }).catch(function () {});
     getJSON("/api/spots").then(function (data) {
       var layer = L.geoJSON(data, {
