@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shekteu.field.model import grow_mask, load  # noqa: E402
-from shekteu.field.training import cross_validate, pixel_counts, predict, read_parcels, scores  # noqa: E402
+from shekteu.field.training import cross_validate, pixel_counts, read_parcels, scores  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "raster" / "cannabis_naip_train"
 
@@ -36,8 +36,8 @@ def accuracy(data: Path, heldout: Path | None) -> None:
     model = load()
     if heldout:
         parcels = read_parcels(heldout)
-        scored = [(p, predict(model.booster, p)) for p in parcels]
-        how = f"shipped model on {len(parcels)} held-out parcels from {heldout}"
+        scored = [(p, model.probability(p.features, p.usable)) for p in parcels]  # as `field detect` scores
+        how = f"shipped model (with its screen) on {len(parcels)} held-out parcels from {heldout}"
     else:
         parcels = read_parcels(data)
         scored = cross_validate(parcels)

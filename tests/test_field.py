@@ -19,6 +19,7 @@ from shapely.geometry import Polygon, box, mapping, shape
 from shekteu.field import FieldError
 from shekteu.field.detect import score_scene
 from shekteu.field.imagery import open_scenes
+from shekteu.field.model import load
 from shekteu.field.pipeline import compare, detect_sites
 from tests.dashboard import Dash
 from tests.dashboard import dash as dash_fixture
@@ -81,7 +82,12 @@ def test_small_windows_give_the_same_grid_as_one_window(tmp_path: Path) -> None:
     whole = score_scene(scene, core_cells=1024)
     tiled = score_scene(scene, core_cells=24, workers=2)
     assert np.array_equal(whole.usable, tiled.usable)
+    # exact: also catches a shared LightGBM Booster scoring wrongly across threads (it did)
     assert np.allclose(whole.probability, tiled.probability, atol=1e-5)
+    model = load()
+    assert np.array_equal(
+        model.mask(whole.probability, whole.usable), model.mask(tiled.probability, tiled.usable)
+    )
 
 
 def test_a_dask_cluster_gives_the_same_sites_and_a_dead_one_a_clear_error(tmp_path: Path) -> None:
@@ -221,6 +227,8 @@ def test_bad_rasters_get_one_line_errors(env, tmp_path: Path) -> None:
         done = run(env, "field", "detect", str(path), "--out", str(tmp_path / "x.geojson"))
         assert done.returncode == 2, (path, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    done = run(env, "field", "detect", str(good), "--out", str(tmp_path / "x.shp"))
+    assert done.returncode == 2 and "unknown export format 'shp'" in done.stderr
     bad_bounds = tmp_path / "b.geojson"
     bad_bounds.write_text("{not json")
     done = run(

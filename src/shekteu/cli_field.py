@@ -99,12 +99,13 @@ def detect_cmd(
 ) -> None:
     """Find hemp/cannabis sites: polygons with hectares, NDVI, confidence, date and district (KATO)."""
     from shekteu.field import FieldError
-    from shekteu.field.exports import write
+    from shekteu.field.exports import format_for, write
     from shekteu.field.pipeline import detect_sites
     from shekteu.field.sites import summary
 
     settings = _settings()
     try:
+        format_for(out_path)  # a bad --out fails now, not after the imagery is read
         with _Bars() as bars:
             found = detect_sites(
                 _rasters(rasters), boundaries=str(boundaries) if boundaries else None, model_dir=str(model) if model else None,
@@ -157,11 +158,12 @@ def change_cmd(
 ) -> None:
     """What changed between two passes: new, grown, shrunk, unchanged and eradicated sites."""
     from shekteu.field import FieldError
-    from shekteu.field.exports import write
+    from shekteu.field.exports import format_for, write
     from shekteu.field.pipeline import compare
 
     settings = _settings()
     try:
+        format_for(out_path)
         with _Bars() as bars:
             layer, result = compare(
                 _rasters([old]), _rasters([new]), boundaries=str(boundaries) if boundaries else None,

@@ -24,15 +24,20 @@ def feature_collection(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def format_for(path: Path, fmt: str | None = None) -> str:
+    """The export format asked for, or the one ``path``'s suffix names; FieldError if neither is known."""
+    fmt = (fmt or Path(path).suffix.lstrip(".")).lower()
+    fmt = {"json": "geojson"}.get(fmt, fmt)
+    if fmt not in FORMATS:
+        raise FieldError(
+            f"{path}: unknown export format {fmt or '(no suffix)'!r}; use one of {', '.join(FORMATS)}"
+        )
+    return fmt
+
+
 def write(path: Path, features: list[dict[str, Any]], fmt: str | None = None) -> Path:
     """Write GeoJSON-like ``features`` (lon/lat) to ``path`` in ``fmt`` (default: from the suffix)."""
-    fmt = (
-        (fmt or Path(path).suffix.lstrip(".").lower())
-        .replace("json", "geojson")
-        .replace("geogeojson", "geojson")
-    )
-    if fmt not in FORMATS:
-        raise FieldError(f"{path}: unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    fmt = format_for(path, fmt)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{fmt}")

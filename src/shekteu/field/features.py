@@ -44,11 +44,6 @@ def cell_pixels(resolution: float) -> int:
     return max(1, round(CELL_METRES / resolution))
 
 
-def _pool(stack: np.ndarray, k: int) -> np.ndarray:
-    c, h, w = stack.shape
-    return stack.reshape(c, h // k, k, w // k, k)
-
-
 def _box(a: np.ndarray, size: int) -> np.ndarray:
     from scipy.ndimage import uniform_filter
 
@@ -72,23 +67,40 @@ def indices(b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
+def _cell_sum(a: np.ndarray, k: int) -> np.ndarray:
+    h, w = a.shape
+    return a.reshape(h, w // k, k).sum(axis=2).reshape(h // k, k, w // k).sum(axis=1)
+
+
 def base_features(b: dict[str, np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(per-cell band means, indices and texture [len(_BASE), rows, cols], mean of the band means,
-    valid pixels per cell) for a window whose sides are multiples of ``k``."""
+    valid pixels per cell) for a window whose sides are multiples of ``k``. Pixel arrays are pooled
+    one at a time (no stacked copies), and a window with no gaps skips the validity weighting."""
     idx = indices(b)
-    red, green, blue, nir = b["red"], b["green"], b["blue"], b["nir"]
+    red, green, blue, nir, valid = b["red"], b["green"], b["blue"], b["nir"], b["valid"]
     ndvi = idx["ndvi"]
-    bright = (red + green + blue) * np.float32(1 / 3)
+    bright = red + green
+    bright += blue
+    bright *= np.float32(1 / 3)
     soil = ((ndvi < 0.1) & (bright > 0.35)).astype(np.float32)
     veg = (ndvi > 0.25).astype(np.float32)
-    texture = np.abs(ndvi - _box(ndvi, 5))
-    valid = b["valid"].astype(np.float32)
-    pixels = np.stack([red, green, blue, nir, ndvi, idx["gndvi"], bright, soil, veg, texture])
-    cells = _pool(pixels * valid, k).sum(axis=(2, 4))
-    count = _pool(valid[None], k).sum(axis=(2, 4))[0]
+    texture = _box(ndvi, 5)
+    np.subtract(ndvi, texture, out=texture)
+    np.abs(texture, out=texture)
+    weight = None if valid.all() else valid.astype(np.float32)
+
+    def pool(a: np.ndarray, square: bool = False) -> np.ndarray:
+        x = a * a if square else a
+        return _cell_sum(x if weight is None else x * weight, k)
+
+    h, w = valid.shape
+    count = np.full((h // k, w // k), np.float32(k * k)) if weight is None else _cell_sum(weight, k)
     inv = 1 / np.maximum(count, 1)
-    mean = cells * inv
-    sq = _pool(np.stack([ndvi, bright, nir]) ** 2 * valid, k).sum(axis=(2, 4)) * inv
+    mean = (
+        np.stack([pool(a) for a in (red, green, blue, nir, ndvi, idx["gndvi"], bright, soil, veg, texture)])
+        * inv
+    )
+    sq = np.stack([pool(a, square=True) for a in (ndvi, bright, nir)]) * inv
     sd = np.sqrt(np.maximum(sq - mean[[4, 6, 3]] ** 2, 0))
     return np.concatenate([mean, sd]), mean, count
 
@@ -119,5 +131,5 @@ def cell_features(
         m2 = _box(context[:2] ** 2 * present, s) * weight
         spread = np.sqrt(np.maximum(m2 - m[:2] ** 2, 0))
         feats += [m, spread, m[:2] - context[:2]]
-    out = np.concatenate(feats).astype(np.float32)
+    out = np.concatenate(feats, dtype=np.float32)
     return out, count >= (k * k) / 2, mean[4], mean[8]

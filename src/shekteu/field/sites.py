@@ -78,6 +78,7 @@ def trace(grid: Grid, mask: np.ndarray, *, min_hectares: float, boundaries: str 
     from scipy import ndimage
     from shapely.geometry import shape
     from shapely.ops import transform as reproject
+    from shapely.ops import unary_union
 
     from shekteu.geo.boundaries import locate
 
@@ -95,8 +96,6 @@ def trace(grid: Grid, mask: np.ndarray, *, min_hectares: float, boundaries: str 
         parts.setdefault(int(value), []).append(shape(geom))
     sites = []
     for value, polys in parts.items():
-        from shapely.ops import unary_union
-
         poly = unary_union(polys) if len(polys) > 1 else polys[0]
         hectares = reproject(to_area.transform, poly).area / 10_000
         if hectares < min_hectares:

@@ -19,7 +19,7 @@ import numpy as np
 
 from shekteu.field import FieldError
 from shekteu.field.features import CELL_METRES, NAMES, cell_features, cell_pixels
-from shekteu.field.model import grow_mask
+from shekteu.field.model import calibrate_screen, grow_mask
 
 POSITIVE = "cannabis"
 PARAMS = {
@@ -147,12 +147,15 @@ def choose_post(
     best, best_any = None, None
     for smooth in (1, 3, 5, 7):
         for threshold in np.arange(0.08, 0.7, 0.02):
-            tp = fp = fn = 0
+            tp = fp = fn = drawn = labelled = 0
             for parcel, prob in oof:
-                a, b, c = pixel_counts(grow_mask(prob, parcel.usable, float(threshold), smooth), parcel)
+                mask = grow_mask(prob, parcel.usable, float(threshold), smooth)
+                a, b, c = pixel_counts(mask, parcel)
                 tp, fp, fn = tp + a, fp + b, fn + c
+                drawn += int(mask.sum()) * parcel.k * parcel.k  # every pixel drawn, ignored labels too
+                labelled += int(parcel.target.sum())
             s = scores(tp, fp, fn)
-            s["area_error"] = round((tp + fp) / max(tp + fn, 1) - 1, 4)  # predicted vs labelled pixels
+            s["area_error"] = round(drawn / max(labelled, 1) - 1, 4)  # hectares drawn vs labelled
             candidate = (round(float(threshold), 2), smooth, s)
             if best_any is None or s["f1"] > best_any[2]["f1"]:
                 best_any = candidate
@@ -169,8 +172,9 @@ def train(folder: Path, out: Path, on_done: Callable[[str], None] | None = None)
     parcels = read_parcels(folder, on_done)
     threshold, smooth, cv = choose_post(cross_validate(parcels))
     booster = fit(parcels)
+    screen = calibrate_screen(booster, np.concatenate([p.features[:, p.usable].T for p in parcels]))
     meta = {"features": NAMES, "cell_metres": CELL_METRES, "threshold": threshold, "smooth": smooth,
             "trained_on": {"folder": Path(folder).name, "parcels": len(parcels), "positive_label": POSITIVE},
-            "cv_by_parcel_pixel": cv, "params": PARAMS}  # fmt: skip
+            "cv_by_parcel_pixel": cv, "params": PARAMS, "screen": screen}  # fmt: skip
     save(booster, meta, out)
     return meta
