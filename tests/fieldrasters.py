@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-NAIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "raster" / "cannabis_naip_train"
+NAIP = Path(__file__).resolve().parent / "data" / "naip"  # five real parcels shipped with the tests
 SHU = (73.75, 43.62)  # lon, lat inside Shu district, Zhambyl region (KATO 316...)
 SHU_KATO_PREFIX = "31"
 

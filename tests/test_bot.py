@@ -52,7 +52,8 @@ def running(make_runtime, web: LocalServer) -> Iterator[Running]:
     thread.start()
     yield Running(rt, api)
     loop.call_soon_threadsafe(stop.set)
-    thread.join(15)
+    thread.join(60)
+    assert not thread.is_alive(), "the bot did not stop (a pump still running?)"
     api.close()
 
 

@@ -180,9 +180,13 @@ class TelegramBot:
         except Exception as exc:
             log.warning("staff alert failed: %s", type(exc).__name__)
 
-    async def _pump_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.pump_seconds)
+    async def _pump_forever(self, halt: asyncio.Event) -> None:
+        while not halt.is_set():
+            try:
+                await asyncio.wait_for(halt.wait(), self.pump_seconds)
+                return
+            except TimeoutError:
+                pass
             try:
                 await self.pump()
             except Exception:  # keep the bot running; the next pump retries
@@ -190,7 +194,8 @@ class TelegramBot:
 
     async def run_polling(self, stop: asyncio.Event | None = None) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
-        pumper = asyncio.create_task(self._pump_forever())
+        halt = asyncio.Event()
+        pumper = asyncio.create_task(self._pump_forever(halt))
         polling = asyncio.create_task(
             self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
         )
@@ -202,7 +207,11 @@ class TelegramBot:
                 await self.dp.stop_polling()
                 await polling
         finally:
-            pumper.cancel()
+            # Let a pump that is running finish: its work runs in a thread that cancelling would not
+            # stop, and it would go on writing after the bot (or a test's database) is gone.
+            halt.set()
+            await pumper
+            await asyncio.gather(*self._tasks, return_exceptions=True)  # pumps started by reports
             await self.bot.session.close()
 
     async def set_webhook(self, url: str) -> None:
