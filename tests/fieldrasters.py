@@ -65,10 +65,23 @@ def moved_parcel(
     return path, sum(p.area for p in polys) * 0.36 / 10_000
 
 
+def _band_file(path: Path, data: np.ndarray, epsg: int, origin, res: float, jp2: bool) -> Path:
+    write_tif(path, data, epsg=epsg, origin=origin, res=res)
+    if not jp2:
+        return path
+    import rasterio.shutil
+
+    target = path.with_suffix(".jp2")
+    rasterio.shutil.copy(path, target, driver="JP2OpenJPEG", QUALITY="100", REVERSIBLE="YES")
+    path.unlink()
+    return target
+
+
 def season(
-    out: Path, *, size: int = 60, epsg: int = 32643, lonlat=SHU, cloud: bool = True
+    out: Path, *, size: int = 60, epsg: int = 32643, lonlat=SHU, cloud: bool = True, jp2: bool = False
 ) -> dict[str, Path]:
-    """Sentinel-2 L2A-like band files (B03, B04, B08, B11, SCL; uint16 ×10000) for May, July and
+    """Sentinel-2 L2A-like band files (B03, B04, B08, B11, SCL; uint16, reflectance × 10000 + 1000 as
+    since processing baseline 04.00; GeoTIFF, or JPEG 2000 as ESA ships them) for May, July and
     September: a wild-hemp patch (green in July, dry by September, unirrigated), an irrigated field
     (green and wet all summer), evergreen trees and bare soil; a cloud over part of July when asked.
     Returns folder per date."""
@@ -99,11 +112,9 @@ def season(
         d = out / f"{when:%Y%m%d}"
         d.mkdir(parents=True, exist_ok=True)
         for band, v in (("B03", green), ("B04", red), ("B08", nir), ("B11", swir)):
-            dn = np.clip(v * 10000, 1, 65535).astype(np.uint16)[None]
-            write_tif(d / f"T43TFN_{when:%Y%m%d}_{band}_10m.tif", dn, epsg=epsg, origin=origin, res=10)
-        write_tif(
-            d / f"T43TFN_{when:%Y%m%d}_SCL_20m.tif", scl[:, ::2, ::2].copy(), epsg=epsg, origin=origin, res=20
-        )
+            dn = np.clip(v * 10000 + 1000, 1, 65535).astype(np.uint16)[None]  # baseline ≥ 04.00: +1000
+            _band_file(d / f"T43TFN_{when:%Y%m%d}_{band}_10m.tif", dn, epsg, origin, 10, jp2)
+        _band_file(d / f"T43TFN_{when:%Y%m%d}_SCL_20m.tif", scl[:, ::2, ::2].copy(), epsg, origin, 20, jp2)
         folders[f"{when:%m}"] = d
     return folders
 

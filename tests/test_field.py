@@ -111,6 +111,21 @@ def test_sentinel2_season_finds_wild_hemp_not_irrigated_fields_or_trees(tmp_path
     assert site.kato.startswith("3166")
 
 
+def test_sentinel2_jpeg2000_band_files_and_the_baseline_offset(tmp_path: Path) -> None:
+    folders = season(tmp_path, jp2=True)
+    july = sorted(str(p) for p in folders["07"].iterdir())
+    assert all(p.endswith(".jp2") for p in july)
+    (scene,) = open_scenes(july)
+    bands = scene.read(scene.layers[0], 10, 10, 20, 20, 0)  # the hemp patch
+    from shekteu.field.features import indices
+
+    ndvi = indices(bands)["ndvi"]
+    assert abs(float(np.median(ndvi)) - 0.7) < 0.03  # with the +1000 left in, it would read about 0.5
+    files = [str(p) for d in folders.values() for p in sorted(d.iterdir())]
+    (site,) = detect_sites(files).sites
+    assert site.hectares == pytest.approx(4.0, rel=0.05)
+
+
 def test_sentinel2_clouds_are_masked(tmp_path: Path) -> None:
     folders = season(tmp_path)
     july = sorted(str(p) for p in folders["07"].iterdir())

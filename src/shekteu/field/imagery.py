@@ -3,7 +3,8 @@
 Two kinds of input are accepted. An aerial/drone orthomosaic is one GeoTIFF with 4 bands (red, green,
 blue, near-infrared; NAIP order unless the band descriptions say otherwise). Sentinel-2 L2A comes as
 band files (``…_B04_10m.jp2``, ``B08.tif``, ``SCL.tif`` …) grouped by the date in their names; bands at
-20 m (B05, B11, SCL) are resampled onto the 10 m grid when read. Everything is read window by window
+20 m (B05, B11, SCL) are resampled onto the 10 m grid when read, and L2A values lose the +1000
+offset that processing baseline 04.00 (January 2022) added. Everything is read window by window
 so memory stays bounded whatever the raster size; anything wrong with a file (corrupt, no CRS, wrong
 band count, grids that do not line up) is a `FieldError` naming the file.
 """
@@ -96,7 +97,8 @@ class Scene:
                     continue
                 nodata = ds.nodatavals[index - 1]
                 valid &= data != (0 if nodata is None else nodata)
-                out[name] = _reflectance(data, ds.dtypes[index - 1], self.kind)
+                offset = boa_offset(ds.tags(), layer.when) if self.kind == "sentinel2" else 0.0
+                out[name] = _reflectance(data, ds.dtypes[index - 1], self.kind, offset)
         except rasterio.errors.RasterioError as exc:
             raise FieldError(f"{self.name}: cannot read: {exc}") from None
         finally:
@@ -106,16 +108,29 @@ class Scene:
         return out
 
 
-def _reflectance(data: np.ndarray, dtype: str, kind: str) -> np.ndarray:
+def _reflectance(data: np.ndarray, dtype: str, kind: str, offset: float = 0.0) -> np.ndarray:
     if dtype == "uint8":
         return data.astype(np.float32) * np.float32(1 / 255)
-    if (
-        kind == "sentinel2"
-    ):  # L2A digital numbers: reflectance × 10000 (offset 1000 since baseline 04.00 is ignored)
-        return np.clip(data.astype(np.float32) * np.float32(1e-4), 0, 1)
+    if kind == "sentinel2":  # L2A digital numbers: (DN + BOA_ADD_OFFSET) / 10000
+        return np.clip((data.astype(np.float32) + np.float32(offset)) * np.float32(1e-4), 0, 1)
     if dtype == "uint16":
         return data.astype(np.float32) * np.float32(1 / 65535)
     return np.clip(data.astype(np.float32), 0, 1)
+
+
+BASELINE_04 = date(2022, 1, 25)  # Sentinel-2 processing baseline 04.00: L2A values carry +1000
+
+
+def boa_offset(tags: dict[str, str], when: date | None) -> float:
+    """The L2A BOA_ADD_OFFSET: from the file's tags when it has one (GDAL's SENTINEL2 driver and
+    many exports keep it), else −1000 for acquisitions since baseline 04.00 and 0 before."""
+    for key in ("BOA_ADD_OFFSET", "BOA_ADD_OFFSET_B0", "OFFSET"):
+        if key in tags:
+            try:
+                return float(tags[key])
+            except ValueError:
+                break
+    return -1000.0 if when is not None and when >= BASELINE_04 else 0.0
 
 
 def _when(path: str, tags: dict[str, str]) -> date | None:

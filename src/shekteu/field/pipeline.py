@@ -102,11 +102,11 @@ def _is_raster(path: str) -> bool:
     return Path(path).suffix.lower() in (".tif", ".tiff", ".jp2", ".vrt", ".img")
 
 
-def _pass(paths: list[str], **kw) -> tuple[list[dict[str, Any]], list[Grid]]:
+def _pass(paths: list[str], keep_grids: bool, **kw) -> tuple[list[dict[str, Any]], list[Grid]]:
     from shapely.geometry import shape
 
     if all(_is_raster(p) for p in paths):
-        det = detect_sites(paths, keep_grids=True, **kw)
+        det = detect_sites(paths, keep_grids=keep_grids, **kw)
         feats = det.features()
         for f in feats:
             f["_shape"] = shape(f["geometry"])
@@ -143,8 +143,8 @@ def compare(old: list[str], new: list[str], **kw) -> tuple[list[dict[str, Any]],
     from shapely.ops import unary_union
     from shapely.strtree import STRtree
 
-    before, _ = _pass(old, **kw)
-    after, grids = _pass(new, **kw)
+    before, _ = _pass(old, False, **kw)
+    after, grids = _pass(new, True, **kw)  # the new pass's NDVI is measured under vanished sites
     tree = STRtree([f["_shape"] for f in before]) if before else None
     matched: dict[int, list[int]] = {}
     layer = []

@@ -16,6 +16,7 @@ import numpy as np
 
 from shekteu.field import FieldError
 from shekteu.field.detect import Grid
+from shekteu.field.imagery import Scene
 
 EQUAL_AREA = "EPSG:6933"
 WGS84 = "EPSG:4326"
@@ -122,14 +123,13 @@ def trace(grid: Grid, mask: np.ndarray, *, min_hectares: float, boundaries: str 
     return sites
 
 
-def footprint(grid_or_scene, boundaries: str | None) -> None:
+def footprint(scene: Scene, boundaries: str | None) -> None:
     """Raise when the scene lies outside every area of the boundaries file."""
     from shapely.geometry import Polygon, box
     from shapely.ops import transform as reproject
 
     from shekteu.geo.boundaries import load
 
-    scene = getattr(grid_or_scene, "scene", grid_or_scene)
     a = scene.transform
     x0, y0 = a[2], a[5]
     x1, y1 = x0 + a[0] * scene.width, y0 + a[4] * scene.height
