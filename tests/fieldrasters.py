@@ -57,6 +57,7 @@ def moved_parcel(
     from shapely.geometry import Polygon
 
     data, shapes = parcel(name)
+    out.mkdir(parents=True, exist_ok=True)
     origin = utm_origin(*lonlat, epsg)
     path = write_tif(out / f"{name}_{when:%Y%m%d}.tif", data, epsg=epsg, origin=origin, res=0.6)
     polys = [

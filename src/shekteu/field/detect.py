@@ -87,7 +87,7 @@ def score_scene(
 
         load(model_dir)  # fail before starting tasks
     core = core_cells * k
-    windows = list(scene.windows(core, 0))
+    windows = list(scene.windows(core))
     task = _aerial_window if aerial else _s2_window
     median = _scene_median(scene, k) if aerial else None
     tasks = [dask.delayed(task, pure=True)(scene, w, k, model_dir, median) for w in windows]

@@ -63,8 +63,8 @@ class Scene:
     def resolution(self) -> float:
         return abs(self.transform[0])
 
-    def windows(self, core: int, halo: int) -> Iterator[tuple[int, int, int, int]]:
-        """(row, col, rows, cols) of core windows covering the grid; reads add ``halo`` on each side."""
+    def windows(self, core: int) -> Iterator[tuple[int, int, int, int]]:
+        """(row, col, rows, cols) of core windows covering the grid (``read`` adds the halo)."""
         for row in range(0, self.height, core):
             for col in range(0, self.width, core):
                 yield row, col, min(core, self.height - row), min(core, self.width - col)

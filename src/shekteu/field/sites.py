@@ -9,7 +9,7 @@ District and oblast (with KATO code) come from the shipped KZ boundaries or a gi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,6 @@ class Site:
     kato: str | None = None
     district: str | None = None
     oblast: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def properties(self) -> dict[str, Any]:
         fields = (
@@ -50,7 +49,7 @@ class Site:
             "source",
             "method",
         )
-        return {name: getattr(self, name) for name in fields} | self.extra
+        return {name: getattr(self, name) for name in fields}
 
 
 def transformers(crs_wkt: str):
