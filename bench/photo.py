@@ -1,6 +1,6 @@
 """Benchmark: wall-photo reading — QR decode rate and ms per image, plain zxing-cpp against our
 pipeline on the same generated photos; false decodes on photos without codes; OCR character error
-rate on painted handles.
+rate on painted handles, level and photographed at an angle.
 
     python bench/photo.py [--n 6]      (run from the repository root: it uses tests/wallphotos.py)
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.wallphotos import degrade, jpeg, painted, perspective, qr_on_wall, wall
+from tests.wallphotos import degrade, jpeg, painted, painted_tilted, perspective, qr_on_wall, wall
 
 from shekteu.street import ocr, qr
 from shekteu.street.photo import analyse_bytes
@@ -78,11 +78,22 @@ def main() -> None:
     if not ocr.available():
         print("OCR: tesseract not installed, skipped")
         return
+    for label, photos in (
+        ("level", [painted(h, seed=s) for s, h in enumerate(HANDLES)]),
+        (
+            "tilted ±6–15°",
+            [painted_tilted(h, (-1) ** s * (6 + 2 * s), seed=s) for s, h in enumerate(HANDLES)],
+        ),
+    ):
+        ocr_figures(label, photos)
+
+
+def ocr_figures(label: str, photos: list) -> None:
     errors = chars = found = 0
     start = time.perf_counter()
-    for s, handle in enumerate(HANDLES):
-        result = analyse_bytes("x.jpg", jpeg(painted(handle, seed=s)))
-        reading = ocr.read(painted(handle, seed=s))
+    for handle, photo in zip(HANDLES, photos, strict=True):
+        result = analyse_bytes("x.jpg", jpeg(photo))
+        reading = ocr.read(photo)
         best = min(
             (edit_distance(handle, w) for w in (reading.text + " " + reading.latin).split()),
             default=len(handle),
@@ -91,7 +102,7 @@ def main() -> None:
         wanted = handle if handle.startswith("@") else "https://" + handle
         found += any(i["normalized"] in (wanted, "@" + handle.rsplit("/", 1)[-1]) for i in result.indicators)
     ms = (time.perf_counter() - start) * 1000 / len(HANDLES)
-    print(f"OCR on painted handles: character error rate {errors / chars:.1%} (best word), "
+    print(f"OCR on painted handles, {label}: character error rate {errors / chars:.1%} (best word), "
           f"handles recovered as indicators {found}/{len(HANDLES)}, {ms:.0f} ms/photo")  # fmt: skip
 
 

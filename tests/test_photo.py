@@ -7,13 +7,15 @@ import struct
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shekteu.street import qr
+from shekteu.street.deskew import skew_angle
 from shekteu.street.ocr import fold_candidates, join_split_handles, underscore_variants
 from shekteu.street.photo import analyse_bytes
 from tests.test_cli import lines, run
-from tests.wallphotos import degrade, gps_exif, jpeg, painted, perspective, qr_on_wall, wall
+from tests.wallphotos import degrade, gps_exif, jpeg, painted, painted_tilted, perspective, qr_on_wall, wall
 
 PAYLOAD = "https://t.me/snow_almaty_bot"
 
@@ -33,6 +35,18 @@ def test_fallbacks_read_degraded_codes() -> None:
         assert qr.decode_plain(image) == [], n
         found = qr.decode(image)
         assert [d.text for d in found] == [PAYLOAD] and found[0].step != "plain", n
+
+
+def test_deconvolution_reads_codes_blurred_past_sharpening() -> None:
+    hard = [  # 4-pixel modules blurred by 2.2–3 pixels: neither plain zxing nor unsharp masks read them
+        qr_on_wall(PAYLOAD, seed=11, blur=3.0, scale=4),
+        qr_on_wall(PAYLOAD, seed=12, blur=2.2, scale=4, contrast=0.15),
+        qr_on_wall(PAYLOAD, seed=13, blur=2.2, scale=4, noise=8),
+    ]
+    for n, image in enumerate(hard):
+        assert qr.decode_plain(image) == [], n
+        found = qr.decode(image)
+        assert [(d.text, d.step) for d in found] == [(PAYLOAD, "deblur")], n
 
 
 def test_codes_seen_at_an_angle_and_tilted_are_read() -> None:
@@ -89,6 +103,20 @@ def test_ocr_recovers_latin_handles_from_a_painted_wall() -> None:
         "value": "@snow_almaty_bot",
         "normalized": "@snow_almaty_bot",
     } in result.indicators
+
+
+@pytest.mark.parametrize("angle", [-14.0, -6.0, 9.0])
+def test_skew_is_measured_from_the_text(angle: float) -> None:
+    grey = np.asarray(painted_tilted("@kristall_kz 24/7", angle, seed=2).convert("L"))
+    binary = np.where(grey < 80, 0, 255).astype(np.uint8)
+    assert abs(skew_angle(binary) + angle) <= 0.5
+    assert skew_angle(np.full((300, 900), 255, np.uint8)) == 0.0  # nothing to measure: left as it is
+
+
+def test_ocr_reads_a_handle_photographed_at_an_angle() -> None:
+    result = analyse_bytes("tilted.jpg", jpeg(painted_tilted("@snow_almaty_bot", 12, seed=4)))
+    assert result.error is None
+    assert "@snow_almaty_bot" in [i["normalized"] for i in result.indicators]
 
 
 def test_handle_folding_and_rejoining() -> None:

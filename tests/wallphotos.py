@@ -82,6 +82,15 @@ def painted(
     return picture
 
 
+def painted_tilted(text: str, angle: float, *, seed: int = 0, size: int = 90) -> Image.Image:
+    """``painted`` photographed with the phone turned by ``angle`` degrees: the wall fills the frame."""
+    picture = wall(2000, 1100, seed=seed)
+    draw = ImageDraw.Draw(picture)
+    draw.text((1000, 550), text, font=font(size), fill=(25, 25, 25), anchor="mm")
+    turned = picture.rotate(angle, resample=Image.Resampling.BICUBIC)
+    return turned.crop((300, 300, 1700, 800))
+
+
 def jpeg(image: Image.Image, exif: bytes | None = None, quality: int = 88) -> bytes:
     buf = io.BytesIO()
     if exif:

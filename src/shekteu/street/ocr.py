@@ -1,11 +1,11 @@
 """Reading painted and stencilled text from wall photos with Tesseract (kaz+rus+eng).
 
 Tesseract runs as a subprocess with a time limit, on a preprocessed copy (greyscale, upscaled when
-small, contrast-stretched, Otsu-binarised). Its Cyrillic models read Latin handles as Cyrillic look-
-alikes ("@снег_кz" for "@cher_kz"), so handle- and link-shaped tokens are folded back to Latin, and
-the photo is read a second time with the English model alone; handles split at underscores are
-rejoined, and a handle followed by a short word also yields the underscore-joined candidate. Both
-readings go to indicator extraction.
+small, contrast-stretched, Otsu-binarised, levelled by street.deskew). Its Cyrillic models read Latin
+handles as Cyrillic look-alikes ("@снег_кz" for "@cher_kz"), so handle- and link-shaped tokens are
+folded back to Latin, and the photo is read a second time with the English model alone; handles split
+at underscores are rejoined, and a handle followed by a short word also yields the underscore-joined
+candidate. Both readings go to indicator extraction.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from shekteu.street.deskew import deskew
 from shekteu.street.qr import _otsu, _stretch
 
 TIMEOUT = 60
@@ -53,6 +54,7 @@ def prepare(image: Any) -> bytes:
     binary = _otsu(_stretch(np.asarray(grey, dtype=np.uint8)))
     if binary.mean() < 128:  # light paint on a dark wall: Tesseract wants dark text on light
         binary = 255 - binary
+    binary = deskew(binary)
     buf = io.BytesIO()
     Image.fromarray(binary).save(buf, "PNG")
     return buf.getvalue()
