@@ -49,10 +49,10 @@ def _aerial_window(scene: Scene, window: tuple[int, int, int, int], k: int, mode
     rows, cols = -(-rows // k) * k, -(-cols // k) * k  # whole cells; past the edge reads as nodata
     bands = scene.read(scene.layers[0], row, col, rows, cols, HALO_CELLS * k)
     features, usable, ndvi, green = cell_features(bands, k, median)
-    probability = load(model_dir).probability(features, usable)
     h = HALO_CELLS
-    core = (slice(h, h + rows // k), slice(h, h + cols // k))
-    return row // k, col // k, probability[core], usable[core], ndvi[core], green[core]
+    core = (slice(h, h + rows // k), slice(h, h + cols // k))  # the halo only feeds the context features
+    probability = load(model_dir).probability(features[(slice(None), *core)], usable[core])
+    return row // k, col // k, probability, usable[core], ndvi[core], green[core]
 
 
 def _s2_window(scene: Scene, window: tuple[int, int, int, int], k: int, model_dir: str | None, median):
