@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shekteu.field.model import grow_mask, load  # noqa: E402
-from shekteu.field.training import cross_validate, pixel_counts, read_parcels, scores  # noqa: E402
+from shekteu.field.training import cross_validate, object_counts, pixel_counts, read_parcels, scores  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "raster" / "cannabis_naip_train"
 
@@ -43,12 +43,14 @@ def accuracy(data: Path, heldout: Path | None) -> None:
         scored = cross_validate(parcels)
         how = f"5-fold CV by parcel over {len(parcels)} parcels from {data.name}"
     tp = fp = fn = 0
+    objects = np.zeros(4, int)
     predicted_ha = labelled_ha = 0.0
     per_parcel = []
     for parcel, prob in scored:
         mask = grow_mask(prob, parcel.usable, model.threshold, model.smooth)
         a, b, c = pixel_counts(mask, parcel)
         tp, fp, fn = tp + a, fp + b, fn + c
+        objects += object_counts(mask, parcel)
         cell_m2 = parcel.k * parcel.k * parcel.pixel_area_m2
         got = mask.sum() * cell_m2 / 10_000
         truth = parcel.target.sum() * parcel.pixel_area_m2 / 10_000
@@ -63,6 +65,8 @@ def accuracy(data: Path, heldout: Path | None) -> None:
     )
     print(f"  hectares: predicted {predicted_ha:.2f} vs labelled {labelled_ha:.2f} "
           f"-> total error {100 * (predicted_ha - labelled_ha) / labelled_ha:+.1f} %   (aim within 10 %)")  # fmt: skip
+    print(f"  grows found: {objects[0]}/{objects[1]} labelled grows touched by a site; "
+          f"{objects[3] - objects[2]} of {objects[3]} sites touch no labelled area")  # fmt: skip
     print(
         f"  per parcel with a grow: median |error| {100 * float(np.median(per_parcel)):.0f} % over {len(per_parcel)} parcels"
     )

@@ -308,3 +308,20 @@ def test_dashboard_api_lists_sites_and_changes_them_by_role(dash: Dash) -> None:
         {"kato": "316600000", "name": "Шуский", "status": "confirmed", "sites": 1, "hectares": 1.0}
     ]
     assert 'data-label-field="' in dash.login("ann").get("/dash/map").text
+
+
+def test_object_counts_say_which_grows_were_found_and_which_sites_were_for_nothing() -> None:
+    from shekteu.field.training import Parcel, object_counts
+
+    target = np.zeros((40, 40), np.uint8)
+    target[2:10, 2:10] = 1  # grow A: found
+    target[30:38, 30:38] = 1  # grow B: missed
+    ignore = np.zeros_like(target)
+    ignore[2:6, 30:36] = 1  # a hoop house: a site on it is not "for nothing"
+    mask = np.zeros((10, 10), bool)  # 4-pixel cells
+    mask[1:3, 1:3] = True  # on grow A
+    mask[0:1, 8:9] = True  # on the hoop house
+    mask[5:7, 0:2] = True  # on nothing labelled
+    cells = np.zeros((10, 10), bool)
+    parcel = Parcel("p", 4, np.zeros((1, 10, 10), np.float32), ~cells, target, ignore, cells, cells, 0.36)
+    assert object_counts(mask, parcel) == (1, 2, 2, 3)

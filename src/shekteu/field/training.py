@@ -120,6 +120,25 @@ def pixel_counts(mask: np.ndarray, parcel: Parcel) -> tuple[int, int, int]:
     )
 
 
+def object_counts(mask: np.ndarray, parcel: Parcel) -> tuple[int, int, int, int]:
+    """(labelled grows a drawn site touches, labelled grows, drawn sites touching a labelled area of any
+    kind, drawn sites): what a patrol sees — grows found and sites sent out for nothing."""
+    from scipy import ndimage
+
+    k = parcel.k
+    px = np.repeat(np.repeat(mask, k, 0), k, 1)
+    grows, n_grows = ndimage.label(parcel.target == 1)
+    found = len(set(np.unique(grows[px & (grows > 0)]).tolist()))
+    sites, n_sites = ndimage.label(mask)
+    labelled = (
+        ((parcel.target == 1) | (parcel.ignore == 1))
+        .reshape(mask.shape[0], k, mask.shape[1], k)
+        .any(axis=(1, 3))
+    )
+    hits = len(set(np.unique(sites[labelled & (sites > 0)]).tolist()))
+    return found, n_grows, hits, n_sites
+
+
 def scores(tp: int, fp: int, fn: int) -> dict[str, float]:
     precision = tp / max(tp + fp, 1)
     recall = tp / max(tp + fn, 1)
