@@ -89,6 +89,20 @@ def test_small_windows_give_the_same_grid_as_one_window(tmp_path: Path) -> None:
     )
 
 
+def test_sections_give_the_same_sites_as_the_whole_scene(tmp_path: Path) -> None:
+    raster, _ = moved_parcel(GROW, tmp_path / "aerial")
+    whole = detect_sites([str(raster)], keep_grids=True, min_hectares=0.0)
+    (grid,) = whole.grids
+    rows, cols = np.nonzero(load().mask(grid.probability, grid.usable))
+    assert rows.min() // 25 != rows.max() // 25 or cols.min() // 25 != cols.max() // 25  # a seam cuts it
+    cut = detect_sites([str(raster)], keep_grids=True, min_hectares=0.0, section_cells=25)
+    assert len(cut.grids) == 2 * 4  # 44 × 80 cells
+    attributes = lambda d: [(s.hectares, s.ndvi, s.green, s.confidence, s.kato) for s in d.sites]  # noqa: E731
+    assert attributes(cut) == attributes(whole) and whole.sites
+    files = [str(p) for d in season(tmp_path / "s2").values() for p in sorted(d.iterdir())]
+    assert attributes(detect_sites(files, section_cells=7)) == attributes(detect_sites(files))
+
+
 def test_a_dask_cluster_gives_the_same_sites_and_a_dead_one_a_clear_error(tmp_path: Path) -> None:
     from distributed import LocalCluster
 

@@ -34,12 +34,54 @@ class Grid:
     green: np.ndarray  # share of green (NDVI > 0.25) pixels
     when: date | None
     method: str  # "aerial-model" | "sentinel2-phenology"
+    row0: int = 0  # where the grid starts in the scene's cells (a section of a large scene)
+    col0: int = 0
 
     @property
     def transform(self):
         from affine import Affine
 
-        return Affine(*self.scene.transform) * Affine.scale(self.k)
+        return Affine(*self.scene.transform) * Affine.scale(self.k) * Affine.translation(self.col0, self.row0)
+
+    def crop(self, row: int, col: int, rows: int, cols: int) -> Grid:
+        """The part of the grid over scene cells row…row+rows, col…col+cols (copies)."""
+        part = (
+            slice(row - self.row0, row - self.row0 + rows),
+            slice(col - self.col0, col - self.col0 + cols),
+        )
+        return Grid(self.scene, self.k, self.probability[part].copy(), self.usable[part].copy(),
+                    self.ndvi[part].copy(), self.green[part].copy(), self.when, self.method, row, col)  # fmt: skip
+
+
+def cell_shape(scene: Scene) -> tuple[int, int, int]:
+    """(pixels per cell side, rows, cols) of the scene's cell grid."""
+    k = cell_pixels(scene.resolution) if scene.kind == "aerial" else 1
+    return k, -(-scene.height // k), -(-scene.width // k)
+
+
+def scene_level(scene: Scene, model_dir: str | None = None) -> np.ndarray | None:
+    """What an aerial scene's cells are measured against (see ``_scene_median``), computed once per
+    scene so every window and section agrees; None for Sentinel-2. Checks the scene can be scored."""
+    if scene.kind != "aerial":
+        return None
+    if scene.resolution > 2.0:
+        raise FieldError(
+            f"{scene.name}: {scene.resolution:g} m pixels are too coarse for the aerial model (needs ≤ 2 m)"
+        )
+    from shekteu.field.model import load
+
+    load(model_dir)  # fail before reading anything
+    return _scene_median(scene, cell_shape(scene)[0])
+
+
+def window_count(scene: Scene, region: tuple[int, int, int, int] | None = None, core_cells: int = 0) -> int:
+    """How many windows ``score_scene`` runs over the cell ``region`` (progress totals)."""
+    k = cell_shape(scene)[0]
+    return len(list(scene.windows((core_cells or CORE_CELLS) * k, _pixels(region, k), k)))
+
+
+def _pixels(region: tuple[int, int, int, int] | None, k: int) -> tuple[int, int, int, int] | None:
+    return None if region is None else (region[0] * k, region[1] * k, region[2] * k, region[3] * k)
 
 
 def _aerial_window(scene: Scene, window: tuple[int, int, int, int], k: int, model_dir: str | None, median):
@@ -71,31 +113,31 @@ def score_scene(
     scheduler: str | None = None,
     workers: int = 2,
     core_cells: int = CORE_CELLS,
+    region: tuple[int, int, int, int] | None = None,
+    level: np.ndarray | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Grid:
-    """The scene's cell grid; ``on_progress(done, total)`` is called as windows finish."""
+    """The scene's cell grid, or that of the cell ``region`` (row, col, rows, cols) of it; ``level``
+    is ``scene_level(scene)`` when the caller already has it. ``on_progress(done, total)`` is called
+    as windows finish."""
     import dask
 
     aerial = scene.kind == "aerial"
-    k = cell_pixels(scene.resolution) if aerial else 1
-    if aerial and scene.resolution > 2.0:
-        raise FieldError(
-            f"{scene.name}: {scene.resolution:g} m pixels are too coarse for the aerial model (needs ≤ 2 m)"
-        )
-    if aerial:
-        from shekteu.field.model import load
-
-        load(model_dir)  # fail before starting tasks
-    core = core_cells * k
-    windows = list(scene.windows(core))
+    k, rows, cols = cell_shape(scene)
+    if level is None:
+        level = scene_level(scene, model_dir)
+    row0, col0 = 0, 0
+    if region is not None:
+        row0, col0 = max(region[0], 0), max(region[1], 0)
+        rows, cols = min(region[0] + region[2], rows) - row0, min(region[1] + region[3], cols) - col0
+    windows = list(scene.windows(core_cells * k, (row0 * k, col0 * k, rows * k, cols * k), k))
     task = _aerial_window if aerial else _s2_window
-    median = _scene_median(scene, k) if aerial else None
-    tasks = [dask.delayed(task, pure=True)(scene, w, k, model_dir, median) for w in windows]
-    rows, cols = -(-scene.height // k), -(-scene.width // k)
+    tasks = [dask.delayed(task, pure=True)(scene, w, k, model_dir, level) for w in windows]
     grid = Grid(scene, k, np.zeros((rows, cols), np.float32), np.zeros((rows, cols), bool),
                 np.zeros((rows, cols), np.float32), np.zeros((rows, cols), np.float32), scene.layers[-1].when,
-                "aerial-model" if aerial else "sentinel2-phenology")  # fmt: skip
+                "aerial-model" if aerial else "sentinel2-phenology", row0, col0)  # fmt: skip
     for r, c, p, u, n, g in _run(tasks, scheduler, workers, on_progress):
+        r, c = r - row0, c - col0
         h, w = p.shape
         h, w = min(h, rows - r), min(w, cols - c)
         grid.probability[r : r + h, c : c + w] = p[:h, :w]

@@ -64,11 +64,24 @@ class Scene:
     def resolution(self) -> float:
         return abs(self.transform[0])
 
-    def windows(self, core: int) -> Iterator[tuple[int, int, int, int]]:
-        """(row, col, rows, cols) of core windows covering the grid (``read`` adds the halo)."""
-        for row in range(0, self.height, core):
-            for col in range(0, self.width, core):
-                yield row, col, min(core, self.height - row), min(core, self.width - col)
+    def windows(
+        self, core: int, region: tuple[int, int, int, int] | None = None, unit: int = 1
+    ) -> Iterator[tuple[int, int, int, int]]:
+        """(row, col, rows, cols) of core windows of at most ``core`` pixels covering the raster, or the
+        pixel ``region`` (row, col, rows, cols) of it; ``read`` adds the halo. The windows split the
+        span evenly in multiples of ``unit`` pixels: no thin last window paying a full halo."""
+        r0, c0, h, w = region or (0, 0, self.height, self.width)
+        r0, c0 = max(r0, 0), max(c0, 0)
+        r1, c1 = min(r0 + h, self.height), min(c0 + w, self.width)
+
+        def step(span: int) -> int:
+            n = max(1, -(-span // core))
+            return max(unit, -(-span // (n * unit)) * unit)
+
+        rs, cs = step(r1 - r0), step(c1 - c0)
+        for row in range(r0, r1, rs):
+            for col in range(c0, c1, cs):
+                yield row, col, min(rs, r1 - row), min(cs, c1 - col)
 
     def read(
         self, layer: Layer, row: int, col: int, rows: int, cols: int, halo: int

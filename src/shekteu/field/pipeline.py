@@ -22,6 +22,10 @@ CHANGE_RATIO = 0.2
 NDVI_COLLAPSE = 0.15
 GREEN_LEFT = 0.5
 KINDS = ("new", "grown", "shrunk", "unchanged", "eradicated")
+# Scenes are worked on in sections of this many cells square (4096 aerial cells: 16,384 pixels, about
+# 10 km; about 500 MB of grid and mask), each with a margin wider than the smoothing and closing.
+SECTION_CELLS = 4096
+SECTION_MARGIN = 8
 
 
 @dataclass
@@ -45,11 +49,15 @@ def detect_sites(
     min_hectares: float = 0.02,
     on_progress: Callable[[str, int, int], None] | None = None,
     keep_grids: bool = False,
+    section_cells: int = SECTION_CELLS,
 ) -> Detection:
+    """Sites in the rasters. A scene is scored and traced section by section (``section_cells``
+    square, with a margin for the smoothing and closing), so memory stays bounded however large the
+    scene; sites cut by a section edge are joined again."""
     need_extra()
-    from shekteu.field.detect import score_scene
+    from shekteu.field.detect import cell_shape, scene_level, score_scene, window_count
     from shekteu.field.imagery import open_scenes
-    from shekteu.field.sites import footprint, grid_mask, trace
+    from shekteu.field.sites import assemble, footprint, grid_mask, pieces
     from shekteu.geo.boundaries import BoundaryError, load
 
     try:
@@ -61,13 +69,34 @@ def detect_sites(
         footprint(scene, boundaries)
     out = Detection()
     for scene in scenes:
-        report = (lambda d, t, name=scene.name: on_progress(name, d, t)) if on_progress else None
-        grid = score_scene(
-            scene, model_dir=model_dir, scheduler=scheduler, workers=workers, on_progress=report
-        )
-        out.sites += trace(grid, grid_mask(grid, model_dir), min_hectares=min_hectares, boundaries=boundaries)
-        if keep_grids:
-            out.grids.append(grid)
+        level = scene_level(scene, model_dir)
+        _, rows, cols = cell_shape(scene)
+        sections = [(r, c, min(section_cells, rows - r), min(section_cells, cols - c))
+                    for r in range(0, rows, section_cells) for c in range(0, cols, section_cells)]  # fmt: skip
+        grown = [(r - SECTION_MARGIN, c - SECTION_MARGIN, h + 2 * SECTION_MARGIN, w + 2 * SECTION_MARGIN)
+                 for r, c, h, w in sections]  # fmt: skip
+        total, done = sum(window_count(scene, g) for g in grown), 0
+        parts, grid = [], None
+        for section, region in zip(sections, grown, strict=True):
+
+            def report(
+                d: int, _t: int, name: str = scene.name, before: int = done, total: int = total
+            ) -> None:
+                if on_progress:
+                    on_progress(name, before + d, total)
+
+            margin = score_scene(scene, model_dir=model_dir, scheduler=scheduler, workers=workers,
+                                 region=region, level=level, on_progress=report)  # fmt: skip
+            done += window_count(scene, region)
+            grid = margin.crop(*section)
+            r, c = section[0] - margin.row0, section[1] - margin.col0
+            mask = grid_mask(margin, model_dir)[r : r + section[2], c : c + section[3]]
+            del margin
+            parts += pieces(grid, mask, (rows, cols))
+            if keep_grids:
+                out.grids.append(grid)
+        if grid is not None:
+            out.sites += assemble(grid, parts, min_hectares=min_hectares, boundaries=boundaries)
     out.sites.sort(key=lambda s: -s.hectares)
     return out
 

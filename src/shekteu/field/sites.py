@@ -72,44 +72,100 @@ def grid_mask(grid: Grid, model_dir: str | None = None) -> np.ndarray:
     return grow_mask(grid.probability, grid.usable, THRESHOLD, 1)
 
 
-def trace(grid: Grid, mask: np.ndarray, *, min_hectares: float, boundaries: str | None = None) -> list[Site]:
-    """Sites for the true cells of ``mask``."""
+@dataclass
+class Piece:
+    """A traced component in the scene's CRS with the sums its attributes are averaged from. A piece
+    that touches the edge of a section (not of the scene) is ``open``: its site may go on in the next
+    section, and pieces are joined before sites are made (see ``assemble``)."""
+
+    polygon: Any
+    cells: int
+    ndvi: float  # sums over the cells
+    probability: float
+    green: float
+    open: bool
+
+
+def pieces(grid: Grid, mask: np.ndarray, scene_cells: tuple[int, int] | None = None) -> list[Piece]:
+    """Components of ``mask`` (over ``grid``) as pieces; ``scene_cells`` (rows, cols) marks those
+    touching a section edge inside the scene as open (none when the grid is the whole scene)."""
     from rasterio.features import shapes
     from scipy import ndimage
     from shapely.geometry import shape
-    from shapely.ops import transform as reproject
     from shapely.ops import unary_union
-
-    from shekteu.geo.boundaries import locate
 
     labels, n = ndimage.label(mask)
     if n == 0:
         return []
     index = np.arange(1, n + 1)
-    ndvi = ndimage.mean(grid.ndvi, labels, index)
-    confidence = ndimage.mean(grid.probability, labels, index)
-    green = ndimage.mean(grid.green, labels, index)
+    cells = ndimage.sum(mask, labels, index)
+    sums = [ndimage.sum(a, labels, index) for a in (grid.ndvi, grid.probability, grid.green)]
+    rows, cols = mask.shape
+    total_rows, total_cols = scene_cells or (grid.row0 + rows, grid.col0 + cols)
+    edges = (grid.row0 > 0, grid.col0 > 0, grid.row0 + rows < total_rows, grid.col0 + cols < total_cols)
+    parts: dict[int, list] = {}
+    for geom, value in shapes(labels, mask=mask, transform=grid.transform, connectivity=8):
+        parts.setdefault(int(value), []).append(shape(geom))
+    out = []
+    for value, where in enumerate(ndimage.find_objects(labels), 1):
+        touches = (where[0].start == 0, where[1].start == 0, where[0].stop == rows, where[1].stop == cols)
+        polys = parts[value]
+        out.append(
+            Piece(
+                unary_union(polys) if len(polys) > 1 else polys[0],
+                int(cells[value - 1]),
+                *(float(a[value - 1]) for a in sums),
+                open=any(t and e for t, e in zip(touches, edges, strict=True)),
+            )
+        )
+    return out
+
+
+def join_open(parts: list[Piece]) -> list[Piece]:
+    """Pieces with the open ones that share an edge joined into one (sums added)."""
+    from shapely import STRtree
+    from shapely.ops import unary_union
+
+    closed, opened = [p for p in parts if not p.open], [p for p in parts if p.open]
+    if not opened:
+        return closed
+    merged = unary_union([p.polygon for p in opened])
+    points = STRtree([p.polygon.representative_point() for p in opened])
+    for geom in getattr(merged, "geoms", [merged]):
+        members = [opened[i] for i in points.query(geom, predicate="contains")]
+        if members:
+            closed.append(Piece(geom, sum(m.cells for m in members), sum(m.ndvi for m in members),
+                                sum(m.probability for m in members), sum(m.green for m in members), False))  # fmt: skip
+    return closed
+
+
+def assemble(
+    grid: Grid, parts: list[Piece], *, min_hectares: float, boundaries: str | None = None
+) -> list[Site]:
+    """Sites from the pieces of one scene (``grid`` is any grid of it): open pieces joined, hectares on
+    the equal-area projection, small ones dropped, district looked up."""
+    from shapely.ops import transform as reproject
+
+    from shekteu.geo.boundaries import locate
+
     to_area, to_lonlat = transformers(grid.scene.crs_wkt)
     cell = abs(grid.transform.a)
-    parts: dict[int, list] = {}
-    for geom, value in shapes(labels.astype(np.int32), mask=mask, transform=grid.transform, connectivity=8):
-        parts.setdefault(int(value), []).append(shape(geom))
     sites = []
-    for value, polys in parts.items():
-        poly = unary_union(polys) if len(polys) > 1 else polys[0]
-        hectares = reproject(to_area.transform, poly).area / 10_000
+    for piece in join_open(parts):
+        hectares = reproject(to_area.transform, piece.polygon).area / 10_000
         if hectares < min_hectares:
             continue
-        lonlat = reproject(to_lonlat.transform, poly.simplify(cell * 0.5, preserve_topology=True))
+        lonlat = reproject(to_lonlat.transform, piece.polygon.simplify(cell * 0.5, preserve_topology=True))
         point = lonlat.representative_point()
         area = locate(point.y, point.x, boundaries)
+        n = max(piece.cells, 1)
         sites.append(
             Site(
                 lonlat,
                 round(hectares, 4),
-                round(float(ndvi[value - 1]), 3),
-                round(float(green[value - 1]), 3),
-                round(float(confidence[value - 1]), 3),
+                round(piece.ndvi / n, 3),
+                round(piece.green / n, 3),
+                round(piece.probability / n, 3),
                 grid.when.isoformat() if grid.when else None,
                 grid.scene.name,
                 grid.method,
@@ -120,6 +176,11 @@ def trace(grid: Grid, mask: np.ndarray, *, min_hectares: float, boundaries: str 
         )
     sites.sort(key=lambda s: -s.hectares)
     return sites
+
+
+def trace(grid: Grid, mask: np.ndarray, *, min_hectares: float, boundaries: str | None = None) -> list[Site]:
+    """Sites for the true cells of ``mask`` over a whole-scene ``grid``."""
+    return assemble(grid, pieces(grid, mask), min_hectares=min_hectares, boundaries=boundaries)
 
 
 def footprint(scene: Scene, boundaries: str | None) -> None:
