@@ -71,13 +71,10 @@ def detect_sites(
     for scene in scenes:
         level = scene_level(scene, model_dir)
         _, rows, cols = cell_shape(scene)
-        sections = [(r, c, min(section_cells, rows - r), min(section_cells, cols - c))
-                    for r in range(0, rows, section_cells) for c in range(0, cols, section_cells)]  # fmt: skip
-        grown = [(r - SECTION_MARGIN, c - SECTION_MARGIN, h + 2 * SECTION_MARGIN, w + 2 * SECTION_MARGIN)
-                 for r, c, h, w in sections]  # fmt: skip
-        total, done = sum(window_count(scene, g) for g in grown), 0
+        plan = sections(rows, cols, section_cells)
+        total, done = sum(window_count(scene, region) for _, region in plan), 0
         parts, grid = [], None
-        for section, region in zip(sections, grown, strict=True):
+        for section, region in plan:
 
             def report(
                 d: int, _t: int, name: str = scene.name, before: int = done, total: int = total
@@ -98,6 +95,19 @@ def detect_sites(
         if grid is not None:
             out.sites += assemble(grid, parts, min_hectares=min_hectares, boundaries=boundaries)
     out.sites.sort(key=lambda s: -s.hectares)
+    return out
+
+
+Cells = tuple[int, int, int, int]  # row, col, rows, cols in a scene's cell grid
+
+
+def sections(rows: int, cols: int, size: int, margin: int = SECTION_MARGIN) -> list[tuple[Cells, Cells]]:
+    """(section, section grown by ``margin`` on every side) covering a rows × cols cell grid."""
+    out = []
+    for r in range(0, rows, size):
+        for c in range(0, cols, size):
+            h, w = min(size, rows - r), min(size, cols - c)
+            out.append(((r, c, h, w), (r - margin, c - margin, h + 2 * margin, w + 2 * margin)))
     return out
 
 
