@@ -74,14 +74,17 @@ def scene_level(scene: Scene, model_dir: str | None = None) -> np.ndarray | None
     return _scene_median(scene, cell_shape(scene)[0])
 
 
-def window_count(scene: Scene, region: tuple[int, int, int, int] | None = None, core_cells: int = 0) -> int:
-    """How many windows ``score_scene`` runs over the cell ``region`` (progress totals)."""
+def _windows(
+    scene: Scene, region: tuple[int, int, int, int], core_cells: int
+) -> list[tuple[int, int, int, int]]:
+    """Pixel windows over the cell ``region`` (row, col, rows, cols), each a whole number of cells."""
     k = cell_shape(scene)[0]
-    return len(list(scene.windows((core_cells or CORE_CELLS) * k, _pixels(region, k), k)))
+    return list(scene.windows(core_cells * k, tuple(v * k for v in region), k))  # type: ignore[arg-type]
 
 
-def _pixels(region: tuple[int, int, int, int] | None, k: int) -> tuple[int, int, int, int] | None:
-    return None if region is None else (region[0] * k, region[1] * k, region[2] * k, region[3] * k)
+def window_count(scene: Scene, region: tuple[int, int, int, int], core_cells: int = CORE_CELLS) -> int:
+    """How many windows ``score_scene`` runs over the cell ``region`` (for progress totals)."""
+    return len(_windows(scene, region, core_cells))
 
 
 def _aerial_window(scene: Scene, window: tuple[int, int, int, int], k: int, model_dir: str | None, median):
@@ -130,7 +133,7 @@ def score_scene(
     if region is not None:
         row0, col0 = max(region[0], 0), max(region[1], 0)
         rows, cols = min(region[0] + region[2], rows) - row0, min(region[1] + region[3], cols) - col0
-    windows = list(scene.windows(core_cells * k, (row0 * k, col0 * k, rows * k, cols * k), k))
+    windows = _windows(scene, (row0, col0, rows, cols), core_cells)
     task = _aerial_window if aerial else _s2_window
     tasks = [dask.delayed(task, pure=True)(scene, w, k, model_dir, level) for w in windows]
     grid = Grid(scene, k, np.zeros((rows, cols), np.float32), np.zeros((rows, cols), bool),
