@@ -128,14 +128,14 @@ def object_counts(mask: np.ndarray, parcel: Parcel) -> tuple[int, int, int, int]
     k = parcel.k
     px = np.repeat(np.repeat(mask, k, 0), k, 1)
     grows, n_grows = ndimage.label(parcel.target == 1)
-    found = len(set(np.unique(grows[px & (grows > 0)]).tolist()))
+    found = len(np.unique(grows[px & (grows > 0)]))
     sites, n_sites = ndimage.label(mask)
     labelled = (
         ((parcel.target == 1) | (parcel.ignore == 1))
         .reshape(mask.shape[0], k, mask.shape[1], k)
         .any(axis=(1, 3))
     )
-    hits = len(set(np.unique(sites[labelled & (sites > 0)]).tolist()))
+    hits = len(np.unique(sites[labelled & (sites > 0)]))
     return found, n_grows, hits, n_sites
 
 

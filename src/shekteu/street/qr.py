@@ -75,7 +75,7 @@ DEBLUR_SIGMAS = (2.0, 2.5, 3.0, 3.5, 4.0, 4.5)
 DEBLUR_RATIOS = (0.0003, 0.003, 0.03)
 
 
-def deblurred(grey: np.ndarray) -> Iterator[tuple[float, float, np.ndarray]]:
+def deblurred(grey: np.ndarray) -> Iterator[np.ndarray]:
     """Wiener deconvolutions of a Gaussian blur, for each width and noise ratio tried.
 
     The filter runs on the photo as taken: a contrast stretch first would clip the white of the code
@@ -95,11 +95,11 @@ def deblurred(grey: np.ndarray) -> Iterator[tuple[float, float, np.ndarray]]:
             restored = np.fft.irfft2(spectrum * (blur / (blur * blur + ratio)), s=grey.shape)
             low, high = np.percentile(restored, (1, 99))
             scaled = (restored - low) * (255.0 / max(float(high - low), 1e-6))
-            yield sigma, ratio, np.clip(scaled, 0, 255).astype(np.uint8)
+            yield np.clip(scaled, 0, 255).astype(np.uint8)
 
 
 def _deblur(grey: np.ndarray) -> list[tuple[str, str]]:
-    for _sigma, _ratio, restored in deblurred(grey):
+    for restored in deblurred(grey):
         found = _read(restored)
         if found:
             return found
