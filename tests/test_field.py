@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -81,8 +80,13 @@ def test_small_windows_give_the_same_grid_as_one_window(tmp_path: Path) -> None:
     whole = score_scene(scene, core_cells=1024)
     tiled = score_scene(scene, core_cells=24, workers=2)
     assert np.array_equal(whole.usable, tiled.usable)
-    # exact: also catches a shared LightGBM Booster scoring wrongly across threads (it did)
-    assert np.allclose(whole.probability, tiled.probability, atol=1e-5)
+    # windows start on the network's pooling blocks and carry its whole receptive field as halo, and
+    # one onnxruntime session serves both threads: the tiles must agree to float rounding
+    assert np.allclose(whole.probability, tiled.probability, atol=1e-6)
+    part = score_scene(scene, region=(13, 21, 30, 40), core_cells=16)  # grown to start on a pooling block
+    assert (part.row0, part.col0) == (8, 16)
+    rows, cols = part.probability.shape
+    assert np.allclose(part.probability, whole.probability[8 : 8 + rows, 16 : 16 + cols], atol=1e-6)
     model = load()
     assert np.array_equal(
         model.mask(whole.probability, whole.usable), model.mask(tiled.probability, tiled.usable)
@@ -276,10 +280,13 @@ def test_train_command_writes_a_model_that_detect_can_use(env, tmp_path: Path) -
     for f in NAIP.glob("*_2016*"):
         shutil.copy(f, parcels / f.name)
     model = tmp_path / "model"
-    done = run(env, "field", "train", str(parcels), "--out", str(model), "--json")
+    done = run(env, "field", "train", str(parcels), "--out", str(model), "--iterations", "20", "--json")
     assert done.returncode == 0, done.stderr
     meta = lines(done.stdout)[0]
     assert meta["trained_on"]["parcels"] == 5 and 0 <= meta["cv_by_parcel_pixel"]["f1"] <= 1
+    assert (
+        meta["network"]["training"]["iterations"] == 20 and (model / "hemp_net.onnx").stat().st_size > 100_000
+    )
     raster, _ = moved_parcel(GROW, tmp_path)
     used = run(
         env,
@@ -295,7 +302,58 @@ def test_train_command_writes_a_model_that_detect_can_use(env, tmp_path: Path) -
     )
     assert used.returncode == 0, used.stderr
     ET.fromstring((tmp_path / "s.kml").read_text())
-    assert date.today()  # the command ran with the trained model, not the shipped one
+    # --model is what detect loads: a broken network there is a clear error, not the shipped model
+    (model / "hemp_net.onnx").write_bytes(b"not onnx")
+    broken = run(
+        env,
+        "field",
+        "detect",
+        str(raster),
+        "--out",
+        str(tmp_path / "t.kml"),
+        "--model",
+        str(model),
+        "--no-save",
+    )
+    assert (
+        broken.returncode == 2
+        and "cannot load the field model" in broken.stderr
+        and "Traceback" not in broken.stderr
+    )
+
+
+def test_training_without_pytorch_says_what_to_install(env, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['torch'] = None; from shekteu.cli import main; main()"  # an install without PyTorch
+    done = subprocess.run([sys.executable, "-c", code, "field", "train", str(NAIP), "--out", str(tmp_path / "m")],
+                          capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 2 and "needs PyTorch" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_network_input_pools_half_cells_over_valid_pixels_only() -> None:
+    from shekteu.field.features import network_input
+
+    rng = np.random.default_rng(1)
+    bands = {n: rng.random((8, 8), dtype=np.float32) for n in ("red", "green", "blue", "nir")}
+    bands["valid"] = np.ones((8, 8), bool)
+    bands["valid"][:2, :2] = False  # one half-cell with no data, and a quarter of a cell
+    x, usable, ndvi, green = network_input(bands, 4)
+    assert x.shape == (6, 4, 4) and usable.shape == (2, 2) and usable.all()
+    assert np.allclose(x[:, 0, 0], 0)  # nothing valid: all channels zero, as nodata reads in training
+    assert x[0, 1, 1] == pytest.approx(bands["red"][2:4, 2:4].mean())
+    nd = (bands["nir"] - bands["red"]) / (bands["nir"] + bands["red"])
+    assert ndvi[0, 0] == pytest.approx(nd[:4, :4][bands["valid"][:4, :4]].mean(), rel=1e-5)
+    assert x[5, 1, 1] == pytest.approx(4 * nd[2:4, 2:4].std(), rel=1e-4)
+    assert green[0, 0] == pytest.approx((nd[:4, :4][bands["valid"][:4, :4]] > 0.25).mean())
+    small = {n: a[:6, :6].copy() for n, a in bands.items()}
+    small["valid"][:2, :3] = False  # 3 of the first cell's 9 pixels valid: less than half
+    odd, usable_odd, _, _ = network_input(small, 3)  # 1.8 m cells cannot be halved
+    assert odd.shape == (6, 4, 4) and np.array_equal(odd[:, 0::2, 0::2], odd[:, 1::2, 1::2])
+    assert not usable_odd[0, 0] and usable_odd[1, 1]
 
 
 def test_dashboard_api_lists_sites_and_changes_them_by_role(dash: Dash) -> None:

@@ -188,9 +188,15 @@ def change_cmd(
 def train_cmd(
     folder: Annotated[Path, typer.Argument(help="Parcels: GeoTIFF + LabelMe JSON of the same name.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the model (use it with --model).")],
+    iterations: Annotated[
+        int,
+        typer.Option(
+            "--iterations", min=1, help="Training steps per fit (six fits: 5 CV folds + the final one)."
+        ),
+    ] = 1000,
     json_out: JsonOpt = False,
 ) -> None:
-    """Train the aerial classifier (5-fold CV by parcel picks the threshold) and save it."""
+    """Train the aerial network (5-fold CV by parcel picks the threshold) and save it. Needs PyTorch."""
     from shekteu.field import FieldError, need_extra
     from shekteu.field.training import train
     from shekteu.terminal import progress
@@ -199,12 +205,18 @@ def train_cmd(
     try:
         need_extra()
         with progress(total, "reading parcels") as bar:
-            meta = train(folder, out_dir, on_done=lambda _name: bar.advance(bar.task_ids[0]))
+            task = bar.task_ids[0]
+
+            def step(done: int, steps: int) -> None:
+                bar.update(task, completed=done, total=steps, description="training (5 folds + final)")
+
+            meta = train(folder, out_dir, on_done=lambda _name: bar.advance(task),
+                         settings={"iterations": iterations}, on_step=step)  # fmt: skip
     except FieldError as exc:
         raise UserError(str(exc)) from None
     cv = meta["cv_by_parcel_pixel"]
     if json_out:
-        emit_json(meta | {"features": len(meta["features"])})
+        emit_json(meta)
     else:
         out.print(f"{meta['trained_on']['parcels']} parcels; CV by parcel: precision {cv['precision']:.3f}, "
                   f"recall {cv['recall']:.3f}, F1 {cv['f1']:.3f} at threshold {meta['threshold']} → {safe(out_dir)}")  # fmt: skip

@@ -1,10 +1,11 @@
 """Field operations: wild hemp and cannabis plantations mapped from aerial and satellite imagery (issue 8).
 
 Rasters go through ``imagery`` (open, validate, read in windows), ``features`` (indices and texture on a
-grid of small cells), ``model`` (the shipped classifier), ``detect`` (windows → probability grid, in
+grid of small cells), ``model`` (the shipped network, run with onnxruntime; ``network`` and ``training``
+build it with PyTorch), ``detect`` (windows → probability grid, in
 Dask tasks), ``sites`` (grid → polygons with hectares and districts), ``change`` (two passes compared),
 ``registry`` (sites in the database with their status) and ``exports`` (GeoJSON, KML, GeoPackage).
-Rasterio, shapely, pyproj and LightGBM are the ``field`` extra and are imported only here.
+Rasterio, shapely, pyproj and onnxruntime are the ``field`` extra and are imported only here.
 """
 
 
@@ -15,7 +16,7 @@ class FieldError(ValueError):
 def need_extra() -> None:
     """Fail with a one-line message when the ``field`` extra is missing, instead of an ImportError."""
     try:
-        import lightgbm  # noqa: F401
+        import onnxruntime  # noqa: F401
         import pyproj  # noqa: F401
         import rasterio  # noqa: F401
         import shapely  # noqa: F401

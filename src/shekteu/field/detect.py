@@ -1,10 +1,12 @@
 """Score scenes window by window into a grid of cells, in Dask tasks, with bounded memory.
 
-Each task opens the raster itself, reads one window with a halo wide enough for the widest context
-feature, computes features, scores them and returns only its core cells (probability, usability,
-mean NDVI) — a few megabytes — so a 20,000 × 20,000 raster never sits in memory as pixels. Tasks run
-on Dask's local threaded scheduler (NumPy, SciPy and LightGBM release the GIL) or, with ``scheduler``
-set to an address, on a Dask cluster whose workers have shekteu installed.
+Each task opens the raster itself, reads one window with a halo as wide as the network sees
+(``HALO_CELLS``), computes its input, runs it and returns only its core cells (probability,
+usability, mean NDVI) — a few megabytes — so a 20,000 × 20,000 raster never sits in memory as
+pixels. Aerial windows start on multiples of the network's pooling (``network.LEVELS``) so every
+window pools the same blocks: any windowing gives the same grid. Tasks run on Dask's local threaded
+scheduler (NumPy, SciPy and onnxruntime release the GIL) or, with ``scheduler`` set to an address,
+on a Dask cluster whose workers have shekteu installed.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from datetime import date
 import numpy as np
 
 from shekteu.field import FieldError
-from shekteu.field.features import HALO_CELLS, cell_features, cell_pixels
+from shekteu.field.features import cell_pixels, network_input
 from shekteu.field.imagery import Scene
 
-CORE_CELLS = 320  # 1,280 px at 0.6 m: about 250 MB per running window
+CORE_CELLS = 640  # 2,560 px at 0.6 m: about 300 MB per running window
+UNIT_CELLS = 8  # 2 ** network.LEVELS (kept here so detection does not import the training code)
+HALO_CELLS = 40  # the network's receptive field reaches 40 cells (96 m) from a cell
 
 
 @dataclass
@@ -59,48 +63,58 @@ def cell_shape(scene: Scene) -> tuple[int, int, int]:
     return k, -(-scene.height // k), -(-scene.width // k)
 
 
-def scene_level(scene: Scene, model_dir: str | None = None) -> np.ndarray | None:
-    """What an aerial scene's cells are measured against (see ``_scene_median``), computed once per
-    scene so every window and section agrees; None for Sentinel-2. Checks the scene can be scored."""
+def check_scene(scene: Scene, model_dir: str | None = None) -> None:
+    """Fail before reading pixels when an aerial scene cannot be scored or the model cannot load."""
     if scene.kind != "aerial":
-        return None
+        return
     if scene.resolution > 2.0:
         raise FieldError(
             f"{scene.name}: {scene.resolution:g} m pixels are too coarse for the aerial model (needs ≤ 2 m)"
         )
     from shekteu.field.model import load
 
-    load(model_dir)  # fail before reading anything
-    return _scene_median(scene, cell_shape(scene)[0])
+    load(model_dir)
 
 
 def _windows(
     scene: Scene, region: tuple[int, int, int, int], core_cells: int
 ) -> list[tuple[int, int, int, int]]:
-    """Pixel windows over the cell ``region`` (row, col, rows, cols), each a whole number of cells."""
+    """Pixel windows over the cell ``region`` (row, col, rows, cols), each a whole number of cells;
+    aerial ones start on multiples of UNIT_CELLS cells when the region does."""
     k = cell_shape(scene)[0]
-    return list(scene.windows(core_cells * k, tuple(v * k for v in region), k))  # type: ignore[arg-type]
+    unit = k * UNIT_CELLS if scene.kind == "aerial" else k
+    core = max(unit, core_cells * k // unit * unit)
+    return list(scene.windows(core, tuple(v * k for v in region), unit))  # type: ignore[arg-type]
 
 
 def window_count(scene: Scene, region: tuple[int, int, int, int], core_cells: int = CORE_CELLS) -> int:
     """How many windows ``score_scene`` runs over the cell ``region`` (for progress totals)."""
-    return len(_windows(scene, region, core_cells))
+    return len(_windows(scene, _aligned(scene, region), core_cells))
 
 
-def _aerial_window(scene: Scene, window: tuple[int, int, int, int], k: int, model_dir: str | None, median):
+def _aligned(scene: Scene, region: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The region grown to start on a multiple of UNIT_CELLS (aerial) and clipped to the scene."""
+    _, rows, cols = cell_shape(scene)
+    unit = UNIT_CELLS if scene.kind == "aerial" else 1
+    r0, c0 = max(region[0], 0) // unit * unit, max(region[1], 0) // unit * unit
+    return r0, c0, min(region[0] + region[2], rows) - r0, min(region[1] + region[3], cols) - c0
+
+
+def _aerial_window(scene: Scene, window: tuple[int, int, int, int], k: int, model_dir: str | None):
     from shekteu.field.model import load
 
     row, col, rows, cols = window
-    rows, cols = -(-rows // k) * k, -(-cols // k) * k  # whole cells; past the edge reads as nodata
-    bands = scene.read(scene.layers[0], row, col, rows, cols, HALO_CELLS * k)
-    features, usable, ndvi, green = cell_features(bands, k, median)
-    h = HALO_CELLS
-    core = (slice(h, h + rows // k), slice(h, h + cols // k))  # the halo only feeds the context features
-    probability = load(model_dir).probability(features[(slice(None), *core)], usable[core])
-    return row // k, col // k, probability, usable[core], ndvi[core], green[core]
+    unit, h = UNIT_CELLS, HALO_CELLS
+    cells = [-(-n // (k * unit)) * unit for n in (rows, cols)]  # whole units; past the edge reads as nodata
+    bands = scene.read(scene.layers[0], row, col, cells[0] * k, cells[1] * k, h * k)
+    x, usable, ndvi, green = network_input(bands, k)
+    del bands
+    probability = load(model_dir).probability(x, usable)
+    core = (slice(h, h + cells[0]), slice(h, h + cells[1]))  # the halo only feeds the network
+    return row // k, col // k, probability[core], usable[core], ndvi[core], green[core]
 
 
-def _s2_window(scene: Scene, window: tuple[int, int, int, int], k: int, model_dir: str | None, median):
+def _s2_window(scene: Scene, window: tuple[int, int, int, int], k: int, model_dir: str | None):
     from shekteu.field.seasonality import score_dates
 
     row, col, rows, cols = window
@@ -117,25 +131,20 @@ def score_scene(
     workers: int = 2,
     core_cells: int = CORE_CELLS,
     region: tuple[int, int, int, int] | None = None,
-    level: np.ndarray | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Grid:
-    """The scene's cell grid, or that of the cell ``region`` (row, col, rows, cols) of it; ``level``
-    is ``scene_level(scene)`` when the caller already has it. ``on_progress(done, total)`` is called
-    as windows finish."""
+    """The scene's cell grid, or that of the cell ``region`` (row, col, rows, cols) of it (grown to
+    start on a multiple of UNIT_CELLS for aerial scenes). ``on_progress(done, total)`` is called as
+    windows finish."""
     import dask
 
     aerial = scene.kind == "aerial"
     k, rows, cols = cell_shape(scene)
-    if level is None:
-        level = scene_level(scene, model_dir)
-    row0, col0 = 0, 0
-    if region is not None:
-        row0, col0 = max(region[0], 0), max(region[1], 0)
-        rows, cols = min(region[0] + region[2], rows) - row0, min(region[1] + region[3], cols) - col0
+    check_scene(scene, model_dir)
+    row0, col0, rows, cols = _aligned(scene, region or (0, 0, rows, cols))
     windows = _windows(scene, (row0, col0, rows, cols), core_cells)
     task = _aerial_window if aerial else _s2_window
-    tasks = [dask.delayed(task, pure=True)(scene, w, k, model_dir, level) for w in windows]
+    tasks = [dask.delayed(task, pure=True)(scene, w, k, model_dir) for w in windows]
     grid = Grid(scene, k, np.zeros((rows, cols), np.float32), np.zeros((rows, cols), bool),
                 np.zeros((rows, cols), np.float32), np.zeros((rows, cols), np.float32), scene.layers[-1].when,
                 "aerial-model" if aerial else "sentinel2-phenology", row0, col0)  # fmt: skip
@@ -148,23 +157,6 @@ def score_scene(
         grid.ndvi[r : r + h, c : c + w] = n[:h, :w]
         grid.green[r : r + h, c : c + w] = g[:h, :w]
     return grid
-
-
-def _scene_median(scene: Scene, k: int, side: int = 256, most: int = 16) -> np.ndarray:
-    """Scene-level medians of the base features from up to ``most`` windows spread evenly over the
-    scene (the whole scene when it is small), so every window is measured against the same level."""
-    from shekteu.field.features import base_features, scene_median
-
-    px = side * k
-    starts = [(r, c) for r in range(0, scene.height, px) for c in range(0, scene.width, px)]
-    picked = [starts[round(i)] for i in np.linspace(0, len(starts) - 1, min(most, len(starts)))]
-    bases, counts = [], []
-    for r, c in picked:
-        rows, cols = min(px, -(-(scene.height - r) // k) * k), min(px, -(-(scene.width - c) // k) * k)
-        base, _, count = base_features(scene.read(scene.layers[0], r, c, rows, cols, 0), k)
-        bases.append(base.reshape(base.shape[0], -1))
-        counts.append(count.reshape(-1))
-    return scene_median(np.concatenate(bases, axis=1)[:, :, None], np.concatenate(counts)[:, None])
 
 
 def _run(tasks: list, scheduler: str | None, workers: int, on_progress: Callable[[int, int], None] | None):

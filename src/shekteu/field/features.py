@@ -1,12 +1,9 @@
-"""Per-cell features for the aerial classifier: band means, vegetation indices, texture and context.
+"""What the aerial network sees: per-half-cell band means and NDVI texture, and per-cell summaries.
 
-A grow is a pattern, not a colour: rows of plants on cleared soil, netting and paths. Single pixels
-(0.6 m) cannot show that, so pixels are pooled into cells of about 2.4 m (4 × 4 NAIP pixels) and each
-cell is described by its band means, NDVI/GNDVI, how much of it is bare soil or green, how much NDVI and
-brightness vary inside it and against a 5-pixel box (plant-sized texture), and the same measures over
-neighbourhoods of 3 to 61 cells (7 m to 150 m), absolute and relative to the scene's median (so a
-brighter or greener image does not shift every cell). Working on cells also keeps the classifier
-fast: 16 pixels cost one prediction.
+A grow is a pattern, not a colour: rows of plants on cleared soil, netting and paths. Pixels (0.6 m)
+are pooled into half-cells of 1.2 m — band means, NDVI and the spread of NDVI inside each (plant-sized
+texture) — which the network (``network.py``) reads, and into cells of about 2.4 m (4 × 4 NAIP
+pixels), the grid it answers on. Pooling keeps detection fast and the same at any resolution up to 2 m.
 """
 
 from __future__ import annotations
@@ -14,29 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 CELL_METRES = 2.4
-SCALES = (3, 7, 15, 31, 61)
-HALO_CELLS = SCALES[-1] // 2 + 1
-_BASE = (
-    "red",
-    "green",
-    "blue",
-    "nir",
-    "ndvi",
-    "gndvi",
-    "bright",
-    "soil",
-    "veg",
-    "texture",
-    "sd_ndvi",
-    "sd_bright",
-    "sd_nir",
-)
-_CONTEXT = ("ndvi", "bright", "soil", "veg", "texture", "sd_ndvi", "sd_bright", "sd_nir")
-NAMES = (
-    list(_BASE)
-    + [f"{n}_rel" for n in _BASE]
-    + [f"{n}@{s}" for s in SCALES for n in (*_CONTEXT, "sdl_ndvi", "sdl_bright", "dev_ndvi", "dev_bright")]
-)
+CHANNELS = ("red", "green", "blue", "nir", "ndvi", "ndvi_sd")
 
 
 def cell_pixels(resolution: float) -> int:
@@ -44,15 +19,9 @@ def cell_pixels(resolution: float) -> int:
     return max(1, round(CELL_METRES / resolution))
 
 
-def _box(a: np.ndarray, size: int) -> np.ndarray:
-    from scipy.ndimage import uniform_filter
-
-    axes = (1, 2) if a.ndim == 3 else None
-    return uniform_filter(a, size, mode="constant", axes=axes)
-
-
-def indices(b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """NDVI, GNDVI and (with a red-edge band) NDRE; zero where the denominator is zero."""
+def indices(b: dict[str, np.ndarray], names: tuple[str, ...] = ("ndvi", "gndvi", "ndre", "ndmi")) -> dict[str, np.ndarray]:
+    """NDVI, GNDVI and (with red-edge and SWIR bands) NDRE and NDMI; zero where the denominator is not
+    positive (no data). A ufunc with ``where=`` is ten times slower than dividing by ``inf`` there."""
     out = {}
     pairs = {
         "ndvi": ("nir", "red"),
@@ -60,10 +29,13 @@ def indices(b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "ndre": ("nir", "rededge"),
         "ndmi": ("nir", "swir"),
     }
-    for name, (x, y) in pairs.items():
+    for name in names:
+        x, y = pairs[name]
         if x in b and y in b:
             den = b[x] + b[y]
-            out[name] = np.divide(b[x] - b[y], den, out=np.zeros_like(den), where=den > 0)
+            den[den <= 0] = np.inf
+            diff = b[x] - b[y]
+            out[name] = np.divide(diff, den, out=diff)
     return out
 
 
@@ -79,64 +51,38 @@ def _cell_sum(a: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def base_features(b: dict[str, np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(per-cell band means, indices and texture [len(_BASE), rows, cols], mean of the band means,
-    valid pixels per cell) for a window whose sides are multiples of ``k``. Pixel arrays are pooled
-    one at a time (no stacked copies), and a window with no gaps skips the validity weighting."""
-    idx = indices(b)
-    red, green, blue, nir, valid = b["red"], b["green"], b["blue"], b["nir"], b["valid"]
-    ndvi = idx["ndvi"]
-    bright = red + green
-    bright += blue
-    bright *= np.float32(1 / 3)
-    soil = ((ndvi < 0.1) & (bright > 0.35)).astype(np.float32)
-    veg = (ndvi > 0.25).astype(np.float32)
-    texture = _box(ndvi, 5)
-    np.subtract(ndvi, texture, out=texture)
-    np.abs(texture, out=texture)
+def network_input(b: dict[str, np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(network input [6, 2·rows, 2·cols] per half-cell, usable cells, mean NDVI per cell, green share
+    per cell) for a window whose sides are multiples of ``k``. The input holds the band means, NDVI and
+    4 × the spread of NDVI inside each half-cell (1.2 m at 0.6 m pixels), over valid pixels only; with an
+    odd ``k`` a cell cannot be halved, so each cell's values are repeated over its four half-cells."""
+    valid = b["valid"]
+    ndvi = indices(b, ("ndvi",))["ndvi"]
     weight = None if valid.all() else valid.astype(np.float32)
-
-    def pool(a: np.ndarray, square: bool = False) -> np.ndarray:
-        x = a * a if square else a
-        return _cell_sum(x if weight is None else x * weight, k)
-
+    half = k // 2 if k % 2 == 0 else k
     h, w = valid.shape
-    count = np.full((h // k, w // k), np.float32(k * k)) if weight is None else _cell_sum(weight, k)
-    inv = 1 / np.maximum(count, 1)
-    mean = (
-        np.stack([pool(a) for a in (red, green, blue, nir, ndvi, idx["gndvi"], bright, soil, veg, texture)])
-        * inv
+
+    def pool(a: np.ndarray) -> np.ndarray:
+        return _cell_sum(a if weight is None else a * weight, half)
+
+    count = (
+        np.full((h // half, w // half), np.float32(half * half))
+        if weight is None
+        else _cell_sum(weight, half)
     )
-    sq = np.stack([pool(a, square=True) for a in (ndvi, bright, nir)]) * inv
-    sd = np.sqrt(np.maximum(sq - mean[[4, 6, 3]] ** 2, 0))
-    return np.concatenate([mean, sd]), mean, count
-
-
-def scene_median(base: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Median of each base feature over cells with data: the scene's level that ``_rel`` features
-    are measured from (a brighter or greener image shifts it, not the cells against it)."""
-    has = count > 0
-    return np.array([np.median(x[has]) if has.any() else 0.0 for x in base], np.float32)
-
-
-def cell_features(
-    b: dict[str, np.ndarray], k: int, median: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(features [len(NAMES), rows, cols], usable cells, mean NDVI per cell, green share per cell) for a
-    window whose sides are multiples of ``k``; ``median`` is the scene's (default: this window's)."""
-    base, mean, count = base_features(b, k)
-    sd = base[len(mean) :]
-    has = count > 0
-    if median is None:
-        median = scene_median(base, count)
-    feats = [base, base - median[:, None, None]]
-    context = np.concatenate([mean[[4, 6, 7, 8, 9]], sd])
-    present = has.astype(np.float32)
-    for s in SCALES:
-        weight = 1 / np.maximum(_box(present, s), 1e-6)
-        m = _box(context * present, s) * weight
-        m2 = _box(context[:2] ** 2 * present, s) * weight
-        spread = np.sqrt(np.maximum(m2 - m[:2] ** 2, 0))
-        feats += [m, spread, m[:2] - context[:2]]
-    out = np.concatenate(feats, dtype=np.float32)
-    return out, count >= (k * k) / 2, mean[4], mean[8]
+    inv = 1 / np.maximum(count, 1)
+    sums = [pool(b[n]) for n in ("red", "green", "blue", "nir")]
+    ndvi_sum, square = pool(ndvi), pool(ndvi * ndvi)
+    green = pool((ndvi > 0.25).astype(np.float32))
+    x = np.empty((6, *count.shape), np.float32)
+    for i, s in enumerate(sums):
+        np.multiply(s, inv, out=x[i])
+    np.multiply(ndvi_sum, inv, out=x[4])
+    x[5] = 4 * np.sqrt(np.maximum(square * inv - x[4] ** 2, 0))
+    if half == k:  # cell-sized groups: repeat each over the cell's four half-cells
+        x = x.repeat(2, axis=1).repeat(2, axis=2)
+        cell_count, cell_ndvi, cell_green = count, ndvi_sum, green
+    else:
+        cell_count, cell_ndvi, cell_green = (_cell_sum(a, 2) for a in (count, ndvi_sum, green))
+    inv = 1 / np.maximum(cell_count, 1)
+    return x, cell_count >= (k * k) / 2, cell_ndvi * inv, cell_green * inv

@@ -1,17 +1,19 @@
-"""The shipped aerial classifier: a LightGBM model over cell features, plus how to turn its
-probabilities into a mask (smoothing, threshold, clean-up) — both chosen by cross-validation by parcel.
+"""The shipped aerial grow detector: a small convolutional network run with onnxruntime, plus how
+its probabilities become a mask (smoothing, threshold, clean-up) — both chosen by cross-validation
+by parcel.
 
-The artifact is ``data/hemp_cells.txt.gz`` (LightGBM's text format, no pickle) and
-``data/hemp_cells.json`` (feature names, cell size, threshold, and the validation figures it was
-trained with). ``shekteu field train DIR`` rebuilds both from LabelMe-annotated parcels.
+The artifact is ``data/hemp_net.onnx`` (the network, see ``network.py``; about 1 MB, no pickle) and
+``data/hemp_net.json`` (input channels, cell size, threshold, and the validation figures it was
+trained with). ``shekteu field train DIR`` rebuilds both from LabelMe-annotated parcels. Detection
+needs only onnxruntime (a small CPU package), never PyTorch.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-import threading
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -20,30 +22,16 @@ from typing import Any
 import numpy as np
 
 from shekteu.field import FieldError
-from shekteu.field.features import NAMES
+from shekteu.field.features import CHANNELS
 
-MODEL_FILE = "hemp_cells.txt.gz"
-META_FILE = "hemp_cells.json"
+MODEL_FILE = "hemp_net.onnx"
+META_FILE = "hemp_net.json"
 
 
 @dataclass(frozen=True)
 class Model:
-    booster: Any
+    session: Any  # onnxruntime.InferenceSession: safe to run from several threads at once
     meta: dict[str, Any]
-    text: str = ""  # the model in LightGBM's text format, to give each thread its own Booster
-    local: threading.local = field(default_factory=threading.local, compare=False, repr=False)
-
-    def _thread_booster(self) -> Any:
-        """This thread's Booster: LightGBM's predictor is not safe to share between threads that ask
-        for different tree ranges (the screen's first trees, then the rest) — wrong scores, no error."""
-        if not self.text:
-            return self.booster
-        booster = getattr(self.local, "booster", None)
-        if booster is None:
-            import lightgbm
-
-            booster = self.local.booster = lightgbm.Booster(model_str=self.text)
-        return booster
 
     @property
     def threshold(self) -> float:
@@ -53,50 +41,15 @@ class Model:
     def smooth(self) -> int:
         return int(self.meta["smooth"])
 
-    def probability(self, features: np.ndarray, usable: np.ndarray | None = None) -> np.ndarray:
-        """P(grow) per cell for features shaped [n_features, rows, cols]; cells not ``usable`` (no
-        data) get 0. With a screen in the meta, the first trees score every cell and only cells they
-        do not rule out get the rest (the rest of the trees cost most; most land is ruled out); a
-        ruled-out cell keeps the first trees' estimate."""
-        _, rows, cols = features.shape
-        out = np.zeros((rows, cols), np.float32)
-        where = np.ones((rows, cols), bool) if usable is None else usable
-        if not where.any():
-            return out
-        x = features[:, where].T
-        booster = self._thread_booster()
-        screen = self.meta.get("screen")
-        if not screen:
-            out[where] = booster.predict(x, num_threads=1)
-            return out
-        trees = int(screen["trees"])
-        raw = booster.predict(x, num_iteration=trees, raw_score=True, num_threads=1)
-        keep = _sigmoid(raw) >= float(screen["min_probability"])
-        if keep.any():
-            raw[keep] += booster.predict(x[keep], start_iteration=trees, raw_score=True, num_threads=1)
-        out[where] = _sigmoid(raw)
-        return out
+    def probability(self, x: np.ndarray, usable: np.ndarray) -> np.ndarray:
+        """P(grow) per cell for a network input [6, 2·rows, 2·cols] (rows and cols multiples of the
+        network's pooling, see ``network.LEVELS``); cells not ``usable`` (no data) get 0."""
+        (logit,) = self.session.run(None, {"x": np.ascontiguousarray(x[None], dtype=np.float32)})
+        p = 1 / (1 + np.exp(-logit[0, 0]))
+        return np.where(usable, p, np.float32(0)).astype(np.float32)
 
     def mask(self, probability: np.ndarray, usable: np.ndarray) -> np.ndarray:
         return grow_mask(probability, usable, self.threshold, self.smooth)
-
-
-def _sigmoid(raw: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-raw))
-
-
-def calibrate_screen(booster, x: np.ndarray, trees: int = 24, keep: float = 0.998) -> dict[str, float]:
-    """The screen: the first ``trees`` trees' probability below which only 1 − ``keep`` of the cells
-    the full model gives ≥ 0.05 fall (measured on the training cells ``x``)."""
-    full = booster.predict(x)
-    first = _sigmoid(booster.predict(x, num_iteration=trees, raw_score=True))
-    floor = float(np.quantile(first[full >= 0.05], 1 - keep)) if (full >= 0.05).any() else 0.0
-    return {
-        "trees": trees,
-        "min_probability": round(floor, 5),
-        "kept": keep,
-        "passed": round(float((first >= floor).mean()), 3),
-    }
 
 
 def grow_mask(probability: np.ndarray, usable: np.ndarray, threshold: float, smooth: int) -> np.ndarray:
@@ -110,18 +63,25 @@ def grow_mask(probability: np.ndarray, usable: np.ndarray, threshold: float, smo
     return ndimage.binary_fill_holes(m)
 
 
-def save(booster: Any, meta: dict[str, Any], folder: Path) -> None:
+def save(write_network: Callable[[Path], None], meta: dict[str, Any], folder: Path) -> None:
+    """Write the network (by ``write_network(path)``) and its meta, each replacing the old file only
+    once complete."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = booster.model_to_string()
-    (folder / MODEL_FILE).write_bytes(gzip.compress(text.encode(), mtime=0))
-    (folder / META_FILE).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    tmp = folder / f".{MODEL_FILE}.tmp"
+    write_network(tmp)
+    os.replace(tmp, folder / MODEL_FILE)
+    tmp = folder / f".{META_FILE}.tmp"
+    tmp.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    os.replace(tmp, folder / META_FILE)
 
 
 @lru_cache(maxsize=2)
 def load(folder: str | None = None) -> Model:
     """The shipped model, or one saved by ``shekteu field train`` into ``folder``."""
-    import lightgbm
-
+    try:
+        import onnxruntime
+    except ImportError:
+        raise FieldError("field detection needs onnxruntime: pip install 'shekteu[field]'") from None
     try:
         if folder is None:
             base = resources.files("shekteu.field").joinpath("data")
@@ -129,12 +89,21 @@ def load(folder: str | None = None) -> Model:
         else:
             raw, meta_text = (Path(folder) / MODEL_FILE).read_bytes(), (Path(folder) / META_FILE).read_text()
         meta = json.loads(meta_text)
-        text = gzip.decompress(raw).decode()
-        booster = lightgbm.Booster(model_str=text)
-    except (OSError, ValueError, lightgbm.basic.LightGBMError) as exc:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # windows run in parallel threads, one core each
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(raw, options, providers=["CPUExecutionProvider"])
+        inputs = [(i.name, i.shape[1]) for i in session.get_inputs()]
+        if inputs != [("x", len(CHANNELS))]:
+            raise ValueError(f"the network takes {inputs}, not one input 'x' of {len(CHANNELS)} channels")
+    except (OSError, ValueError, *_onnxruntime_errors(onnxruntime)) as exc:
         raise FieldError(f"cannot load the field model from {folder or 'the package'}: {exc}") from None
-    if meta.get("features") != NAMES:
-        raise FieldError(
-            "the field model was trained on other features than this version computes; retrain it"
-        )
-    return Model(booster, meta, text)
+    if meta.get("inputs") != list(CHANNELS):
+        raise FieldError("the field model was trained on other inputs than this version computes; retrain it")
+    return Model(session, meta)
+
+
+def _onnxruntime_errors(onnxruntime: Any) -> tuple[type[Exception], ...]:
+    """onnxruntime's own exceptions (InvalidProtobuf, Fail, …: none derives from a builtin error)."""
+    state = vars(onnxruntime.capi.onnxruntime_pybind11_state).values()
+    return tuple(v for v in state if isinstance(v, type) and issubclass(v, Exception))

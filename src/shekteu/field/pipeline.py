@@ -55,7 +55,7 @@ def detect_sites(
     square, with a margin for the smoothing and closing), so memory stays bounded however large the
     scene; sites cut by a section edge are joined again."""
     need_extra()
-    from shekteu.field.detect import cell_shape, scene_level, score_scene, window_count
+    from shekteu.field.detect import cell_shape, check_scene, score_scene, window_count
     from shekteu.field.imagery import open_scenes
     from shekteu.field.sites import assemble, footprint, grid_mask, pieces
     from shekteu.geo.boundaries import BoundaryError, load
@@ -69,7 +69,7 @@ def detect_sites(
         footprint(scene, boundaries)
     out = Detection()
     for scene in scenes:
-        level = scene_level(scene, model_dir)
+        check_scene(scene, model_dir)
         _, rows, cols = cell_shape(scene)
         plan = sections(rows, cols, section_cells)
         total, done = sum(window_count(scene, region) for _, region in plan), 0
@@ -83,7 +83,7 @@ def detect_sites(
                     on_progress(name, before + d, total)
 
             margin = score_scene(scene, model_dir=model_dir, scheduler=scheduler, workers=workers,
-                                 region=region, level=level, on_progress=report)  # fmt: skip
+                                 region=region, on_progress=report)  # fmt: skip
             done += window_count(scene, region)
             grid = margin.crop(*section)
             r, c = section[0] - margin.row0, section[1] - margin.col0

@@ -1,4 +1,4 @@
-"""Train and validate the aerial classifier on LabelMe-annotated parcels, split by parcel.
+"""Train and validate the aerial grow detector on LabelMe-annotated parcels, split by parcel.
 
 Each parcel is a GeoTIFF with a LabelMe JSON of the same name (polygons in pixel coordinates). Cells
 mostly inside a ``cannabis`` polygon are positives; cells under the other labels (hoop houses, old
@@ -14,25 +14,22 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from shekteu.field import FieldError
-from shekteu.field.features import CELL_METRES, NAMES, cell_features, cell_pixels
-from shekteu.field.model import calibrate_screen, grow_mask
+from shekteu.field.features import CELL_METRES, CHANNELS, cell_pixels, network_input
+from shekteu.field.model import grow_mask
 
 POSITIVE = "cannabis"
-PARAMS = {
-    "n_estimators": 160, "num_leaves": 15, "learning_rate": 0.06, "subsample": 0.5, "subsample_freq": 1,
-    "colsample_bytree": 0.7, "min_child_samples": 40, "scale_pos_weight": 3.0, "verbose": -1, "random_state": 7,
-}  # fmt: skip
 
 
 @dataclass
 class Parcel:
     name: str
     k: int
-    features: np.ndarray  # [n, rows, cols]
+    x: np.ndarray  # network input [6, 2·rows, 2·cols]
     usable: np.ndarray  # cells with enough valid pixels
     target: np.ndarray  # per pixel: 1 grow, 0 not
     ignore: np.ndarray  # per pixel: under another label
@@ -42,9 +39,13 @@ class Parcel:
 
 
 def read_parcel(tif: Path) -> Parcel:
+    """A parcel padded (as nodata) to whole windows of the network: at least a training crop, and a
+    multiple of its pooling in cells."""
     import rasterio
     from rasterio.features import rasterize
     from shapely.geometry import Polygon
+
+    from shekteu.field.network import CROP_CELLS, LEVELS
 
     labels = tif.with_suffix(".json")
     try:
@@ -56,13 +57,14 @@ def read_parcel(tif: Path) -> Parcel:
     if data.shape[0] != 4:
         raise FieldError(f"{tif}: {data.shape[0]} bands, expected 4 (red, green, blue, near-infrared)")
     k = cell_pixels(res)
+    unit = 2**LEVELS
     h, w = data.shape[1:]
-    H, W = -(-h // k) * k, -(-w // k) * k
+    H, W = (max(CROP_CELLS, -(-n // (k * unit)) * unit) * k for n in (h, w))
     padded = np.zeros((4, H, W), np.float32)
     padded[:, :h, :w] = data * np.float32(1 / 255)
     bands = dict(zip(("red", "green", "blue", "nir"), padded, strict=True))
     bands["valid"] = padded.sum(0) > 0
-    features, usable, _, _ = cell_features(bands, k)
+    x, usable, _, _ = network_input(bands, k)
 
     def burn(keep: Callable[[str], bool]) -> np.ndarray:
         polys = [
@@ -72,9 +74,7 @@ def read_parcel(tif: Path) -> Parcel:
 
     target, ignore = burn(lambda lab: lab == POSITIVE), burn(lambda lab: lab != POSITIVE)
     pool = lambda a: a.reshape(H // k, k, W // k, k).mean(axis=(1, 3))  # noqa: E731
-    return Parcel(
-        tif.stem, k, features, usable, target, ignore, pool(target) > 0.5, pool(ignore) >= 0.5, res * res
-    )
+    return Parcel(tif.stem, k, x, usable, target, ignore, pool(target) > 0.5, pool(ignore) >= 0.5, res * res)
 
 
 def read_parcels(folder: Path, on_done: Callable[[str], None] | None = None) -> list[Parcel]:
@@ -89,22 +89,19 @@ def read_parcels(folder: Path, on_done: Callable[[str], None] | None = None) -> 
     return parcels
 
 
-def fit(parcels: list[Parcel]):
-    import lightgbm
+def fit(parcels: list[Parcel], settings: dict[str, Any] | None = None, on_step=None) -> Any:
+    """A network trained on the parcels (cells under other labels or without data carry no weight)."""
+    from shekteu.field.network import fit as fit_network
 
-    xs, ys = [], []
-    for p in parcels:
-        keep = p.usable & ~p.cell_ignore
-        xs.append(p.features[:, keep].T)
-        ys.append(p.cell_target[keep])
-    model = lightgbm.LGBMClassifier(**PARAMS)
-    model.fit(np.concatenate(xs), np.concatenate(ys))
-    return model.booster_
+    sample = [{"x": p.x, "target": p.cell_target.astype(np.float32),
+               "weight": (p.usable & ~p.cell_ignore).astype(np.float32)} for p in parcels]  # fmt: skip
+    return fit_network(sample, settings, on_step)
 
 
-def predict(booster, parcel: Parcel) -> np.ndarray:
-    n, rows, cols = parcel.features.shape
-    return booster.predict(parcel.features.reshape(n, -1).T).reshape(rows, cols).astype(np.float32)
+def predict(net: Any, parcel: Parcel) -> np.ndarray:
+    from shekteu.field.network import predict as predict_network
+
+    return predict_network(net, parcel.x) * parcel.usable
 
 
 def pixel_counts(mask: np.ndarray, parcel: Parcel) -> tuple[int, int, int]:
@@ -146,14 +143,20 @@ def scores(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def cross_validate(parcels: list[Parcel], folds: int = 5, seed: int = 0) -> list[tuple[Parcel, np.ndarray]]:
+def cross_validate(
+    parcels: list[Parcel],
+    folds: int = 5,
+    seed: int = 0,
+    settings: dict[str, Any] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> list[tuple[Parcel, np.ndarray]]:
     """Out-of-fold probabilities: each parcel scored by a model that never saw it."""
     order = np.random.default_rng(seed).permutation(len(parcels))
     out = []
     for fold in np.array_split(order, folds):
         held = set(fold.tolist())
-        booster = fit([p for i, p in enumerate(parcels) if i not in held])
-        out += [(parcels[i], predict(booster, parcels[i])) for i in sorted(held)]
+        net = fit([p for i, p in enumerate(parcels) if i not in held], settings, on_step)
+        out += [(parcels[i], predict(net, parcels[i])) for i in sorted(held)]
     return out
 
 
@@ -164,8 +167,8 @@ def choose_post(
     within ``area_tolerance`` of the labelled area (hectares are what commanders count); the best F1
     overall if none is."""
     best, best_any = None, None
-    for smooth in (1, 3, 5, 7):
-        for threshold in np.arange(0.08, 0.7, 0.02):
+    for smooth in (1, 3):
+        for threshold in np.arange(0.3, 0.96, 0.025):
             tp = fp = fn = drawn = labelled = 0
             for parcel, prob in oof:
                 mask = grow_mask(prob, parcel.usable, float(threshold), smooth)
@@ -184,16 +187,33 @@ def choose_post(
     return best or best_any
 
 
-def train(folder: Path, out: Path, on_done: Callable[[str], None] | None = None) -> dict:
-    """Read parcels, pick post-processing by 5-fold CV by parcel, fit on all, save; the saved meta."""
+def train(
+    folder: Path,
+    out: Path,
+    on_done: Callable[[str], None] | None = None,
+    settings: dict[str, Any] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Read parcels, pick post-processing by 5-fold CV by parcel, fit on all, save; the saved meta.
+    ``on_step(done, total)`` follows the training steps of all six fits."""
     from shekteu.field.model import save
+    from shekteu.field.network import TRAIN, WIDTHS, export, torch_module
 
+    torch_module()  # fail before reading anything
     parcels = read_parcels(folder, on_done)
-    threshold, smooth, cv = choose_post(cross_validate(parcels))
-    booster = fit(parcels)
-    screen = calibrate_screen(booster, np.concatenate([p.features[:, p.usable].T for p in parcels]))
-    meta = {"features": NAMES, "cell_metres": CELL_METRES, "threshold": threshold, "smooth": smooth,
+    settings = {**TRAIN, **(settings or {})}
+    total, done = 6 * int(settings["iterations"]), 0
+
+    def step(_d: int, _t: int) -> None:
+        nonlocal done
+        done += 1
+        if on_step:
+            on_step(done, total)
+
+    threshold, smooth, cv = choose_post(cross_validate(parcels, settings=settings, on_step=step))
+    net = fit(parcels, settings, step)
+    meta = {"inputs": list(CHANNELS), "cell_metres": CELL_METRES, "threshold": threshold, "smooth": smooth,
             "trained_on": {"folder": Path(folder).name, "parcels": len(parcels), "positive_label": POSITIVE},
-            "cv_by_parcel_pixel": cv, "params": PARAMS, "screen": screen}  # fmt: skip
-    save(booster, meta, out)
+            "cv_by_parcel_pixel": cv, "network": {"widths": list(WIDTHS), "training": settings}}  # fmt: skip
+    save(lambda path: export(net, path), meta, out)
     return meta
