@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 
 import numpy as np
 
@@ -179,15 +180,22 @@ def _run(tasks: list, scheduler: str | None, workers: int, on_progress: Callable
                 if on_progress:
                     on_progress(done, total)
         return
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    import dask
-
-    # Local: Dask's threaded scheduler over small batches, so finished windows are assembled (and
-    # their memory released) while the next batch runs, and progress advances batch by batch.
-    batch = max(2, workers * 2)
+    # Local: each task runs on Dask's synchronous scheduler in one of ``workers`` threads, with at most
+    # two per thread in flight, so finished windows are assembled (and their memory released) while
+    # the next ones run, and no thread waits for a slow window of a batch.
+    queue = iter(tasks)
     with ThreadPoolExecutor(workers) as pool:
-        for start in range(0, total, batch):
-            yield from dask.compute(*tasks[start : start + batch], scheduler="threads", pool=pool)
+        running = {pool.submit(t.compute, scheduler="sync") for t in islice(queue, 2 * workers)}
+        done = 0
+        while running:
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+                done += 1
+                following = next(queue, None)
+                if following is not None:
+                    running.add(pool.submit(following.compute, scheduler="sync"))
             if on_progress:
-                on_progress(min(start + batch, total), total)
+                on_progress(done, total)

@@ -92,6 +92,7 @@ def load(folder: str | None = None) -> Model:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # windows run in parallel threads, one core each
         options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = False  # the arena keeps its largest window for good: memory
         session = onnxruntime.InferenceSession(raw, options, providers=["CPUExecutionProvider"])
         inputs = [(i.name, i.shape[1]) for i in session.get_inputs()]
         if inputs != [("x", len(CHANNELS))]:
