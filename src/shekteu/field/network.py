@@ -2,11 +2,12 @@
 
 A grow is a pattern across tens of metres (rows of plants on cleared soil, netting, paths, a fence
 line), which hand-made context features described poorly (pixel F1 0.44 by parcel); a small
-convolutional network that learns the pattern from the labelled parcels does much better (0.6).
+convolutional network that learns the pattern from the labelled parcels does much better (0.64).
 Input is the six half-cell channels of ``features.network_input`` (1.2 m); a 2 × 2 stride-2 stem
-brings them to cells, three poolings reach 19 m, and the decoder comes back to one logit per cell.
-About 230,000 weights: it trains on two CPU cores in minutes and is shipped as ONNX (``model.py``
-runs it with onnxruntime, so detection never needs PyTorch).
+brings them to cells, three poolings reach 19 m blocks, and the decoder comes back to one logit per
+cell; a cell's answer depends on the 40 cells (96 m) around it. About 200,000 weights: one fit takes
+about three minutes on two CPU cores, and the network ships as ONNX (``model.py`` runs it with
+onnxruntime, so detection never needs PyTorch).
 
 PyTorch is needed only here, for ``shekteu field train``: install the CPU build
 (``pip install torch==2.13.0`` on this project's machines; elsewhere from PyTorch's CPU index).
