@@ -1,13 +1,13 @@
 """Benchmark: field mapping — pixel precision/recall/F1 and hectare error on parcels the model never
 saw, megapixels per second and peak memory on a generated 20,000 × 20,000 raster.
 
-    python bench/field.py [--data DIR] [--heldout DIR] [--iterations 1000] [--size 20000]
+    python bench/field.py [--data DIR] [--heldout DIR] [--iterations 2000] [--size 20000]
                           [--skip-accuracy] [--skip-scale]
 
 Accuracy: with ``--heldout DIR`` the shipped model is scored on those parcels as they are; without it,
 5-fold cross-validation by parcel on ``--data`` (default ../shared/data/raster/cannabis_naip_train):
-each parcel is scored by a network trained without it (PyTorch needed; about 25 minutes on two
-cores at the shipped 1,000 steps per fold), with the shipped threshold and smoothing.
+each parcel is scored by a network trained without it (PyTorch needed; about 35 minutes on two
+cores at the shipped 2,000 steps per fold), with the shipped threshold and smoothing.
 Pixels under hoop-house and old-grow labels are left out of scoring (see field/training.py).
 Scale: a GeoTIFF tiled from real parcels is written, then ``detect_sites`` runs on it in a child
 process whose wall time and peak RSS are reported.
@@ -141,7 +141,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--heldout", type=Path)
-    ap.add_argument("--iterations", type=int, default=1000, help="training steps per CV fold")
+    ap.add_argument("--iterations", type=int, default=2000, help="training steps per CV fold")
     ap.add_argument("--size", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-accuracy", action="store_true")

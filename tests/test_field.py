@@ -177,21 +177,25 @@ def test_change_between_site_files(tmp_path: Path) -> None:
 
 
 def test_change_calls_an_ndvi_collapse_eradication(env, tmp_path: Path) -> None:
-    import rasterio
-
-    before, _ = moved_parcel(GROW, tmp_path)
-    with rasterio.open(before) as ds:
-        data = ds.read()
-    cut = data.copy()
-    cut[3] = np.minimum(cut[3], cut[0])  # near-infrared down to red: no green left anywhere
-    after = write_tif(tmp_path / "after_20250901.tif", cut, epsg=32643, origin=utm_origin(*SHU), res=0.6)
+    # The labelled grows are early-season plots (NAIP, June: NDVI below 0), so the July pass is a site
+    # file as a mid-season detection would give it — green — and the September raster still shows
+    # the plot, with nothing green on it: the plot is there, the plants are not.
+    raster, _ = moved_parcel(GROW, tmp_path)
+    july = tmp_path / "july.geojson"
+    assert run(env, "field", "detect", str(raster), "--out", str(july), "--no-save").returncode == 0
+    sites = json.loads(july.read_text())
+    assert sites["features"]
+    for f in sites["features"]:
+        f["properties"].update(ndvi=0.62, green=0.8, date="2025-07-10")
+    july.write_text(json.dumps(sites))
     out = tmp_path / "change.geojson"
-    done = run(env, "field", "change", str(before), str(after), "--out", str(out), "--json")
+    done = run(env, "field", "change", str(july), str(raster), "--out", str(out), "--json")
     assert done.returncode == 0, done.stderr
     summary = lines(done.stdout)[0]
     assert summary["changes"]["eradicated"]["sites"] == summary["old"]["sites"] >= 1
-    evidence = {f["properties"]["evidence"] for f in json.loads(out.read_text())["features"]}
-    assert evidence == {"ndvi-collapse"}
+    layer = json.loads(out.read_text())["features"]
+    assert {f["properties"]["evidence"] for f in layer} == {"ndvi-collapse"}
+    assert all(f["properties"]["ndvi_new"] < 0.2 for f in layer)
 
 
 def test_registry_lifecycle_is_audited_and_exports_read_back(rt, tmp_path: Path) -> None:

@@ -193,7 +193,7 @@ def train_cmd(
         typer.Option(
             "--iterations", min=1, help="Training steps per fit (six fits: 5 CV folds + the final one)."
         ),
-    ] = 1000,
+    ] = 2000,
     json_out: JsonOpt = False,
 ) -> None:
     """Train the aerial network (5-fold CV by parcel picks the threshold) and save it. Needs PyTorch."""

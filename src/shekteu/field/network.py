@@ -5,8 +5,8 @@ line), which hand-made context features described poorly (pixel F1 0.44 by parce
 convolutional network that learns the pattern from the labelled parcels does much better (0.64).
 Input is the six half-cell channels of ``features.network_input`` (1.2 m); a 2 × 2 stride-2 stem
 brings them to cells, three poolings reach 19 m blocks, and the decoder comes back to one logit per
-cell; a cell's answer depends on the 40 cells (96 m) around it. About 200,000 weights: one fit takes
-about three minutes on two CPU cores, and the network ships as ONNX (``model.py`` runs it with
+cell; a cell's answer depends on the 40 cells (96 m) around it. About 200,000 weights: one fit (2,000 steps)
+takes about six minutes on two CPU cores, and the network ships as ONNX (``model.py`` runs it with
 onnxruntime, so detection never needs PyTorch).
 
 PyTorch is needed only here, for ``shekteu field train``: install the CPU build
@@ -26,7 +26,7 @@ from shekteu.field import FieldError
 WIDTHS = (16, 32, 48, 64)
 LEVELS = len(WIDTHS) - 1  # poolings: window sides must be multiples of 2**LEVELS cells
 CROP_CELLS = 48
-TRAIN = {"iterations": 1000, "batch": 12, "max_lr": 3e-3, "weight_decay": 1e-4, "pos_weight": 3.0,
+TRAIN = {"iterations": 2000, "batch": 12, "max_lr": 3e-3, "weight_decay": 1e-4, "pos_weight": 3.0,
          "positive_crops": 0.5, "brightness": 0.15, "seed": 7}  # fmt: skip
 
 
