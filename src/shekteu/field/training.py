@@ -89,7 +89,11 @@ def read_parcels(folder: Path, on_done: Callable[[str], None] | None = None) -> 
     return parcels
 
 
-def fit(parcels: list[Parcel], settings: dict[str, Any] | None = None, on_step=None) -> Any:
+def fit(
+    parcels: list[Parcel],
+    settings: dict[str, Any] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> Any:
     """A network trained on the parcels (cells under other labels or without data carry no weight)."""
     from shekteu.field.network import fit as fit_network
 
