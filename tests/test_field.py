@@ -78,7 +78,7 @@ def test_small_windows_give_the_same_grid_as_one_window(tmp_path: Path) -> None:
     raster, _ = moved_parcel("20013029", tmp_path)
     (scene,) = open_scenes([str(raster)])
     whole = score_scene(scene, core_cells=1024)
-    tiled = score_scene(scene, core_cells=24, workers=2)
+    tiled = score_scene(scene, core_cells=8, workers=2)  # many seams, each with real data past its halo
     assert np.array_equal(whole.usable, tiled.usable)
     # windows start on the network's pooling blocks and carry its whole receptive field as halo, and
     # one onnxruntime session serves both threads: the tiles must agree to float rounding

@@ -21,10 +21,9 @@ import numpy as np
 from shekteu.field import FieldError
 from shekteu.field.features import cell_pixels, network_input
 from shekteu.field.imagery import Scene
+from shekteu.field.network import HALO_CELLS, UNIT_CELLS  # torch is imported only to train
 
 CORE_CELLS = 640  # 2,560 px at 0.6 m: about 300 MB per running window
-UNIT_CELLS = 8  # 2 ** network.LEVELS (kept here so detection does not import the training code)
-HALO_CELLS = 40  # the network's receptive field reaches 40 cells (96 m) from a cell
 
 
 @dataclass

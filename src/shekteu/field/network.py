@@ -5,7 +5,7 @@ line), which hand-made context features described poorly (pixel F1 0.44 by parce
 convolutional network that learns the pattern from the labelled parcels does much better (0.65).
 Input is the six half-cell channels of ``features.network_input`` (1.2 m); a 2 × 2 stride-2 stem
 brings them to cells, three poolings reach 19 m blocks, and the decoder comes back to one logit per
-cell; a cell's answer depends on the 40 cells (96 m) around it. About 200,000 weights: one fit (2,000 steps)
+cell; a cell's answer depends on the 44 cells (106 m) around it. About 200,000 weights: one fit (2,000 steps)
 takes about six minutes on two CPU cores, and the network ships as ONNX (``model.py`` runs it with
 onnxruntime, so detection never needs PyTorch).
 
@@ -24,7 +24,12 @@ import numpy as np
 from shekteu.field import FieldError
 
 WIDTHS = (16, 32, 48, 64)
-LEVELS = len(WIDTHS) - 1  # poolings: window sides must be multiples of 2**LEVELS cells
+LEVELS = len(WIDTHS) - 1  # poolings: window sides must be multiples of UNIT_CELLS cells
+UNIT_CELLS = 2**LEVELS
+# How far a cell's answer reaches: the 3×3 convs (two per encoder level at 1, 2, 4, 8 cells, one per
+# decoder level at 4, 2, 1) give 37 cells and the poolings up to 7 more; 44 was measured by perturbing
+# the input. The halo is that, rounded up to a whole pooling unit (tests: windows give the same grid).
+HALO_CELLS = 48
 CROP_CELLS = 48
 TRAIN = {"iterations": 2000, "batch": 12, "max_lr": 3e-3, "weight_decay": 1e-4, "pos_weight": 3.0,
          "positive_crops": 0.5, "brightness": 0.15, "seed": 7}  # fmt: skip

@@ -45,7 +45,7 @@ def read_parcel(tif: Path) -> Parcel:
     from rasterio.features import rasterize
     from shapely.geometry import Polygon
 
-    from shekteu.field.network import CROP_CELLS, LEVELS
+    from shekteu.field.network import CROP_CELLS, UNIT_CELLS
 
     labels = tif.with_suffix(".json")
     try:
@@ -57,7 +57,7 @@ def read_parcel(tif: Path) -> Parcel:
     if data.shape[0] != 4:
         raise FieldError(f"{tif}: {data.shape[0]} bands, expected 4 (red, green, blue, near-infrared)")
     k = cell_pixels(res)
-    unit = 2**LEVELS
+    unit = UNIT_CELLS
     h, w = data.shape[1:]
     H, W = (max(CROP_CELLS, -(-n // (k * unit)) * unit) * k for n in (h, w))
     padded = np.zeros((4, H, W), np.float32)
