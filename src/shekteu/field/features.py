@@ -58,22 +58,30 @@ STRIP_CELLS = 8  # rows of cells pooled at a time: a strip's arrays stay in the 
 
 def network_input(b: dict[str, np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(network input [6, 2·rows, 2·cols] per half-cell, usable cells, mean NDVI per cell, green share
-    per cell) for a window whose sides are multiples of ``k``. The input holds the band means, NDVI and
-    4 × the spread of NDVI inside each half-cell (1.2 m at 0.6 m pixels), over valid pixels only; with an
-    odd ``k`` a cell cannot be halved, so each cell's values are repeated over its four half-cells.
+    per cell) for a window whose sides are multiples of ``k``; integer bands are taken as stored counts
+    (see ``imagery.reflectance``). The input holds the band means, NDVI and 4 × the spread of NDVI
+    inside each half-cell (1.2 m at 0.6 m pixels), over valid pixels only; with an odd ``k`` a cell
+    cannot be halved, so each cell's values are repeated over its four half-cells.
     Pooled in strips: whole-window temporaries would stream through memory a dozen times, and two
     windows pooled at once on two cores were three times slower than one for it."""
+    h, w = b["valid"].shape
+    rows, cols = h // k, w // k
+    out = (np.empty((len(CHANNELS), 2 * rows, 2 * cols), np.float32), np.empty((rows, cols), bool),
+           np.empty((rows, cols), np.float32), np.empty((rows, cols), np.float32))  # fmt: skip
     step = STRIP_CELLS * k
-    if b["valid"].shape[0] <= step:
-        return _network_input(b, k)
-    parts = [
-        _network_input({n: a[r : r + step] for n, a in b.items()}, k)
-        for r in range(0, b["valid"].shape[0], step)
-    ]
-    return tuple(np.concatenate([part[i] for part in parts], axis=-2) for i in range(4))  # type: ignore[return-value]
+    for r in range(0, rows * k, step):
+        part = _network_input({n: a[r : r + step] for n, a in b.items()}, k)
+        at, n = r // k, len(part[1])
+        for o, p in zip(out, part, strict=True):
+            per_cell = o.shape[-2] // rows  # 2 half-cells per cell for the input, 1 for the rest
+            o[..., per_cell * at : per_cell * (at + n), :] = p
+    return out
 
 
 def _network_input(b: dict[str, np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from shekteu.field.imagery import reflectance
+
+    b = {n: a if n == "valid" or a.dtype == np.float32 else reflectance(a) for n, a in b.items()}
     valid = b["valid"]
     ndvi = indices(b, ("ndvi",))["ndvi"]
     weight = None if valid.all() else valid.astype(np.float32)

@@ -84,10 +84,12 @@ class Scene:
                 yield row, col, min(rs, r1 - row), min(cs, c1 - col)
 
     def read(
-        self, layer: Layer, row: int, col: int, rows: int, cols: int, halo: int
+        self, layer: Layer, row: int, col: int, rows: int, cols: int, halo: int, raw: bool = False
     ) -> dict[str, np.ndarray]:
         """Bands of ``layer`` over a window grown by ``halo`` (zero outside the grid), as float32 0–1
-        reflectance-like values, plus ``valid`` (bool): inside the raster, not nodata, not cloud."""
+        reflectance-like values, plus ``valid`` (bool): inside the raster, not nodata, not cloud. With
+        ``raw`` (aerial scenes), integer bands keep their stored type; ``reflectance`` converts them later,
+        a strip at a time: four float copies of a window cost more (page faults) than reading it."""
         import rasterio
         from rasterio.enums import Resampling
         from rasterio.windows import Window
@@ -96,62 +98,65 @@ class Scene:
         h, w = rows + 2 * halo, cols + 2 * halo
         out: dict[str, np.ndarray] = {}
         valid = np.ones((h, w), bool)
-        opened: dict[str, rasterio.io.DatasetReader] = {}
+        by_file: dict[str, list[tuple[str, int]]] = {}
+        for name, (path, index) in layer.bands.items():
+            by_file.setdefault(path, []).append((name, index))
         try:
-            for name, (path, index) in layer.bands.items():
-                ds = opened.get(path) or opened.setdefault(path, rasterio.open(path))
-                if ds.width == self.width and ds.height == self.height:
-                    data = _read_padded(ds, index, r0, c0, h, w)
-                else:  # a 20 m band on the 10 m grid: GDAL resamples (a boundless read pads with 0)
-                    scale = ds.width / self.width
-                    win = Window(c0 * scale, r0 * scale, w * scale, h * scale)
-                    resampling = Resampling.nearest if name == "scl" else Resampling.bilinear
-                    data = ds.read(
-                        index,
-                        window=win,
-                        out_shape=(h, w),
-                        boundless=True,
-                        fill_value=0,
-                        resampling=resampling,
-                    )
-                if name == "scl":
-                    valid &= SCL_CLEAR[np.clip(data, 0, 11)]
-                    continue
-                nodata = ds.nodatavals[index - 1]
-                valid &= data != (0 if nodata is None else nodata)
-                offset = boa_offset(ds.tags(), layer.when) if self.kind == "sentinel2" else 0.0
-                out[name] = _reflectance(data, ds.dtypes[index - 1], self.kind, offset)
+            for path, bands in by_file.items():
+                with rasterio.open(path) as ds:
+                    indexes = [index for _, index in bands]
+                    if ds.width == self.width and ds.height == self.height:  # one read for all its bands
+                        stack = _read_padded(ds, indexes, r0, c0, h, w)
+                    else:  # a 20 m band on the 10 m grid: GDAL resamples (a boundless read pads with 0)
+                        scale = ds.width / self.width
+                        win = Window(c0 * scale, r0 * scale, w * scale, h * scale)
+                        stack = [ds.read(index, window=win, out_shape=(h, w), boundless=True, fill_value=0,
+                                         resampling=Resampling.nearest if name == "scl" else Resampling.bilinear)
+                                 for name, index in bands]  # fmt: skip
+                    for (name, index), data in zip(bands, stack, strict=True):
+                        if name == "scl":
+                            valid &= SCL_CLEAR[np.clip(data, 0, 11)]
+                            continue
+                        nodata = ds.nodatavals[index - 1]
+                        valid &= data != (0 if nodata is None else nodata)
+                        if raw and self.kind == "aerial" and data.dtype.kind == "u":
+                            out[name] = data
+                        else:
+                            offset = boa_offset(ds.tags(), layer.when) if self.kind == "sentinel2" else 0.0
+                            out[name] = _reflectance(data, self.kind, offset)
         except rasterio.errors.RasterioError as exc:
             raise FieldError(f"{self.name}: cannot read: {exc}") from None
-        finally:
-            for ds in opened.values():
-                ds.close()
         out["valid"] = valid
         return out
 
 
-def _read_padded(ds: Any, index: int, r0: int, c0: int, h: int, w: int) -> np.ndarray:
-    """One band over rows r0…r0+h, cols c0…c0+w, zero where the window leaves the raster. Reads
-    only the part inside: GDAL's boundless reads go through a VRT and cost four times as much."""
+def _read_padded(ds: Any, indexes: list[int], r0: int, c0: int, h: int, w: int) -> np.ndarray:
+    """Bands [n, h, w] over rows r0…r0+h, cols c0…c0+w, zero where the window leaves the raster.
+    Reads only the part inside: GDAL's boundless reads go through a VRT and cost four times as much."""
     from rasterio.windows import Window
 
-    out = np.zeros((h, w), ds.dtypes[index - 1])
+    out = np.zeros((len(indexes), h, w), ds.dtypes[indexes[0] - 1])
     top, left = max(r0, 0), max(c0, 0)
     bottom, right = min(r0 + h, ds.height), min(c0 + w, ds.width)
     if bottom > top and right > left:
         window = Window(left, top, right - left, bottom - top)
-        out[top - r0 : bottom - r0, left - c0 : right - c0] = ds.read(index, window=window)
+        ds.read(indexes, window=window, out=out[:, top - r0 : bottom - r0, left - c0 : right - c0])
     return out
 
 
-def _reflectance(data: np.ndarray, dtype: str, kind: str, offset: float = 0.0) -> np.ndarray:
-    if dtype == "uint8":
+def reflectance(data: np.ndarray) -> np.ndarray:
+    """Aerial band values as float32 0–1: 8- and 16-bit counts scaled by their range, floats clipped."""
+    if data.dtype == np.uint8:
         return data.astype(np.float32) * np.float32(1 / 255)
-    if kind == "sentinel2":  # L2A digital numbers: (DN + BOA_ADD_OFFSET) / 10000
-        return np.clip((data.astype(np.float32) + np.float32(offset)) * np.float32(1e-4), 0, 1)
-    if dtype == "uint16":
+    if data.dtype == np.uint16:
         return data.astype(np.float32) * np.float32(1 / 65535)
     return np.clip(data.astype(np.float32), 0, 1)
+
+
+def _reflectance(data: np.ndarray, kind: str, offset: float = 0.0) -> np.ndarray:
+    if kind == "sentinel2" and data.dtype != np.uint8:  # L2A digital numbers: (DN + BOA_ADD_OFFSET) / 10000
+        return np.clip((data.astype(np.float32) + np.float32(offset)) * np.float32(1e-4), 0, 1)
+    return reflectance(data)
 
 
 BASELINE_04 = date(2022, 1, 25)  # Sentinel-2 processing baseline 04.00: L2A values carry +1000

@@ -60,7 +60,20 @@ def grow_mask(probability: np.ndarray, usable: np.ndarray, threshold: float, smo
     p = ndimage.uniform_filter(probability, smooth, mode="nearest") if smooth > 1 else probability
     m = (p >= threshold) & usable
     m = ndimage.binary_closing(m, iterations=1) & usable
-    return ndimage.binary_fill_holes(m)
+    return fill_holes(m)
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_fill_holes`` (background not 4-connected to the border is filled) by labelling
+    the background once: the same answer, without its dilation repeated until nothing changes (seconds
+    on a large grid)."""
+    from scipy import ndimage
+
+    background, n = ndimage.label(~mask)
+    outside = np.zeros(n + 1, bool)  # background labels that reach the border
+    for edge in (background[0], background[-1], background[:, 0], background[:, -1]):
+        outside[edge] = True
+    return mask | ~outside[background]
 
 
 def save(write_network: Callable[[Path], None], meta: dict[str, Any], folder: Path) -> None:

@@ -159,13 +159,12 @@ def _inside(grids: list[Grid], geometry) -> dict[str, float | None]:
     """Mean NDVI and green share of the new pass's cells under a lon/lat polygon (None: not covered)."""
     from pyproj import CRS, Transformer
     from rasterio.features import geometry_mask
-    from shapely.ops import transform as reproject
 
-    from shekteu.field.sites import WGS84
+    from shekteu.field.sites import WGS84, reproject
 
     for grid in grids:
         to_grid = Transformer.from_crs(WGS84, CRS.from_wkt(grid.scene.crs_wkt), always_xy=True)
-        local = reproject(to_grid.transform, geometry)
+        local = reproject(to_grid, geometry)
         inside = ~geometry_mask(
             [local], out_shape=grid.ndvi.shape, transform=grid.transform, all_touched=True
         )

@@ -1,0 +1,77 @@
+"""The field pipeline's fast paths give exactly what the plain ways give: stored counts pooled a strip
+at a time, holes filled by labelling, geometries projected in one PROJ call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rasterio")
+
+from shekteu.field.features import STRIP_CELLS, network_input
+from shekteu.field.imagery import open_scenes
+from shekteu.field.model import fill_holes
+from tests.fieldrasters import SHU, parcel, utm_origin, write_tif
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_stored_counts_pool_as_reflectance_does(tmp_path: Path, dtype: str) -> None:
+    data, _ = parcel("20011016")
+    data = data[:, : 4 * (3 * STRIP_CELLS + 3), :200].astype(dtype)  # three strips and part of a fourth
+    if dtype == "uint16":
+        data = data * np.uint16(257)  # the same scene in 16-bit counts
+    data[:, 5:40, 7:30] = 0  # nodata
+    raster = write_tif(tmp_path / "a.tif", data, epsg=32643, origin=utm_origin(*SHU), res=0.6)
+    (scene,) = open_scenes([str(raster)])
+    h, w = data.shape[1:]
+    counts = scene.read(scene.layers[0], 0, 0, h, w, 8, raw=True)
+    assert counts["red"].dtype == np.dtype(dtype)
+    floats = scene.read(scene.layers[0], 0, 0, h, w, 8)
+    assert floats["red"].dtype == np.float32
+    for a, b in zip(network_input(counts, 4), network_input(floats, 4), strict=True):
+        assert np.array_equal(a, b)
+    x, usable, _, _ = network_input(counts, 4)
+    assert not usable[4, 4] and usable[-4, -4] and x.shape == (6, 2 * (h + 16) // 4, 2 * (w + 16) // 4)
+    assert 0 < x[0].max() <= 1
+
+
+def test_filling_holes_by_labels_matches_scipy() -> None:
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        h, w = rng.integers(1, 50, 2)
+        mask = rng.random((h, w)) < rng.uniform(0.1, 0.9)
+        assert np.array_equal(fill_holes(mask), ndimage.binary_fill_holes(mask))
+    ring = np.zeros((7, 7), bool)
+    ring[1:6, 1:6] = True
+    ring[3, 3] = False  # a hole
+    ring[2, 4] = False
+    ring[1, 4] = False  # a bay open to the border through a gap: not a hole
+    filled = fill_holes(ring)
+    assert filled[3, 3] and not filled[2, 4]
+
+
+def test_reprojection_projects_every_coordinate_of_every_ring() -> None:
+    from pyproj import CRS
+    from shapely.geometry import MultiPolygon, Polygon
+
+    from shekteu.field.sites import reproject, transformers
+
+    x0, y0 = utm_origin(*SHU)
+    hole = [(x0 + 10, y0 - 10), (x0 + 20, y0 - 10), (x0 + 20, y0 - 20), (x0 + 10, y0 - 10)]
+    square = Polygon([(x0, y0), (x0 + 100, y0), (x0 + 100, y0 - 100), (x0, y0 - 100)], [hole])
+    other = Polygon([(x0 + 300, y0), (x0 + 350, y0), (x0 + 350, y0 - 40)])
+    _, to_lonlat = transformers(CRS.from_epsg(32643).to_wkt())
+    got = reproject(to_lonlat, MultiPolygon([square, other]))
+    assert got.geom_type == "MultiPolygon" and len(got.geoms) == 2
+    assert len(got.geoms[0].interiors) == 1
+    for before, after in (
+        (square.interiors[0], got.geoms[0].interiors[0]),
+        (other.exterior, got.geoms[1].exterior),
+    ):
+        for (x, y), (lon, lat) in zip(before.coords, after.coords, strict=True):
+            assert (lon, lat) == to_lonlat.transform(x, y)
+    assert 73 < got.centroid.x < 74 and 43 < got.centroid.y < 44
