@@ -29,7 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shekteu.field.model import grow_mask, load  # noqa: E402
-from shekteu.field.training import cross_validate, object_counts, pixel_counts, read_parcels, scores  # noqa: E402
+from shekteu.field.network import TRAIN  # noqa: E402
+from shekteu.field.training import (  # noqa: E402
+    cross_validate,
+    object_counts,
+    pixel_counts,
+    read_parcels,
+    scores,
+    site_cells,
+)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "raster" / "cannabis_naip_train"
 
@@ -49,7 +57,7 @@ def accuracy(data: Path, heldout: Path | None, iterations: int) -> None:
     predicted_ha = labelled_ha = 0.0
     per_parcel = []
     for parcel, prob in scored:
-        mask = grow_mask(prob, parcel.usable, model.threshold, model.smooth)
+        mask = grow_mask(prob, parcel.usable, model.threshold, model.smooth, site_cells(parcel))
         a, b, c = pixel_counts(mask, parcel)
         tp, fp, fn = tp + a, fp + b, fn + c
         objects += object_counts(mask, parcel)
@@ -141,7 +149,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--heldout", type=Path)
-    ap.add_argument("--iterations", type=int, default=2000, help="training steps per CV fold")
+    ap.add_argument("--iterations", type=int, default=TRAIN["iterations"], help="training steps per CV fold")
     ap.add_argument("--size", type=int, default=20_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-accuracy", action="store_true")

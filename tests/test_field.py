@@ -401,3 +401,20 @@ def test_object_counts_say_which_grows_were_found_and_which_sites_were_for_nothi
     cells = np.zeros((10, 10), bool)
     parcel = Parcel("p", 4, np.zeros((1, 10, 10), np.float32), ~cells, target, ignore, cells, cells, 0.36)
     assert object_counts(mask, parcel) == (1, 2, 2, 3)
+
+
+def test_validation_scores_only_sites_that_detection_keeps() -> None:
+    from shekteu.field.model import grow_mask
+    from shekteu.field.training import Parcel, site_cells
+
+    empty = np.zeros((20, 20), bool)
+    parcel = Parcel("p", 4, np.zeros((6, 40, 40), np.float32), ~empty, empty, empty, empty, empty, 0.36)
+    assert site_cells(parcel) == 35  # 200 m² of 5.76 m² cells
+    probability = np.zeros((20, 20), np.float32)
+    probability[1:7, 1:7] = 0.9  # 36 cells: kept
+    probability[12:17, 12:19] = 0.9  # 35 cells: kept
+    probability[12:16, 1:9] = 0.9  # 32 cells: dropped
+    probability[2, 15] = probability[3, 16] = 0.9  # two diagonal cells: one site of 2, dropped
+    kept = grow_mask(probability, ~empty, 0.5, 1, site_cells(parcel))
+    assert kept.sum() == 36 + 35 and kept[1, 1] and kept[12, 12] and not kept[12, 1] and not kept[2, 15]
+    assert grow_mask(probability, ~empty, 0.5, 1).sum() == 36 + 35 + 32 + 2

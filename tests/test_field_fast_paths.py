@@ -1,5 +1,5 @@
 """The field pipeline's fast paths give exactly what the plain ways give: stored counts pooled a strip
-at a time, holes filled by labelling, geometries projected in one PROJ call."""
+at a time, gaps closed by shifts, holes filled by labelling, geometries projected in one PROJ call."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ pytest.importorskip("rasterio")
 
 from shekteu.field.features import STRIP_CELLS, network_input
 from shekteu.field.imagery import open_scenes
-from shekteu.field.model import fill_holes
+from shekteu.field.model import close_gaps, fill_holes
 from tests.fieldrasters import SHU, parcel, utm_origin, write_tif
 
 
@@ -37,7 +37,7 @@ def test_stored_counts_pool_as_reflectance_does(tmp_path: Path, dtype: str) -> N
     assert 0 < x[0].max() <= 1
 
 
-def test_filling_holes_by_labels_matches_scipy() -> None:
+def test_closing_by_shifts_and_filling_holes_by_labels_match_scipy() -> None:
     from scipy import ndimage
 
     rng = np.random.default_rng(3)
@@ -45,6 +45,7 @@ def test_filling_holes_by_labels_matches_scipy() -> None:
         h, w = rng.integers(1, 50, 2)
         mask = rng.random((h, w)) < rng.uniform(0.1, 0.9)
         assert np.array_equal(fill_holes(mask), ndimage.binary_fill_holes(mask))
+        assert np.array_equal(close_gaps(mask), ndimage.binary_closing(mask))
     ring = np.zeros((7, 7), bool)
     ring[1:6, 1:6] = True
     ring[3, 3] = False  # a hole

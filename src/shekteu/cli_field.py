@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from shekteu.cli import JsonOpt, UserError, app
+from shekteu.field.network import TRAIN  # NumPy only: PyTorch is imported when training starts
 from shekteu.terminal import emit_json, err, out, safe
 
 field_app = typer.Typer(
@@ -193,7 +194,7 @@ def train_cmd(
         typer.Option(
             "--iterations", min=1, help="Training steps per fit (six fits: 5 CV folds + the final one)."
         ),
-    ] = 2000,
+    ] = TRAIN["iterations"],
     json_out: JsonOpt = False,
 ) -> None:
     """Train the aerial network (5-fold CV by parcel picks the threshold) and save it. Needs PyTorch."""

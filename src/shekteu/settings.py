@@ -18,6 +18,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shekteu.field import MIN_SITE_HECTARES
+
 ENV_PREFIX = "SHEKTEU_"
 # Variables with the prefix that are read by the test harness, not by the product.
 NOT_SETTINGS = frozenset({"SHEKTEU_TEST_DATABASE_URL"})
@@ -145,7 +147,10 @@ class Settings(BaseSettings):
         description="Threads for local field mapping (`shekteu field`); 0 = one per CPU core.",
     )
     field_min_hectares: float = Field(
-        0.02, ge=0, le=10_000, description="Smallest field site kept, in hectares (0.02 ha = 200 m²)."
+        MIN_SITE_HECTARES,
+        ge=0,
+        le=10_000,
+        description="Smallest field site kept, in hectares (0.02 ha = 200 m²).",
     )
 
     @field_validator("fetch_allow_networks", mode="before")

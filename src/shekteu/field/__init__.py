@@ -8,6 +8,8 @@ Dask tasks), ``sites`` (grid → polygons with hectares and districts), ``change
 Rasterio, shapely, pyproj and onnxruntime are the ``field`` extra and are imported only here.
 """
 
+MIN_SITE_HECTARES = 0.02  # the smallest site ``field detect`` keeps by default (SHEKTEU_FIELD_MIN_HECTARES)
+
 
 class FieldError(ValueError):
     """A raster, boundaries or site file that cannot be used; the message names the file and the problem."""

@@ -52,15 +52,41 @@ class Model:
         return grow_mask(probability, usable, self.threshold, self.smooth)
 
 
-def grow_mask(probability: np.ndarray, usable: np.ndarray, threshold: float, smooth: int) -> np.ndarray:
+def grow_mask(
+    probability: np.ndarray, usable: np.ndarray, threshold: float, smooth: int, min_cells: int = 0
+) -> np.ndarray:
     """Cells called grow: probability averaged over ``smooth`` cells, thresholded, small gaps closed
-    and holes filled (a grow's paths and single dark plants are part of it)."""
+    and holes filled (a grow's paths and single dark plants are part of it); with ``min_cells``,
+    components smaller than that are dropped (detection drops small sites by their hectares when it
+    traces them; validation uses this to score what detection outputs)."""
     from scipy import ndimage
 
     p = ndimage.uniform_filter(probability, smooth, mode="nearest") if smooth > 1 else probability
     m = (p >= threshold) & usable
-    m = ndimage.binary_closing(m, iterations=1) & usable
-    return fill_holes(m)
+    m = close_gaps(m) & usable
+    m = fill_holes(m)
+    if min_cells > 1:
+        labels, _ = ndimage.label(m, np.ones((3, 3)))  # 8-connected, as sites are traced
+        m &= (np.bincount(labels.ravel()) >= min_cells)[labels]
+    return m
+
+
+def close_gaps(mask: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_closing(mask)`` (3 × 3 cross, outside counted as empty, so the outermost
+    cells open) by shifted ORs and ANDs: the same answer 20 times faster."""
+    grown = mask.copy()
+    grown[1:] |= mask[:-1]
+    grown[:-1] |= mask[1:]
+    grown[:, 1:] |= mask[:, :-1]
+    grown[:, :-1] |= mask[:, 1:]
+    out = grown.copy()
+    out[1:] &= grown[:-1]
+    out[:-1] &= grown[1:]
+    out[:, 1:] &= grown[:, :-1]
+    out[:, :-1] &= grown[:, 1:]
+    out[0] = out[-1] = False
+    out[:, 0] = out[:, -1] = False
+    return out
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shekteu.field import FieldError, need_extra
+from shekteu.field import MIN_SITE_HECTARES, FieldError, need_extra
 from shekteu.field.detect import Grid
 
 CHANGE_RATIO = 0.2
@@ -46,7 +46,7 @@ def detect_sites(
     model_dir: str | None = None,
     scheduler: str | None = None,
     workers: int = 2,
-    min_hectares: float = 0.02,
+    min_hectares: float = MIN_SITE_HECTARES,
     on_progress: Callable[[str, int, int], None] | None = None,
     keep_grids: bool = False,
     section_cells: int = SECTION_CELLS,

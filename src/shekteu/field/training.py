@@ -5,12 +5,14 @@ mostly inside a ``cannabis`` polygon are positives; cells under the other labels
 grows) are left out of both training and scoring, because annotators used them for structures and
 abandoned plots that are neither clearly a grow nor clearly not; every other valid cell is negative.
 Validation holds out whole parcels (k-fold by parcel, never by pixel) and scores pixels at full
-resolution, so the figures say how the model does on land it has never seen.
+resolution, so the figures say how the model does on land it has never seen. Scored is the map that
+``field detect`` outputs: thresholded, cleaned up, and without sites under its default smallest area.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from shekteu.field import FieldError
+from shekteu.field import MIN_SITE_HECTARES, FieldError
 from shekteu.field.features import CELL_METRES, CHANNELS, cell_pixels, network_input
 from shekteu.field.model import grow_mask
 
@@ -108,6 +110,11 @@ def predict(net: Any, parcel: Parcel) -> np.ndarray:
     return predict_network(net, parcel.x) * parcel.usable
 
 
+def site_cells(parcel: Parcel, hectares: float = MIN_SITE_HECTARES) -> int:
+    """Cells in the smallest site ``field detect`` keeps: validation scores the map it outputs."""
+    return math.ceil(hectares * 10_000 / (parcel.k * parcel.k * parcel.pixel_area_m2))
+
+
 def pixel_counts(mask: np.ndarray, parcel: Parcel) -> tuple[int, int, int]:
     """True positives, false positives, false negatives over the parcel's pixels (ignored ones left out)."""
     k = parcel.k
@@ -175,7 +182,7 @@ def choose_post(
         for threshold in np.arange(0.3, 0.96, 0.025):
             tp = fp = fn = drawn = labelled = 0
             for parcel, prob in oof:
-                mask = grow_mask(prob, parcel.usable, float(threshold), smooth)
+                mask = grow_mask(prob, parcel.usable, float(threshold), smooth, site_cells(parcel))
                 a, b, c = pixel_counts(mask, parcel)
                 tp, fp, fn = tp + a, fp + b, fn + c
                 drawn += int(mask.sum()) * parcel.k * parcel.k  # every pixel drawn, ignored labels too
