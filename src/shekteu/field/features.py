@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from shekteu.field.imagery import reflectance
+
 CELL_METRES = 2.4
 CHANNELS = ("red", "green", "blue", "nir", "ndvi", "ndvi_sd")
 
@@ -79,8 +81,6 @@ def network_input(b: dict[str, np.ndarray], k: int) -> tuple[np.ndarray, np.ndar
 
 
 def _network_input(b: dict[str, np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from shekteu.field.imagery import reflectance
-
     b = {n: a if n == "valid" or a.dtype == np.float32 else reflectance(a) for n, a in b.items()}
     valid = b["valid"]
     ndvi = indices(b, ("ndvi",))["ndvi"]
