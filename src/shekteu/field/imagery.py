@@ -113,6 +113,7 @@ class Scene:
                         stack = [ds.read(index, window=win, out_shape=(h, w), boundless=True, fill_value=0,
                                          resampling=Resampling.nearest if name == "scl" else Resampling.bilinear)
                                  for name, index in bands]  # fmt: skip
+                    offset = boa_offset(ds.tags(), layer.when) if self.kind == "sentinel2" else 0.0
                     for (name, index), data in zip(bands, stack, strict=True):
                         if name == "scl":
                             valid &= SCL_CLEAR[np.clip(data, 0, 11)]
@@ -122,7 +123,6 @@ class Scene:
                         if raw and self.kind == "aerial" and data.dtype.kind == "u":
                             out[name] = data
                         else:
-                            offset = boa_offset(ds.tags(), layer.when) if self.kind == "sentinel2" else 0.0
                             out[name] = _reflectance(data, self.kind, offset)
         except rasterio.errors.RasterioError as exc:
             raise FieldError(f"{self.name}: cannot read: {exc}") from None
