@@ -55,13 +55,15 @@ def csrf(client: httpx.Client, path: str = "/dash") -> str:
 
 
 def serve(rt: Runtime) -> Iterator[str]:
+    """The app as `shekteu serve` runs it (its connection limits too), on a free port."""
     import uvicorn
 
     from shekteu.web.app import create_app
+    from shekteu.web.server import config
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(rt), log_level="warning", access_log=False))
+    server = uvicorn.Server(config(create_app(rt), rt.settings, "127.0.0.1", 0, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:

@@ -25,7 +25,8 @@ def utm_origin(lon: float, lat: float, epsg: int = 32643) -> tuple[float, float]
 
 
 def write_tif(
-    path: Path, data: np.ndarray, *, epsg: int | None, origin: tuple[float, float], res: float, **tags
+    path: Path, data: np.ndarray, *, epsg: int | None, origin: tuple[float, float], res: float,
+    nodata: float | None = None, **tags: str,
 ) -> Path:
     import rasterio
     from rasterio.transform import from_origin
@@ -34,6 +35,8 @@ def write_tif(
                "dtype": data.dtype.name, "transform": from_origin(origin[0], origin[1], res, res)}  # fmt: skip
     if epsg:
         profile["crs"] = f"EPSG:{epsg}"
+    if nodata is not None:
+        profile["nodata"] = nodata
     with rasterio.open(path, "w", **profile) as ds:
         ds.write(data)
         if tags:

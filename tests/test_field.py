@@ -248,17 +248,28 @@ def test_bad_rasters_get_one_line_errors(env, tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.tif"
     corrupt.write_bytes(good.read_bytes()[:4000])
     california, _ = moved_parcel(GROW, tmp_path / "ca", lonlat=(-120.5, 38.2))
+    empty = write_tif(
+        tmp_path / "empty.tif", np.zeros((4, 20, 20), np.uint8), epsg=32643, origin=utm_origin(*SHU), res=0.6,
+        nodata=0,
+    )
     cases = {
         rgb: "3 band(s); expected a 4-band",
         nocrs: "no coordinate reference system",
         corrupt: "not a readable raster",
-        california: "outside every area",
+        empty: "no valid pixels",
         tmp_path / "missing.tif": "no such file",
     }
     for path, message in cases.items():
         done = run(env, "field", "detect", str(path), "--out", str(tmp_path / "x.geojson"))
         assert done.returncode == 2, (path, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    # Outside the shipped districts (across the border, or anywhere else): mapped, with no district.
+    done = run(env, "field", "detect", str(california), "--out", str(tmp_path / "ca.geojson"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert "outside every area" in done.stderr and "no district" in done.stderr
+    result = json.loads(done.stdout)
+    assert result["sites"] > 0
+    assert all(row["kato"] is None for row in result["by_district"])
     done = run(env, "field", "detect", str(good), "--out", str(tmp_path / "x.shp"))
     assert done.returncode == 2 and "unknown export format 'shp'" in done.stderr
     bad_bounds = tmp_path / "b.geojson"

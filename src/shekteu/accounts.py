@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -163,48 +160,3 @@ def set_lang(session: Session, user: User, lang: str) -> None:
         user.lang = lang
         audit.record(session, "user.lang", f"user:{user.name}", actor=user.name, reason="language chosen",
                      detail={"lang": lang})  # fmt: skip
-
-
-class LoginThrottle:
-    """Failed sign-ins per key in a sliding window; in memory, per process.
-
-    Keys are ``name:<user>`` (``limit`` failures) and ``addr:<client>`` (four times as many, so one
-    office behind one address is not locked out by a colleague's typos, while a guessing run is).
-    """
-
-    def __init__(self, limit: int, window: float = 900.0) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _limit(self, key: str) -> int:
-        return self.limit * 4 if key.startswith("addr:") else self.limit
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def wait_seconds(self, *keys: str) -> int:
-        """0 when a sign-in may be tried now; otherwise how long until one may."""
-        now = time.monotonic()
-        with self._lock:
-            waits = [
-                q[0] + self.window - now for k in keys if len(q := self._recent(k, now)) >= self._limit(k)
-            ]
-        return int(max(waits)) + 1 if waits else 0
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
-            if len(self._failures) > 100_000:  # a spray of names: forget the idle ones
-                for k in [k for k, q in self._failures.items() if not q]:
-                    del self._failures[k]
-
-    def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for k in keys:
-                self._failures.pop(k, None)

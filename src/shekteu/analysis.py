@@ -10,15 +10,26 @@ items into shops (``shops/cluster.py``), so shops never lag behind the items.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import exists, select
+from sqlalchemy import delete, exists, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shekteu import audit
-from shekteu.db.tables import Capture, Indicator, Item, ItemIndicator, Verdict, utcnow
+from shekteu.db.tables import (
+    AnalysisFailure,
+    Capture,
+    Indicator,
+    Item,
+    ItemIndicator,
+    ShopItem,
+    Verdict,
+    utcnow,
+)
 from shekteu.detect.language import quick_language
 from shekteu.detect.model import Detector
 from shekteu.indicators.extract import CardPolicy, own_address
@@ -27,8 +38,10 @@ from shekteu.indicators.extract import extract as extract_indicators
 from shekteu.items import _insert
 from shekteu.runtime import Runtime
 from shekteu.shops.cluster import Incoming, link_items
+from shekteu.shops.cluster import refresh as refresh_shops
 from shekteu.shops.warninglist import Warninglist
 
+log = logging.getLogger(__name__)
 BATCH = 256
 POSITIVE = ("sale", "recruit")
 MAX_TEXT = 200_000  # characters of one item that are analysed (long pages: the start decides)
@@ -70,6 +83,11 @@ def _pending(session: Session, version: str, after: int, limit: int) -> list[Pen
     done = exists().where(
         Verdict.item_id == Item.id, Verdict.model_version == version, Verdict.text_sha256 == Item.text_sha256
     )
+    failed = exists().where(
+        AnalysisFailure.item_id == Item.id,
+        AnalysisFailure.model_version == version,
+        AnalysisFailure.text_sha256 == Item.text_sha256,
+    )
     rows = session.execute(
         select(
             Item.id,
@@ -82,7 +100,7 @@ def _pending(session: Session, version: str, after: int, limit: int) -> list[Pen
             Item.media,
         )
         .outerjoin(Capture, Capture.id == Item.capture_id)
-        .where(Item.id > after, ~done)
+        .where(Item.id > after, ~done, ~failed)
         .order_by(Item.id)
         .limit(limit)
     )
@@ -122,6 +140,27 @@ def _store_indicators(session: Session, item_id: int, found: list[Found]) -> int
     return len(found)
 
 
+def _forget_old_text(session: Session, rows: list[Pending]) -> None:
+    """Items whose text changed since they were last analysed (a page edited between captures) lose
+    the mentions found in the old text, whose spans no longer point into anything, and their automatic
+    shop placement, so the new text alone decides both. Analysts' own placements stay."""
+    changed = sorted(set(session.scalars(
+        select(Verdict.item_id).where(Verdict.item_id.in_([r.id for r in rows]),
+                                      Verdict.text_sha256 != select(Item.text_sha256).where(Item.id == Verdict.item_id)
+                                      .scalar_subquery())
+    )))  # fmt: skip
+    if not changed:
+        return
+    session.execute(delete(ItemIndicator).where(ItemIndicator.item_id.in_(changed)))
+    placed = ShopItem.item_id.in_(changed) & (ShopItem.how == "auto")
+    shops = set(session.scalars(select(ShopItem.shop_id).where(placed)))
+    session.execute(delete(ShopItem).where(placed))
+    refresh_shops(session, shops)
+    audit.record(session, "detect.relink", f"items:{changed[0]}-{changed[-1]}", actor="system:analyse",
+                 reason="the text changed: mentions and shop placement come from the new text",
+                 detail={"items": changed})  # fmt: skip
+
+
 def analyse_batch(
     session: Session, detector: Detector, policy: CardPolicy, rows: list[Pending]
 ) -> AnalysisSummary:
@@ -130,6 +169,7 @@ def analyse_batch(
     texts = [row.text[:MAX_TEXT] for row in rows]
     verdicts = detector.classify(texts)
     insert = _insert(session)
+    _forget_old_text(session, rows)
     incoming = []
     for (item_id, _, sha, lang, url, channel, final_url, media), text, verdict in zip(
         rows, texts, verdicts, strict=True
@@ -181,13 +221,45 @@ def analyse_pending(rt: Runtime, *, on_batch: Callable[[int], None] | None = Non
             rows = _pending(session, detector.version, after, BATCH)
         if not rows:
             return total
-        with rt.db.write() as session:
-            # Rows analysed by a concurrent run in the meantime are skipped by the unique keys.
-            done = analyse_batch(session, detector, policy, rows)
-        total.add(done)
+        total.add(_analyse_or_isolate(rt, detector, policy, rows))
         after = rows[-1][0]
         if on_batch:
             on_batch(len(rows))
+
+
+def _analyse_or_isolate(rt: Runtime, detector: Detector, policy: CardPolicy, rows: list[Pending]) -> AnalysisSummary:
+    """Analyse a batch in one transaction; if it fails, each item alone, recording the ones that fail.
+
+    Rows analysed by a concurrent run in the meantime are skipped by the unique keys.
+    """
+    try:
+        with rt.db.write() as session:
+            return analyse_batch(session, detector, policy, rows)
+    except Exception as exc:  # one bad item must not stop the others: find it
+        if len(rows) == 1:
+            _record_failure(rt, detector.version, rows[0], exc)
+            return AnalysisSummary()
+        log.warning("analysis of items %d-%d failed (%s); analysing them one by one",
+                    rows[0].id, rows[-1].id, type(exc).__name__)  # fmt: skip
+    total = AnalysisSummary()
+    for row in rows:
+        total.add(_analyse_or_isolate(rt, detector, policy, [row]))
+    return total
+
+
+def _record_failure(rt: Runtime, version: str, row: Pending, exc: Exception) -> None:
+    # The error's type and message, never the item's text: logs and this table carry no content.
+    error = f"{type(exc).__name__}: {str(exc)[:300]}" if not isinstance(exc, DBAPIError) else type(exc).__name__
+    log.warning("item %d could not be analysed: %s", row.id, type(exc).__name__)
+    with rt.db.write() as session:
+        session.execute(
+            _insert(session)(AnalysisFailure)
+            .values(item_id=row.id, model_version=version, text_sha256=row.text_sha256, error=error,
+                    failed_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["item_id", "model_version", "text_sha256"])
+        )  # fmt: skip
+        audit.record(session, "detect.fail", f"item:{row.id}", actor="system:analyse",
+                     reason="the item could not be analysed; the others went on", detail={"error": error})  # fmt: skip
 
 
 def latest_verdicts(session: Session, item_ids: list[int]) -> dict[int, dict[str, object]]:

@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from shekteu.db.tables import AuditEntry, utcnow
+from shekteu.text.clean import clean_json, clean_text
 
 GENESIS = "0" * 64
 
@@ -51,13 +52,15 @@ def record(
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7242001)"))
     prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    # Cleaned before hashing: the stored values are cleaned (``db/tables.py``), and the hash must
+    # be of what is stored.
     entry = AuditEntry(
         at=utcnow(),
-        actor=actor or current_actor(),
+        actor=clean_text(actor or current_actor()),
         action=action,
-        target=target,
-        reason=reason,
-        detail=detail or {},
+        target=clean_text(target),
+        reason=clean_text(reason) if reason else reason,
+        detail=clean_json(detail or {}),
         prev_hash=prev,
     )
     entry.hash = _digest(prev, entry)

@@ -116,6 +116,8 @@ def detect_cmd(
         write(out_path, features)
     except FieldError as exc:
         raise UserError(str(exc)) from None
+    for warning in found.warnings:
+        err.print(f"warning: {safe(warning)}")
     if save:
         _store(features)
     result = summary(found.sites)

@@ -108,17 +108,17 @@ def serve(
 ) -> None:
     """Serve the citizen web form, Open311 GeoReport v2 and the WhatsApp webhook."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401  (the web extra is there)
 
         from shekteu.web.app import create_app
     except ModuleNotFoundError as exc:
         raise UserError(
             f"serving needs the web extra: pip install 'shekteu[web]' ({exc.name} missing)"
         ) from None
+    from shekteu.web.server import run
+
     rt = _runtime()
-    # No access log: it would write reporters' addresses to disk.
-    uvicorn.run(create_app(rt), host=host or rt.settings.host, port=port or rt.settings.port, access_log=False,
-                log_level="info")  # fmt: skip
+    run(create_app(rt), rt.settings, host or rt.settings.host, port or rt.settings.port)
 
 
 @app.command("bot")

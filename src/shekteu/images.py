@@ -16,6 +16,11 @@ from typing import Any
 
 MAX_PIXELS = 50_000_000  # ~7000 × 7000: more than any phone photo, far less than a bomb
 HASH_BITS = 64
+# The only decoders hostile bytes may reach. Pillow would otherwise try every plugin it has, EPS
+# among them, which runs Ghostscript. (Phones' multi-picture JPEGs open through JPEG; HEIF, iPhone
+# photos, is there when pillow-heif is.)
+FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "GIF", "TIFF", "BMP")
+ACCEPTED = "JPEG, PNG, WebP, HEIF/HEIC, GIF, TIFF or BMP"
 BANDS = 4  # 16-bit slices: two hashes within 3 bits share at least one slice exactly
 
 
@@ -24,24 +29,29 @@ class ImageError(ValueError):
 
 
 @lru_cache(maxsize=1)
-def _register_heif() -> None:
-    """HEIC/HEIF (iPhone photos) open too when pillow-heif is installed (the `street` extra)."""
+def _formats() -> tuple[str, ...]:
+    """The accepted formats this install can decode. HEIC/HEIF (iPhone photos) opens when pillow-heif
+    is installed (the `street` extra)."""
+    from PIL import Image
+
     try:
         from pillow_heif import register_heif_opener
     except ImportError:
-        return
-    register_heif_opener()
+        pass
+    else:
+        register_heif_opener()
+    Image.init()
+    return tuple(f for f in FORMATS if f in Image.OPEN)
 
 
 def open_image(data: bytes, max_pixels: int = MAX_PIXELS, *, small: bool = False) -> Any:
     """The decoded image; ``small`` lets JPEG decode at a reduced scale (for hashing)."""
     from PIL import Image, UnidentifiedImageError
 
-    _register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=_formats())
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(f"image of {width}×{height} pixels is over the {max_pixels}-pixel limit")
@@ -51,7 +61,7 @@ def open_image(data: bytes, max_pixels: int = MAX_PIXELS, *, small: bool = False
     except ImageError:
         raise
     except UnidentifiedImageError:
-        raise ImageError("not an image in a known format") from None
+        raise ImageError(f"not an image in an accepted format ({ACCEPTED})") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(f"decompression bomb refused: {exc}") from None
     except (OSError, ValueError, SyntaxError) as exc:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shekteu.db.tables import Item, utcnow
+from shekteu.text.clean import clean_text
 
 WEB_PAGE = "web_page"
 TELEGRAM_POST = "telegram_post"
@@ -55,6 +56,7 @@ def add_item(session: Session, data: ItemData, *, refresh: bool = False) -> tupl
     its last-seen time and view count move (a post seen again).
     """
     now = utcnow()
+    data.text, data.title = clean_text(data.text), clean_text(data.title) if data.title else data.title
     values = {
         "kind": data.kind,
         "key": data.key,

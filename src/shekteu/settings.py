@@ -131,9 +131,19 @@ class Settings(BaseSettings):
     whatsapp_app_secret: SecretStr | None = Field(
         None, description="App secret that signs webhook calls (X-Hub-Signature-256); unset: webhook refused."
     )
+    header_timeout: float = Field(
+        10, gt=0, le=300, description="Seconds `shekteu serve` waits for a request's headers before closing the connection."
+    )
+    keepalive_timeout: float = Field(
+        5, gt=0, le=300, description="Seconds `shekteu serve` keeps an idle connection open between requests."
+    )
     session_hours: float = Field(12, gt=0, le=24 * 30, description="Hours a dashboard sign-in lasts.")
     login_max_failures: int = Field(
-        5, ge=1, description="Failed sign-ins allowed per user name in 15 minutes (per address: 4x)."
+        5, ge=1, description="Failed sign-ins per user name and address before each further try waits twice as long "
+        "(per address across names and per name across addresses: 4x)."
+    )
+    lookup_rate_limit: int = Field(
+        30, ge=1, description="Ticket status lookups allowed per address per minute (web, Open311)."
     )
     map_tiles_url: str = Field(
         "",

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from shekteu.db.tables import ReporterPrefs
 from shekteu.runtime import Runtime, hash_key
+from shekteu.throttle import LookupLimit
 from shekteu.tips import messages
 from shekteu.tips.intake import RateLimited, TipError, TipInput, add_location, submit
 from shekteu.tips.privacy import pseudonym
@@ -57,6 +58,7 @@ class BotCore:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.key = hash_key(rt.settings)
+        self.lookups = LookupLimit(rt.settings.lookup_rate_limit)
 
     def _who(self, user: Reporter) -> str:
         return pseudonym(self.key, "telegram", str(user.user_id))
@@ -92,6 +94,8 @@ class BotCore:
         lang = self.lang(user)
         if not arg.strip():
             return TEXT["status_ask"][lang]
+        if not self.lookups.allow(str(user.user_id)):
+            return messages.text("lookups_limited", lang)
         try:
             with self.rt.db.read() as session:
                 tip = get_tip(session, arg)

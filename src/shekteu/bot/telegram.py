@@ -112,11 +112,15 @@ class TelegramBot:
 
         return router
 
+    async def _refuse(self, message: Any, user: Any, reason: str) -> None:
+        # The reply is in the reporter's language, read from the database: off the event loop.
+        await self._answer(message, await asyncio.to_thread(self.core.photo_refused, user, reason))
+
     async def _photo(self, message: Any, file_id: str, size: int | None) -> None:
         user = _reporter(message)
         limit = self.rt.settings.tip_max_photo_bytes
         if size is not None and size > limit:
-            await self._answer(message, self.core.photo_refused(user, f"larger than {limit} bytes"))
+            await self._refuse(message, user, f"larger than {limit} bytes")
             return
         try:
             file = await self.bot.get_file(file_id)
@@ -124,11 +128,11 @@ class TelegramBot:
             await self.bot.download_file(file.file_path or "", destination=buf, timeout=60)
         except Exception as exc:  # any transport failure is the reporter's clear reply
             log.warning("photo download failed: %s", type(exc).__name__)
-            await self._answer(message, self.core.photo_refused(user, "download failed, please resend"))
+            await self._refuse(message, user, "download failed, please resend")
             return
         data = buf.getvalue()
         if len(data) > limit:
-            await self._answer(message, self.core.photo_refused(user, f"larger than {limit} bytes"))
+            await self._refuse(message, user, f"larger than {limit} bytes")
             return
         reply = await asyncio.to_thread(self.core.report, user, text=message.caption or "", photos=[data],
                                         message_id=message.message_id)  # fmt: skip

@@ -7,8 +7,9 @@ private one for the connection (DNS rebinding) has no window. Redirects are foll
 every hop goes through both checks. Proxies from the environment are ignored: a proxy would make the
 connected address meaningless.
 
-Limits: body size (kept up to the limit, marked truncated), total time across all hops, number of
-redirects. Bodies are read decoded (gzip, deflate) and counted after decoding, so a compression bomb
+Limits: body size (kept up to the limit, marked truncated), total time across all hops — headers,
+body and DNS included — and number of redirects. Bodies are decoded here (``decoding.py``: gzip,
+deflate, brotli, zstd, at most two layers) and counted as they are decoded, so a compression bomb
 stops at the size limit.
 """
 
@@ -17,6 +18,9 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,14 +30,58 @@ import httpcore
 import httpx
 
 from shekteu.capture.addresses import AddressRefused, IPNetwork, check_url, parse_ip_literal, refusal_reason
+from shekteu.capture.decoding import DecodingError, decoded
 from shekteu.db.tables import utcnow
 from shekteu.settings import Settings
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+READ_CHUNK = 65_536
+ACCEPT_ENCODING = "gzip, deflate, br, zstd"
 
 
 class RefusedConnect(httpcore.ConnectError):
     """Raised inside the connection layer when every resolved address is refused."""
+
+
+# The current fetch's deadline (monotonic seconds), read by every socket operation of that fetch.
+_deadline: ContextVar[float | None] = ContextVar("fetch_deadline", default=None)
+# Name lookups run here so they can be given up on: getaddrinfo itself has no timeout.
+_resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="shekteu-dns")
+
+
+def _remaining(timeout: float | None) -> float | None:
+    """``timeout`` cut to what is left of the fetch's total time; raises once none is left."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("total time limit reached")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write ends by the fetch's total deadline, so a server that
+    trickles its headers a line a second cannot hold a fetch past ``SHEKTEU_FETCH_TIMEOUT``."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, _remaining(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, _remaining(timeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:  # fmt: skip
+        return DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, _remaining(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
 
 
 class GuardedBackend(httpcore.SyncBackend):
@@ -54,8 +102,12 @@ class GuardedBackend(httpcore.SyncBackend):
         if literal is not None:
             addresses = [str(literal)]
         else:
+            lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
             try:
-                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                infos = lookup.result(timeout=_remaining(timeout))
+            except FutureTimeout:
+                lookup.cancel()
+                raise httpcore.ConnectTimeout(f"resolving {host} took too long") from None
             except OSError as exc:
                 raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
             addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -69,7 +121,9 @@ class GuardedBackend(httpcore.SyncBackend):
         for address in addresses:
             try:
                 # Connect by the checked address; httpcore still sends SNI/Host for `host`.
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                return DeadlineStream(
+                    super().connect_tcp(address, port, _remaining(timeout), local_address, socket_options)
+                )
             except httpcore.ConnectError as exc:
                 last = exc
         raise last or httpcore.ConnectError(f"no address for {host}")
@@ -128,7 +182,7 @@ class Fetcher:
             transport=GuardedTransport(settings.fetch_allow_networks, settings.capture_workers * 2),
             follow_redirects=False,
             trust_env=False,
-            headers={"User-Agent": settings.fetch_user_agent, "Accept-Encoding": "gzip, deflate"},
+            headers={"User-Agent": settings.fetch_user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
 
     def close(self) -> None:
@@ -146,6 +200,7 @@ class Fetcher:
         deadline = started + s.fetch_timeout
         result = FetchResult(url=url, fetched_at=utcnow())
         current = url
+        token = _deadline.set(deadline)
         try:
             for _hop in range(s.fetch_max_redirects + 1):
                 reason = check_url(current, s.fetch_allow_networks)
@@ -165,6 +220,10 @@ class Fetcher:
             result.error, result.refused = f"refused: {exc}", True
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             result.error, result.refused = _describe(exc)
+        except DecodingError as exc:
+            result.error = f"undecodable body: {exc}"
+        finally:
+            _deadline.reset(token)
         result.elapsed = time.monotonic() - started
         if result.error is None and result.status is not None and result.status >= 400:
             result.error = f"HTTP {result.status} {result.reason_phrase}".strip()
@@ -193,15 +252,17 @@ class Fetcher:
             if response.status_code in REDIRECT_CODES:
                 return
             chunks, size, limit = [], 0, self.settings.fetch_max_bytes
-            for chunk in response.iter_bytes():  # as received, so the deadline is checked per read
+            # Decoded here, not by httpx: each read decodes at most what the size limit still allows.
+            body = decoded(response.iter_raw(), _header(result.response_headers, "content-encoding"))
+            while chunk := body.read(min(READ_CHUNK, limit + 1 - size)):
                 if time.monotonic() > deadline:
                     raise httpx.TimeoutException("total time limit reached while reading the body")
-                if size + len(chunk) > limit:
-                    chunks.append(chunk[: limit - size])
-                    result.truncated = True
-                    break
                 chunks.append(chunk)
                 size += len(chunk)
+                if size > limit:
+                    chunks[-1] = chunk[: len(chunk) - (size - limit)]
+                    result.truncated = True
+                    break
             result.body = b"".join(chunks)
         finally:
             response.close()

@@ -25,12 +25,14 @@ from shekteu import audit
 from shekteu.capture.telegram_web import PUBLIC_BASE, channel_name
 from shekteu.items import TELEGRAM_POST, ItemData, add_item
 from shekteu.runtime import Runtime
+from shekteu.text.clean import clean_text, is_clean
 from shekteu.text.language import detect_language
 
 MAX_EXPORT_BYTES = 2_000_000_000
 MAX_MEDIA_BYTES = 50_000_000
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
 BATCH = 500
+MAX_POST_ID = 2**63  # message ids are stored as 64-bit integers
 
 
 class ExportError(ValueError):
@@ -75,8 +77,11 @@ def flatten_text(value: Any) -> tuple[str, list[str]]:
 
 def _date(message: dict[str, Any]) -> datetime | None:
     unix = message.get("date_unixtime")
-    if isinstance(unix, str | int) and str(unix).isdigit():
-        return datetime.fromtimestamp(int(unix), UTC)
+    if isinstance(unix, str | int) and not isinstance(unix, bool) and str(unix).isdigit() and len(str(unix)) <= 12:
+        try:
+            return datetime.fromtimestamp(int(unix), UTC)
+        except (OverflowError, OSError, ValueError):
+            return None  # a date past what a datetime holds: no date rather than a crash
     raw = message.get("date")
     if isinstance(raw, str):
         try:
@@ -125,11 +130,12 @@ def read_posts(data: Any, channel: str | None, summary: ImportSummary) -> Iterat
             if not isinstance(message, dict) or message.get("type", "message") != "message":
                 continue
             post_id = message.get("id")
-            if not isinstance(post_id, int) or isinstance(post_id, bool) or post_id <= 0:
+            if not isinstance(post_id, int) or isinstance(post_id, bool) or not 0 < post_id < MAX_POST_ID:
                 summary.skipped += 1
                 summary.problems.append(f"message without a valid id: {str(message)[:80]}")
                 continue
             text, links = flatten_text(message.get("text"))
+            text, links = clean_text(text), [clean_text(link) for link in links]
             media = [
                 message[name] for name in ("photo", "file", "thumbnail") if isinstance(message.get(name), str)
             ]
@@ -152,7 +158,11 @@ def store_media(rt: Runtime, root: Path, rel: str, seen: dict[str, dict[str, Any
     """Copy one referenced file into the evidence store; the entry says what happened."""
     if rel in seen:
         return seen[rel]
-    entry: dict[str, Any] = {"path": rel, "sha256": None}
+    entry: dict[str, Any] = {"path": clean_text(rel), "sha256": None}
+    if not is_clean(rel):
+        entry["error"] = "the path has control characters or broken Unicode"
+        seen[rel] = entry
+        return entry
     target = (root / rel).resolve()
     if rel.startswith("(") or not rel.strip():
         entry["error"] = (
@@ -197,6 +207,8 @@ def load_export(path: Path) -> tuple[Any, bytes]:
         raise ExportError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise ExportError(f"{path} is nested too deeply to be a Telegram export") from None
 
 
 def import_export(rt: Runtime, path: Path, *, channel: str | None = None) -> ImportSummary:

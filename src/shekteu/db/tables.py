@@ -7,49 +7,22 @@ on SQLite as on PostgreSQL, because evidence timestamps that silently change zon
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    String,
-    Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC, returns aware UTC; refuses naive input so no local time sneaks in."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from shekteu.db.types import CleanString, CleanText, JSONType, UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
@@ -63,22 +36,22 @@ class Capture(Base):
     __table_args__ = (Index("ix_captures_url_id", "url", "id"), Index("ix_captures_sha256", "sha256"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    url: Mapped[str] = mapped_column(Text)
-    final_url: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(CleanText)
+    final_url: Mapped[str | None] = mapped_column(CleanText)
     status: Mapped[int | None] = mapped_column(Integer)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    content_type: Mapped[str | None] = mapped_column(Text)
-    sha256: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(CleanText)
+    sha256: Mapped[str | None] = mapped_column(CleanString(64))
     body_size: Mapped[int | None] = mapped_column(BigInteger)
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)
-    warc_file: Mapped[str | None] = mapped_column(Text)
+    warc_file: Mapped[str | None] = mapped_column(CleanText)
     warc_offset: Mapped[int | None] = mapped_column(BigInteger)
-    ip: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(CleanString(64))
     redirects: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    title: Mapped[str | None] = mapped_column(Text)
-    text: Mapped[str | None] = mapped_column(Text)
-    lang: Mapped[str | None] = mapped_column(String(8))
-    error: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(CleanText)
+    text: Mapped[str | None] = mapped_column(CleanText)
+    lang: Mapped[str | None] = mapped_column(CleanString(8))
+    error: Mapped[str | None] = mapped_column(CleanText)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
     changed: Mapped[bool | None] = mapped_column(Boolean)
 
@@ -93,21 +66,21 @@ class Item(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    key: Mapped[str] = mapped_column(Text)
-    url: Mapped[str] = mapped_column(Text)
-    channel: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(CleanString(32))
+    key: Mapped[str] = mapped_column(CleanText)
+    url: Mapped[str] = mapped_column(CleanText)
+    channel: Mapped[str | None] = mapped_column(CleanText)
     post_id: Mapped[int | None] = mapped_column(BigInteger)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    title: Mapped[str | None] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text, default="")
-    lang: Mapped[str | None] = mapped_column(String(8))
+    title: Mapped[str | None] = mapped_column(CleanText)
+    text: Mapped[str] = mapped_column(CleanText, default="")
+    lang: Mapped[str | None] = mapped_column(CleanString(8))
     links: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     media: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     views: Mapped[int | None] = mapped_column(BigInteger)
-    source: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(CleanString(32))
     capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
-    text_sha256: Mapped[str] = mapped_column(String(64))
+    text_sha256: Mapped[str] = mapped_column(CleanString(64))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -120,13 +93,13 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(Text)
-    action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(CleanText)
+    action: Mapped[str] = mapped_column(CleanString(64))
+    target: Mapped[str] = mapped_column(CleanText)
+    reason: Mapped[str | None] = mapped_column(CleanText)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str] = mapped_column(CleanString(64))
+    hash: Mapped[str] = mapped_column(CleanString(64), unique=True)
 
 
 class Verdict(Base):
@@ -140,14 +113,31 @@ class Verdict(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
-    model_version: Mapped[str] = mapped_column(String(32))
-    text_sha256: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(String(16))
+    model_version: Mapped[str] = mapped_column(CleanString(32))
+    text_sha256: Mapped[str] = mapped_column(CleanString(64))
+    label: Mapped[str] = mapped_column(CleanString(16))
     score: Mapped[float] = mapped_column(Float)
     probabilities: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     terms: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    lang: Mapped[str | None] = mapped_column(String(8))
+    lang: Mapped[str | None] = mapped_column(CleanString(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnalysisFailure(Base):
+    """An item the detector or the linking could not take, for one model version and text (issue 19):
+    recorded so the run goes on past it and the next run does not stall on it again."""
+
+    __tablename__ = "analysis_failures"
+    __table_args__ = (
+        UniqueConstraint("item_id", "model_version", "text_sha256", name="uq_analysis_failures_item_model_text"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    model_version: Mapped[str] = mapped_column(CleanString(32))
+    text_sha256: Mapped[str] = mapped_column(CleanString(64))
+    error: Mapped[str] = mapped_column(CleanText)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Indicator(Base):
@@ -161,9 +151,9 @@ class Indicator(Base):
     __table_args__ = (UniqueConstraint("type", "key", name="uq_indicators_type_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    type: Mapped[str] = mapped_column(String(32))
-    key: Mapped[str] = mapped_column(Text)
-    normalized: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(CleanString(32))
+    key: Mapped[str] = mapped_column(CleanText)
+    normalized: Mapped[str] = mapped_column(CleanText)
     valid: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -181,7 +171,7 @@ class ItemIndicator(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
-    value: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(CleanText)
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
 
@@ -197,7 +187,7 @@ class Shop(Base):
     __table_args__ = (Index("ix_shops_score", "score"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
@@ -217,7 +207,7 @@ class ShopIndicator(Base):
 
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
-    how: Mapped[str] = mapped_column(String(16))
+    how: Mapped[str] = mapped_column(CleanString(16))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -229,7 +219,7 @@ class ShopItem(Base):
 
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
-    how: Mapped[str] = mapped_column(String(16))
+    how: Mapped[str] = mapped_column(CleanString(16))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -253,10 +243,10 @@ class ShopSuggestion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shop_a: Mapped[int] = mapped_column(ForeignKey("shops.id"))
     shop_b: Mapped[int] = mapped_column(ForeignKey("shops.id"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(CleanString(16))
     similarity: Mapped[float] = mapped_column(Float)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(CleanString(16), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -287,10 +277,10 @@ class WarninglistEntry(Base):
     __table_args__ = (UniqueConstraint("type", "value", name="uq_warninglist_type_value"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    list_name: Mapped[str] = mapped_column(String(64))
-    type: Mapped[str] = mapped_column(String(32))  # "domain" covers subdomains; other types match exactly
-    value: Mapped[str] = mapped_column(Text)
-    added_by: Mapped[str] = mapped_column(Text)
+    list_name: Mapped[str] = mapped_column(CleanString(64))
+    type: Mapped[str] = mapped_column(CleanString(32))  # "domain" covers subdomains; other types match exactly
+    value: Mapped[str] = mapped_column(CleanText)
+    added_by: Mapped[str] = mapped_column(CleanText)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -300,12 +290,12 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(CleanString(64), unique=True)
     roles: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    password_hash: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(CleanText)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lang: Mapped[str | None] = mapped_column(String(2))
+    lang: Mapped[str | None] = mapped_column(CleanString(2))
 
 
 class WebSession(Base):
@@ -314,9 +304,9 @@ class WebSession(Base):
     __tablename__ = "web_sessions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(CleanString(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    csrf: Mapped[str] = mapped_column(String(64))
+    csrf: Mapped[str] = mapped_column(CleanString(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -328,9 +318,9 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(CleanString(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    label: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -343,10 +333,10 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
-    number: Mapped[str] = mapped_column(String(64), unique=True)
-    opened_by: Mapped[str] = mapped_column(Text)
+    number: Mapped[str] = mapped_column(CleanString(64), unique=True)
+    opened_by: Mapped[str] = mapped_column(CleanText)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(CleanText)
 
 
 class Takedown(Base):
@@ -360,19 +350,19 @@ class Takedown(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
-    target_type: Mapped[str] = mapped_column(String(32))
-    target: Mapped[str] = mapped_column(Text)
-    recipient: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16))
-    proposed_by: Mapped[str] = mapped_column(String(64))
-    approved_by: Mapped[str | None] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(CleanString(32))
+    target: Mapped[str] = mapped_column(CleanText)
+    recipient: Mapped[str] = mapped_column(CleanString(16))
+    state: Mapped[str] = mapped_column(CleanString(16))
+    proposed_by: Mapped[str] = mapped_column(CleanString(64))
+    approved_by: Mapped[str | None] = mapped_column(CleanString(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    check_result: Mapped[str | None] = mapped_column(String(16))
+    check_result: Mapped[str | None] = mapped_column(CleanString(16))
 
 
 class TakedownEvent(Base):
@@ -384,10 +374,10 @@ class TakedownEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     takedown_id: Mapped[int] = mapped_column(ForeignKey("takedowns.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    actor: Mapped[str] = mapped_column(String(64))
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(CleanString(64))
+    from_state: Mapped[str | None] = mapped_column(CleanString(16))
+    to_state: Mapped[str] = mapped_column(CleanString(16))
+    reason: Mapped[str] = mapped_column(CleanText)
     capture_ids: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
@@ -399,7 +389,7 @@ class ImageBand(Base):
     __table_args__ = (Index("ix_image_bands_bucket", "bucket"),)
 
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(CleanString(64), primary_key=True)
     band: Mapped[int] = mapped_column(Integer, primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer)
     dhash: Mapped[int] = mapped_column(BigInteger)
@@ -414,34 +404,38 @@ class Tip(Base):
         Index("ix_tips_pseudonym", "pseudonym"),
         Index("ix_tips_status", "status"),
         Index("ix_tips_created_at", "created_at"),
+        Index("ix_tips_origin", "origin"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket: Mapped[str] = mapped_column(String(16), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    channel: Mapped[str] = mapped_column(String(16))
-    lang: Mapped[str | None] = mapped_column(String(8))
-    pseudonym: Mapped[str] = mapped_column(String(64))
-    contact_sealed: Mapped[str | None] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text, default="")
+    ticket: Mapped[str] = mapped_column(CleanString(16), unique=True)
+    kind: Mapped[str] = mapped_column(CleanString(16))
+    channel: Mapped[str] = mapped_column(CleanString(16))
+    lang: Mapped[str | None] = mapped_column(CleanString(8))
+    pseudonym: Mapped[str] = mapped_column(CleanString(64))
+    contact_sealed: Mapped[str | None] = mapped_column(CleanText)
+    text: Mapped[str] = mapped_column(CleanText, default="")
     links: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     photos: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
-    location_source: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
-    public_status: Mapped[str] = mapped_column(Text)
+    location_source: Mapped[str | None] = mapped_column(CleanString(16))
+    status: Mapped[str] = mapped_column(CleanString(16))
+    public_status: Mapped[str] = mapped_column(CleanText)
     score: Mapped[float | None] = mapped_column(Float)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tips.id"))
-    service_code: Mapped[str | None] = mapped_column(String(32))
+    service_code: Mapped[str | None] = mapped_column(CleanString(32))
     source_ref: Mapped[str | None] = mapped_column(
-        String(64), unique=True
+        CleanString(64), unique=True
     )  # keyed hash of the channel's message id
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     staff_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    process_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    process_error: Mapped[str | None] = mapped_column(CleanText)  # why the last processing failed
+    origin: Mapped[str | None] = mapped_column(CleanString(64))  # keyed hash of the sender's address (web, Open311)
 
 
 class ReporterPrefs(Base):
@@ -449,8 +443,8 @@ class ReporterPrefs(Base):
 
     __tablename__ = "reporter_prefs"
 
-    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
-    lang: Mapped[str] = mapped_column(String(8))
+    pseudonym: Mapped[str] = mapped_column(CleanString(64), primary_key=True)
+    lang: Mapped[str] = mapped_column(CleanString(8))
 
 
 class Notification(Base):
@@ -461,12 +455,12 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"))
-    channel: Mapped[str] = mapped_column(String(16))
-    contact_sealed: Mapped[str | None] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    channel: Mapped[str] = mapped_column(CleanString(16))
+    contact_sealed: Mapped[str | None] = mapped_column(CleanText)
+    text: Mapped[str] = mapped_column(CleanText)
+    status: Mapped[str] = mapped_column(CleanString(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -478,9 +472,9 @@ class Zone(Base):
     __table_args__ = (UniqueConstraint("kind", "name", name="uq_zones_kind_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(Text)
-    contact: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(CleanString(16))
+    name: Mapped[str] = mapped_column(CleanText)
+    contact: Mapped[str | None] = mapped_column(CleanText)
     geometry: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -494,15 +488,15 @@ class Spot(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(CleanString(16))
     indicators: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"))
-    kato: Mapped[str | None] = mapped_column(String(16))
-    district: Mapped[str | None] = mapped_column(Text)
-    oblast: Mapped[str | None] = mapped_column(Text)
+    kato: Mapped[str | None] = mapped_column(CleanString(16))
+    district: Mapped[str | None] = mapped_column(CleanText)
+    oblast: Mapped[str | None] = mapped_column(CleanText)
     reports: Mapped[int] = mapped_column(Integer, default=0)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
-    assigned_to: Mapped[str | None] = mapped_column(Text)
+    assigned_to: Mapped[str | None] = mapped_column(CleanText)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -517,14 +511,14 @@ class SpotPhoto(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     spot_id: Mapped[int] = mapped_column(ForeignKey("spots.id"))
     tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"))
-    role: Mapped[str] = mapped_column(String(16))
-    sha256: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(CleanString(16))
+    sha256: Mapped[str | None] = mapped_column(CleanString(64))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     qr: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     indicators: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    added_by: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -535,19 +529,19 @@ class FieldSite(Base):
     __table_args__ = (Index("ix_field_sites_status", "status"), Index("ix_field_sites_kato", "kato"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of geometry, date and source
+    key: Mapped[str] = mapped_column(CleanString(64), unique=True)  # SHA-256 of geometry, date and source
     geometry: Mapped[dict[str, Any]] = mapped_column(JSONType)  # GeoJSON, lon/lat
     hectares: Mapped[float] = mapped_column(Float)
     ndvi: Mapped[float | None] = mapped_column(Float)
     confidence: Mapped[float | None] = mapped_column(Float)
-    observed_on: Mapped[str | None] = mapped_column(String(10))
-    source: Mapped[str] = mapped_column(Text)
-    method: Mapped[str] = mapped_column(String(32))
-    kato: Mapped[str | None] = mapped_column(String(16))
-    district: Mapped[str | None] = mapped_column(Text)
-    oblast: Mapped[str | None] = mapped_column(Text)
+    observed_on: Mapped[str | None] = mapped_column(CleanString(10))
+    source: Mapped[str] = mapped_column(CleanText)
+    method: Mapped[str] = mapped_column(CleanString(32))
+    kato: Mapped[str | None] = mapped_column(CleanString(16))
+    district: Mapped[str | None] = mapped_column(CleanText)
+    oblast: Mapped[str | None] = mapped_column(CleanText)
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(CleanString(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -45,6 +45,9 @@ def _power_table(name: str, base: int, n: int) -> np.ndarray:
 def feature_codes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Codes of `` text `` per text joined by NUL, digits as 0 and non-word characters as space.
 
+    Only the separators are NUL in the result (NULs inside a text become spaces), so callers may
+    find text boundaries by looking for NUL.
+
     Returns the codes and, for each text, the index of its first character in them.
     """
     joined = "\x00" + "\x00".join(f" {t} " for t in texts) + "\x00"
@@ -61,7 +64,9 @@ def feature_codes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     )
     digit = (codes >= 0x30) & (codes <= 0x39)
     out = np.where(word, codes, np.where(digit, ZERO, SPACE)).astype(np.uint64)
-    out[codes == NUL] = NUL
+    # The separators are placed by position: a NUL inside a text is a space like any control.
+    out[starts - 2] = NUL
+    out[-1] = NUL
     return out, starts
 
 

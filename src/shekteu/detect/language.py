@@ -8,6 +8,8 @@ anything else — Arabic, Chinese, Greek — is ``other``.
 
 from __future__ import annotations
 
+from shekteu.text.language import cyrillic_text
+
 _KAZAKH = "әғқңөұүһӘҒҚҢӨҰҮҺ"
 _ASCII = bytes(range(128))
 _ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
@@ -24,7 +26,7 @@ def quick_language(text: str) -> str | None:
     others = len(raw) - len(raw.translate(None, bytes(range(0xC0, 0x100)))) - cyrillic
     if cyrillic + latin < 3 or others > cyrillic + latin:
         return "other"
-    if cyrillic >= latin:
+    if cyrillic >= latin or (cyrillic and cyrillic_text(sample)):  # Latin product names in Russian
         kazakh = sum(sample.count(ch) for ch in _KAZAKH)
         return "kk" if kazakh and kazakh * 50 >= cyrillic else "ru"
     return "en"

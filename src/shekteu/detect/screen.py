@@ -26,10 +26,14 @@ _EMOJI_CODES = np.array(sorted({ord(e[0]) for e in EMOJI_WORDS}), dtype=np.uint3
 
 
 def codes_of(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Code points of the texts joined by NUL, and for each code point the index of its text."""
+    """Code points of the texts joined by NUL, and for each code point the index of its text.
+
+    The index comes from the lengths, never from counting NULs: a text may carry NULs of its own.
+    """
     joined = "\x00".join(texts)
     codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    doc = np.cumsum(codes == 0, dtype=np.int64)
+    lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+    doc = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)[: len(codes)]
     return codes, doc
 
 

@@ -208,6 +208,9 @@ def _describe(path: str) -> dict:
             ds.read(
                 1, window=((0, min(1, ds.height)), (0, min(1, ds.width)))
             )  # fails early on a corrupt file
+            # GDAL's mask (nodata, alpha or mask band) at a coarse scale: an all-empty raster has nothing to map.
+            if not ds.dataset_mask(out_shape=(min(256, ds.height), min(256, ds.width))).any():
+                raise FieldError(f"{path}: the raster has no valid pixels (all nodata)")
             return {
                 "path": path, "count": ds.count, "crs": ds.crs.to_wkt(), "transform": tuple(ds.transform)[:6],
                 "width": ds.width, "height": ds.height, "descriptions": [d or "" for d in ds.descriptions],

@@ -32,6 +32,7 @@ SECTION_MARGIN = 8
 class Detection:
     sites: list = field(default_factory=list)  # list[Site]
     grids: list[Grid] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # scenes mapped outside the districts
 
     def features(self) -> list[dict[str, Any]]:
         from shekteu.field.sites import feature
@@ -65,9 +66,8 @@ def detect_sites(
     except BoundaryError as exc:
         raise FieldError(str(exc)) from None
     scenes = open_scenes([str(p) for p in paths])
-    for scene in scenes:
-        footprint(scene, boundaries)
     out = Detection()
+    out.warnings = [w for w in (footprint(scene, boundaries) for scene in scenes) if w]
     for scene in scenes:
         check_scene(scene, model_dir)
         _, rows, cols = cell_shape(scene)

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from shekteu.field import FieldError
 from shekteu.field.detect import Grid
 from shekteu.field.imagery import Scene
 
@@ -192,8 +191,11 @@ def trace(grid: Grid, mask: np.ndarray, *, min_hectares: float, boundaries: str 
     return assemble(grid, pieces(grid, mask), min_hectares=min_hectares, boundaries=boundaries)
 
 
-def footprint(scene: Scene, boundaries: str | None) -> None:
-    """Raise when the scene lies outside every area of the boundaries file."""
+def footprint(scene: Scene, boundaries: str | None) -> str | None:
+    """A warning when the scene lies outside every area of the boundaries file (None inside).
+
+    Such a scene is still mapped, its sites with no district: the Shu valley runs on into Kyrgyzstan's
+    Chuy region, and joint work across that border maps land the shipped districts do not cover."""
     from shapely.geometry import Polygon, box
 
     from shekteu.geo.boundaries import load
@@ -211,11 +213,10 @@ def footprint(scene: Scene, boundaries: str | None) -> None:
         bx0, by0, bx1, by1 = area.bbox
         if bx0 <= maxx and minx <= bx1 and by0 <= maxy and miny <= by1:
             if any(Polygon(ring).buffer(0).intersects(extent) for ring in area.rings):
-                return
+                return None
     where = boundaries or "the shipped Kazakhstan districts"
-    raise FieldError(
-        f"{scene.name}: lies outside every area of {where} (raster extent {minx:.4f},{miny:.4f} – {maxx:.4f},{maxy:.4f} lon/lat)"
-    )
+    return (f"{scene.name}: lies outside every area of {where} (raster extent {minx:.4f},{miny:.4f} – "
+            f"{maxx:.4f},{maxy:.4f} lon/lat); its sites have no district")  # fmt: skip
 
 
 def summary(sites: list[Site]) -> dict[str, Any]:

@@ -8,8 +8,6 @@ points; polygons and rasters use shapely/rasterio in the field module.
 
 from __future__ import annotations
 
-import gzip
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -18,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from shekteu.geo.geojson import BoundaryError, features, parse_json, polygon_rings, properties
+
+__all__ = ["Area", "BoundaryError", "load", "locate", "outlines", "parse"]
+
 DEFAULT = "kz_adm2_2024.geojson.gz"
-
-
-class BoundaryError(ValueError):
-    """A boundaries file that cannot be read or has no polygons; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -55,28 +53,14 @@ class Area:
                 "oblast": self.oblast_ru}  # fmt: skip
 
 
-def _rings(geometry: dict[str, Any]) -> list[np.ndarray]:
-    kind, coords = geometry.get("type"), geometry.get("coordinates")
-    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else []
-    return [
-        np.asarray(ring, dtype=np.float64)[:, :2]
-        for polygon in polygons or []
-        for ring in polygon
-        if len(ring) >= 4
-    ]
-
-
 def parse(data: dict[str, Any], source: str) -> list[Area]:
-    features = data.get("features") if isinstance(data, dict) else None
-    if not isinstance(features, list):
-        raise BoundaryError(f"{source}: not a GeoJSON FeatureCollection")
     areas = []
-    for n, feature in enumerate(features):
-        props = feature.get("properties") or {}
+    for n, feature in enumerate(features(data, source)):
+        props = properties(feature)
         try:
-            rings = _rings(feature.get("geometry") or {})
-        except (ValueError, IndexError, TypeError):
-            raise BoundaryError(f"{source}: feature {n} has broken coordinates") from None
+            rings = polygon_rings(feature.get("geometry"))
+        except ValueError as exc:
+            raise BoundaryError(f"{source}: feature {n} has broken coordinates ({exc})") from None
         if not rings:
             continue
         stacked = np.vstack(rings)
@@ -105,13 +89,12 @@ def load(path: str | None = None) -> tuple[Area, ...]:
         else:
             raw = Path(path).read_bytes()
             source = path
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        return tuple(parse(json.loads(raw), source))
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, BoundaryError):
-            raise
-        raise BoundaryError(f"cannot read boundaries {path or DEFAULT}: {exc}") from None
+        data = parse_json(raw, source)
+    except BoundaryError as exc:
+        raise BoundaryError(f"cannot read boundaries: {exc}") from None
+    except OSError as exc:
+        raise BoundaryError(f"cannot read boundaries {path or DEFAULT}: {exc.strerror or exc}") from None
+    return tuple(parse(data, source))
 
 
 def locate(lat: float, lon: float, path: str | None = None) -> Area | None:

@@ -25,7 +25,7 @@ from shekteu.indicators.defang import refang
 
 TYPES = (
     "url", "domain", "onion", "telegram_username", "telegram_link", "telegram_bot", "telegram_invite",
-    "phone", "bank_card", "iban", "btc", "eth", "tron", "ltc", "xmr", "ton", "email",
+    "phone", "bank_card", "iban", "btc", "eth", "tron", "ltc", "xmr", "ton", "email", "telegram_chat",
 )  # fmt: skip
 
 
@@ -225,6 +225,7 @@ def _site(ascii_host: str) -> str:
 
 
 _CHANNEL_NAME = re.compile(r"[a-z][a-z0-9_]{3,31}")
+_CHAT_KEY = re.compile(r"c/[0-9]{1,19}")  # Telegram's private-link form of a chat id
 
 
 def own_address(url: str, channel: str | None) -> Indicator | None:
@@ -235,8 +236,12 @@ def own_address(url: str, channel: str | None) -> Indicator | None:
     """
     if channel is not None:
         name = channel.lower().lstrip("@")
+        if _CHAT_KEY.fullmatch(name):
+            # A channel known only by its numeric id (an export without --channel) is still one
+            # identity: its posts belong together.
+            return Indicator("telegram_chat", channel, name, True, -1, -1)
         if not _CHANNEL_NAME.fullmatch(name):
-            return None  # a private channel's numeric id: no public address
+            return None
         kind = "telegram_bot" if name.endswith("bot") else "telegram_username"
         return Indicator(kind, channel, "@" + name, True, -1, -1)
     try:

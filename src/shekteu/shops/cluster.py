@@ -62,6 +62,7 @@ STRONG = frozenset(
         "xmr",
         "ton",
         "email",
+        "telegram_chat",
     }
 )
 ATTACHED = frozenset({"url"})  # kept with the shop (URL-level takedowns, blocklists), never joins shops

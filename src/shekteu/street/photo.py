@@ -56,9 +56,19 @@ def taken_at(image: Any) -> str | None:
 
 
 def analyse_bytes(name: str, data: bytes, *, run_ocr: bool = True) -> PhotoResult:
+    """What one photo shows; any failure is the result's ``error``, never an exception, so one odd
+    file (flat, one pixel, a decoder quirk) does not take a batch or the tip queue with it."""
+    result = PhotoResult(file=name)
+    try:
+        return _analyse(result, data, run_ocr)
+    except Exception as exc:
+        result.error = f"could not read the photo: {type(exc).__name__}: {str(exc)[:200]}"
+        return result
+
+
+def _analyse(result: PhotoResult, data: bytes, run_ocr: bool) -> PhotoResult:
     from PIL import ImageOps
 
-    result = PhotoResult(file=name)
     try:
         image = open_image(data)
     except ImageError as exc:

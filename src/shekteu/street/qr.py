@@ -65,6 +65,8 @@ def _otsu(grey: np.ndarray) -> np.ndarray:
     mean = np.cumsum(hist * np.arange(256))
     with np.errstate(divide="ignore", invalid="ignore"):
         between = (mean[-1] * weight - mean * total) ** 2 / (weight * (total - weight))
+    if not np.isfinite(between).any():  # one grey level (a flat or one-pixel photo): nothing to split
+        return grey.copy()
     threshold = int(np.nanargmax(between))
     return np.where(grey > threshold, 255, 0).astype(np.uint8)
 
@@ -168,6 +170,9 @@ def _tiles(image: Any) -> list[tuple[str, str]]:
     return found
 
 
+MIN_SIDE = 21  # pixels: the smallest QR code has 21 modules a side; a smaller photo holds no code to rescue
+
+
 def decode_plain(image: Any) -> list[Decoded]:
     """zxing-cpp alone, as anyone would call it (the benchmark's baseline)."""
     return _unique(_read(image.convert("RGB")), "plain")
@@ -177,7 +182,7 @@ def decode(image: Any, *, fallbacks: bool = True) -> list[Decoded]:
     """Every matrix code in the image: plain zxing-cpp, then the fallbacks until one reads."""
     image = _scaled(image, MAX_SIDE)
     found = decode_plain(image)
-    if found or not fallbacks:
+    if found or not fallbacks or min(image.size) < MIN_SIDE:
         return found
     for name, attempt in _fallbacks(image):
         result = _unique(attempt(), name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from sqlalchemy import select
@@ -10,10 +9,12 @@ from sqlalchemy.orm import Session
 
 from shekteu import audit
 from shekteu.db.tables import Zone, utcnow
-from shekteu.geo.boundaries import BoundaryError, _rings
+from shekteu.geo.geojson import BoundaryError, features, parse_json, polygon_rings, properties
+from shekteu.text.clean import clean_text
 
 KINDS = ("ksk", "osi", "volunteers", "police", "district")
 MAX_BYTES = 50_000_000
+MAX_NAME = 200
 
 
 def import_zones(session: Session, path: Path, *, kind: str, name_property: str, actor: str) -> list[str]:
@@ -23,27 +24,27 @@ def import_zones(session: Session, path: Path, *, kind: str, name_property: str,
     try:
         if path.stat().st_size > MAX_BYTES:
             raise BoundaryError(f"{path} is larger than {MAX_BYTES} bytes")
-        data = json.loads(path.read_bytes())
+        raw = path.read_bytes()
     except OSError as exc:
         raise BoundaryError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise BoundaryError(f"{path} is not JSON: {exc}") from None
-    features = data.get("features") if isinstance(data, dict) else None
-    if not isinstance(features, list) or not features:
+    found = features(parse_json(raw, str(path), MAX_BYTES), str(path))
+    if not found:
         raise BoundaryError(f"{path}: not a GeoJSON FeatureCollection with features")
     names = []
-    for n, feature in enumerate(features):
-        geometry = (feature or {}).get("geometry") or {}
+    for n, feature in enumerate(found):
+        geometry = feature.get("geometry")
         try:
-            if not _rings(geometry):
-                raise ValueError
-        except (ValueError, IndexError, TypeError):
-            raise BoundaryError(f"{path}: feature {n} is not a polygon") from None
-        name = str(((feature or {}).get("properties") or {}).get(name_property) or "").strip()
+            if not polygon_rings(geometry):
+                raise ValueError("not a polygon")
+        except ValueError as exc:
+            raise BoundaryError(f"{path}: feature {n}: {exc}") from None
+        props = properties(feature)
+        name = clean_text(str(props.get(name_property) or "")).strip()[:MAX_NAME]
         if not name:
             raise BoundaryError(f"{path}: feature {n} has no {name_property!r} property")
+        contact = props.get("contact")
+        contact = clean_text(str(contact))[:MAX_NAME] if isinstance(contact, str | int) else None
         zone = session.scalar(select(Zone).where(Zone.kind == kind, Zone.name == name))
-        contact = ((feature or {}).get("properties") or {}).get("contact")
         if zone is None:
             session.add(Zone(kind=kind, name=name, contact=contact, geometry=geometry, created_at=utcnow()))
         else:

@@ -92,19 +92,23 @@ def normalise_target(kind: str, target: str, warn: Warninglist) -> str:
         raise TakedownError(f"unknown target type {kind!r}; use one of {', '.join(TARGETS)}")
     target = target.strip()
     if kind == "url":
-        parts = urlsplit(target if "://" in target else "http://" + target)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise TakedownError(f"not a web address: {target!r}")
+        try:
+            parts = urlsplit(target if "://" in target else "http://" + target)
+            host = parts.hostname
+        except ValueError:
+            host = None
+        if host is None or parts.scheme not in ("http", "https"):
+            raise TakedownError(f"not a web address: {target[:200]!r}")
         return parts._replace(netloc=parts.netloc.lower(), fragment="").geturl()
     if kind == "domain":
-        host = (
-            (urlsplit(target).hostname if "://" in target else target)
-            .lower()
-            .rstrip(".")
-            .removeprefix("www.")
-        )
-        if not re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]{2,}", host.encode("idna").decode("ascii")):
-            raise TakedownError(f"not a domain name: {target!r}")
+        try:
+            host = urlsplit(target).hostname if "://" in target else target
+            ascii_host = (host or "").lower().rstrip(".").removeprefix("www.").encode("idna").decode("ascii")
+        except (ValueError, UnicodeError):  # a broken URL; an empty or over-long label
+            ascii_host = ""
+        if not re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]{2,}", ascii_host):
+            raise TakedownError(f"not a domain name: {target[:200]!r}")
+        host = (host or "").lower().rstrip(".").removeprefix("www.")
         listed = warn.domain_listed(host)
         if listed:
             raise TakedownError(

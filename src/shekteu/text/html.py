@@ -4,12 +4,15 @@ Pages come with wrong or missing charsets (cp1251 labelled UTF-8, koi8-r without
 UTF-8). We try the declared charsets strictly, then UTF-8, then a detector, and only then decode with
 replacement characters, so Russian text is not turned into mojibake. Main text comes from
 trafilatura (boilerplate removed); when it finds none — tiny shop pages often have no "article" — the
-visible body text is used instead. Links come from selectolax (fast, tolerant of broken HTML).
+visible body text is used instead. Links come from selectolax (fast, tolerant of broken HTML). A page
+nested deeper than ``MAX_DEPTH`` is read as flat text instead, since tree parsers are quadratic in
+depth.
 """
 
 from __future__ import annotations
 
 import codecs
+import html as html_module
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -22,6 +25,16 @@ TEXT_TYPES = (*HTML_TYPES, "text/plain")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 LINK_SCHEMES = ("http", "https", "tg")
+# Tree parsers slow down with the square of nesting depth (200,000 nested <div>s: minutes); real
+# pages stay far below this, so a deeper page is read as flat text.
+MAX_DEPTH = 1000
+VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+                  "source", "track", "wbr", "keygen", "command"})  # fmt: skip
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+_TAGS = re.compile(r"<[^>]*>")
+_SCRIPTS = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
 
 
 @dataclass
@@ -117,9 +130,42 @@ def _visible_text(tree: LexborHTMLParser) -> str:
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+def nesting_depth(html: str) -> int:
+    """The deepest element nesting of a page, counted from its tags (void elements do not nest)."""
+    import numpy as np
+
+    tags = _TAG.findall(html)
+    if not tags:
+        return 0
+    steps = np.fromiter((0 if name.lower() in VOID else -1 if close else 1 for close, name in tags),
+                        dtype=np.int64, count=len(tags))  # fmt: skip
+    return int(np.cumsum(steps).max())
+
+
+def _flat_page(html: str, url: str) -> PageText:
+    """A page too deeply nested to parse as a tree: tags stripped, title and links found by pattern."""
+    title = _TITLE.search(html)
+    links = []
+    for href in dict.fromkeys(m.strip() for m in _HREF.findall(html)):
+        try:
+            absolute = urljoin(url, href)
+        except ValueError:
+            continue
+        if urlsplit(absolute).scheme.lower() in LINK_SCHEMES:
+            links.append(absolute.split("#", 1)[0])
+        if len(links) >= MAX_LINKS:
+            break
+    text = html_module.unescape(_TAGS.sub(" ", _SCRIPTS.sub(" ", html)))
+    text = "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+    return PageText(title=html_module.unescape(title.group(1)).strip() or None if title else None, text=text,
+                    links=links)  # fmt: skip
+
+
 def extract_html(html: str, url: str) -> PageText:
     import trafilatura
 
+    if nesting_depth(html) > MAX_DEPTH:
+        return _flat_page(html, url)
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
     title = title_node.text(strip=True) if title_node is not None else None

@@ -3,7 +3,8 @@
 Lingua is restricted to the three working languages, which makes it fast and keeps Kazakh from
 being confused with languages we never see. Kazakh-only letters (әғқңөұүһі) decide Kazakh outright
 when they are frequent enough, since short Kazakh messages often look Russian to a statistical
-model. Text whose letters are mostly neither Cyrillic nor Latin is ``other``.
+model. Mostly-Cyrillic text is never English. Text whose letters are mostly neither Cyrillic nor
+Latin is ``other``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,19 @@ def _script_counts(text: str) -> tuple[int, int, int, int]:
     return cyr, lat, max(letters - cyr - lat, 0), len(_KAZAKH.findall(text))
 
 
+_NOT_WORDS = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]*@\w+(?:\.\w+)*|\b[A-Z0-9]{2,}\b")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def cyrillic_text(text: str) -> bool:
+    """At least a third of the words Cyrillic, not counting links, handles and upper-case tokens
+    (tickers, acronyms: BTC, USDT, PVP): Russian and Kazakh ads name products in Latin ("Mephedrone,
+    Kush, Amnesia Haze в наличии"), English text does not carry Cyrillic words in such numbers."""
+    words = _WORD.findall(_NOT_WORDS.sub(" ", text))
+    cyrillic = sum(1 for w in words if _CYRILLIC.match(w))
+    return cyrillic > 0 and 2 * cyrillic >= len(words) - cyrillic
+
+
 def detect_language(text: str | None) -> str | None:
     if not text or not text.strip():
         return None
@@ -52,7 +66,17 @@ def detect_language(text: str | None) -> str | None:
     # which comes without ә, ғ, қ …).
     if cyr and kaz / cyr >= 0.02 and any(ch in KAZAKH_LETTERS - {"і", "І"} for ch in sample):
         return "kk"
+    if cyr and cyrillic_text(sample):
+        # Cyrillic text is never English, however many Latin product names, tickers ("BTC") and
+        # handles it carries: only Russian or Kazakh are in question.
+        return "kk" if _detector().compute_language_confidence(sample, _kazakh()) > 0.5 else "ru"
     found = _detector().detect_language_of(sample)
     if found is None:
         return "other"
     return {"RUSSIAN": "ru", "KAZAKH": "kk", "ENGLISH": "en"}[found.name]
+
+
+def _kazakh() -> Any:
+    from lingua import Language
+
+    return Language.KAZAKH

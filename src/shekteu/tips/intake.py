@@ -25,6 +25,7 @@ from shekteu.indicators.extract import ADDRESS_TYPES, extract
 from shekteu.items import ItemData, add_item
 from shekteu.runtime import Runtime, contact_key, hash_key
 from shekteu.shops.cluster import store_image_bands
+from shekteu.text.clean import clean_text
 from shekteu.tips import messages
 from shekteu.tips.privacy import pseudonym, seal
 from shekteu.tips.tickets import new_ticket
@@ -56,6 +57,7 @@ class TipInput:
     lang: str | None = None
     service_code: str | None = None
     message_id: str | None = None  # the channel's id of the message: a redelivery is recognised
+    origin: str | None = None  # the network address it came from (web, Open311): hashed, rate-limited too
 
 
 @dataclass
@@ -113,29 +115,45 @@ def _photos(rt: Runtime, photos: list[bytes]) -> tuple[list[dict[str, Any]], tup
     return entries, gps
 
 
+def _check_rate(session: Any, who: str, origin: str | None, since: Any, limit: int, lang: str | None) -> None:
+    """Refuse a reporter, or an address, that sent ``limit`` tips in the last hour."""
+    recent = select(func.count()).select_from(Tip).where(Tip.created_at > since)
+    if session.scalar(recent.where(Tip.pseudonym == who)) >= limit or (
+        origin is not None and session.scalar(recent.where(Tip.origin == origin)) >= limit
+    ):
+        raise RateLimited(messages.text("rate_limited", lang))
+
+
 def guess_kind(text: str, photos: int) -> str:
     if any(i.type in ADDRESS_TYPES for i in extract(text)):
         return "online_shop"
     return "graffiti" if photos else "other"
 
 
+def _cleaned(tip: TipInput) -> TipInput:
+    """The tip with every string free of NULs, controls and lone surrogates (``text/clean.py``)."""
+    for name in ("channel", "user_id", "contact", "kind", "text", "lang", "service_code", "message_id", "origin"):
+        value = getattr(tip, name)
+        if isinstance(value, str):
+            setattr(tip, name, clean_text(value))
+    return tip
+
+
 def submit(rt: Runtime, tip: TipInput) -> Receipt:
     """Check, store and acknowledge one tip; raises TipError (or RateLimited) naming the problem."""
     settings = rt.settings
+    tip = _cleaned(tip)
     _check(tip, settings.tip_max_photo_bytes)
     who = pseudonym(hash_key(settings), tip.channel, tip.user_id)
     ref = pseudonym(hash_key(settings), tip.channel + ":message", tip.message_id) if tip.message_id else None
+    origin = pseudonym(hash_key(settings), "origin", tip.origin) if tip.origin else None
     since = utcnow() - timedelta(hours=1)
     with rt.db.read() as session:
         seen = session.scalar(select(Tip).where(Tip.source_ref == ref)) if ref else None
         if seen is not None:
             return Receipt(seen.ticket, seen.id, seen.kind, messages.text("received", seen.lang, ticket=seen.ticket),
                            seen.lat is not None, repeated=True)  # fmt: skip
-        recent = session.scalar(
-            select(func.count()).select_from(Tip).where(Tip.pseudonym == who, Tip.created_at > since)
-        )
-    if recent >= settings.tip_rate_limit:
-        raise RateLimited(messages.text("rate_limited", tip.lang))
+        _check_rate(session, who, origin, since, settings.tip_rate_limit, tip.lang)
     photos, gps = _photos(rt, tip.photos)
     if tip.lat is not None and tip.lon is not None:
         location, source = (round(tip.lat, 7), round(tip.lon, 7)), "shared"
@@ -148,12 +166,9 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
     with rt.db.write() as session:
         # Count again under a lock: concurrent messages of one reporter must not slip past the limit.
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(who[:15], 16)})
-        recent = session.scalar(
-            select(func.count()).select_from(Tip).where(Tip.pseudonym == who, Tip.created_at > since)
-        )
-        if recent >= settings.tip_rate_limit:
-            raise RateLimited(messages.text("rate_limited", tip.lang))
+            for key in sorted({who, origin} - {None}):  # sorted: two submissions never wait on each other
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(key[:15], 16)})
+        _check_rate(session, who, origin, since, settings.tip_rate_limit, tip.lang)
         ticket = new_ticket()
         while session.scalar(select(Tip.id).where(Tip.ticket == ticket)):
             ticket = new_ticket()
@@ -165,7 +180,7 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
                   text=tip.text, links=links, photos=photos, lat=location[0] if location else None,
                   lon=location[1] if location else None, location_source=source, status="received",
                   public_status=messages.status_text("received", tip.lang), item_id=item_id,
-                  service_code=tip.service_code, source_ref=ref, created_at=now, updated_at=now)  # fmt: skip
+                  service_code=tip.service_code, source_ref=ref, origin=origin, created_at=now, updated_at=now)  # fmt: skip
         session.add(row)
         session.flush()
         store_image_bands(session, [(item_id, p["sha256"], int(p["dhash"], 16)) for p in photos])

@@ -30,6 +30,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "kk": "Хабарламалар тым көп. Кейінірек қайталаңыз — жіберілгендері сақталды.",
         "en": "Too many reports in a row. Please try again later — those sent are kept.",
     },
+    "lookups_limited": {
+        "ru": "Слишком много запросов статуса. Подождите минуту и попробуйте снова.",
+        "kk": "Мәртебе сұраулары тым көп. Бір минут күтіп, қайталаңыз.",
+        "en": "Too many status lookups. Please wait a minute and try again.",
+    },
     "location_added": {
         "ru": "Геопозиция добавлена к обращению {ticket}. Спасибо!",
         "kk": "Геолокация {ticket} өтінішіне қосылды. Рахмет!",

@@ -10,10 +10,12 @@ a duplicate is told it was already known and still counts.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shekteu import audit
@@ -26,7 +28,9 @@ from shekteu.shops.cluster import STRONG, similar_images
 from shekteu.tips import messages
 from shekteu.tips.status import notify
 
+log = logging.getLogger(__name__)
 MAX_CAPTURES = 5
+MAX_ATTEMPTS = 3
 GRAFFITI_RADIUS_M = 30.0
 SAME_PHOTO_BITS = 3
 
@@ -102,49 +106,78 @@ def _feed_spot(rt: Runtime, session: Any, tip: Tip) -> None:
 
 
 def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100) -> list[Processed]:
+    """Process unprocessed tips; a tip whose processing fails records why and the others go on.
+
+    A failed tip is tried again on later runs, at most ``MAX_ATTEMPTS`` times in all.
+    """
     from shekteu.analysis import analyse_pending
     from shekteu.capture.web import capture_urls
 
     with rt.db.read() as session:
-        tips = list(
-            session.scalars(select(Tip).where(Tip.processed_at.is_(None)).order_by(Tip.id).limit(limit))
-        )
+        tips = list(session.scalars(
+            select(Tip).where(Tip.processed_at.is_(None), Tip.process_attempts < MAX_ATTEMPTS)
+            .order_by(Tip.id).limit(limit)
+        ))  # fmt: skip
     captured: dict[int, list[int]] = {}
     for tip in tips:
         targets = capture_targets(tip.links, rt.settings.telegram_web_base) if capture else []
-        outcomes = capture_urls(rt, targets) if targets else []
-        captured[tip.id] = [o.id for o in outcomes]
+        try:
+            captured[tip.id] = [o.id for o in capture_urls(rt, targets)] if targets else []
+        except Exception as exc:  # a capture that breaks fails this tip, not the run
+            _failed(rt, tip.id, exc)
     analyse_pending(rt)
     results = []
     for tip in tips:
-        with rt.db.write() as session:
-            row = session.get(Tip, tip.id)
-            if row is None or row.processed_at is not None:
-                continue
-            item_ids = [row.item_id] if row.item_id else []
-            if captured[tip.id]:
-                item_ids += list(
-                    session.scalars(select(Item.id).where(Item.capture_id.in_(captured[tip.id])))
-                )
-            scores = [
-                float(p.get("sale", 0.0)) + float(p.get("recruit", 0.0))
-                for p in session.scalars(select(Verdict.probabilities).where(Verdict.item_id.in_(item_ids)))
-            ]
-            row.score = round(max(scores), 4) if scores else None
-            duplicate = find_duplicate(session, row)
-            if duplicate is not None:
-                row.duplicate_of = duplicate.id
-                notify(session, row, messages.text("duplicate", row.lang, ticket=duplicate.ticket))
-            if row.kind == "graffiti" and row.lat is not None and row.lon is not None:
-                _feed_spot(rt, session, row)
-            row.processed_at = row.updated_at = utcnow()
-            audit.record(session, "tip.process", f"tip:{row.ticket}", actor="system:tips",
-                         reason="captured, classified, checked for duplicates",
-                         detail={"score": row.score, "duplicate_of": duplicate.ticket if duplicate else None,
-                                 "captures": captured[tip.id]})  # fmt: skip
-            results.append(
-                Processed(
-                    row.ticket, row.score, duplicate.ticket if duplicate else None, len(captured[tip.id])
-                )
-            )
+        if tip.id not in captured:
+            continue
+        try:
+            done = _finish(rt, tip.id, captured[tip.id])
+        except Exception as exc:
+            _failed(rt, tip.id, exc)
+            continue
+        if done is not None:
+            results.append(done)
     return results
+
+
+def _failed(rt: Runtime, tip_id: int, exc: Exception) -> None:
+    # The error's type and message only: never the reporter's text (logs carry no content).
+    error = type(exc).__name__ if isinstance(exc, DBAPIError) else f"{type(exc).__name__}: {str(exc)[:300]}"
+    log.warning("tip %d could not be processed: %s", tip_id, type(exc).__name__)
+    with rt.db.write() as session:
+        row = session.get(Tip, tip_id)
+        if row is None:
+            return
+        row.process_attempts += 1
+        row.process_error = error
+        audit.record(session, "tip.fail", f"tip:{row.ticket}", actor="system:tips",
+                     reason="processing failed; the other tips went on",
+                     detail={"error": error, "attempt": row.process_attempts})  # fmt: skip
+
+
+def _finish(rt: Runtime, tip_id: int, captures: list[int]) -> Processed | None:
+    with rt.db.write() as session:
+        row = session.get(Tip, tip_id)
+        if row is None or row.processed_at is not None:
+            return None
+        item_ids = [row.item_id] if row.item_id else []
+        if captures:
+            item_ids += list(session.scalars(select(Item.id).where(Item.capture_id.in_(captures))))
+        scores = [
+            float(p.get("sale", 0.0)) + float(p.get("recruit", 0.0))
+            for p in session.scalars(select(Verdict.probabilities).where(Verdict.item_id.in_(item_ids)))
+        ]
+        row.score = round(max(scores), 4) if scores else None
+        duplicate = find_duplicate(session, row)
+        if duplicate is not None:
+            row.duplicate_of = duplicate.id
+            notify(session, row, messages.text("duplicate", row.lang, ticket=duplicate.ticket))
+        if row.kind == "graffiti" and row.lat is not None and row.lon is not None:
+            _feed_spot(rt, session, row)
+        row.processed_at = row.updated_at = utcnow()
+        row.process_error = None
+        audit.record(session, "tip.process", f"tip:{row.ticket}", actor="system:tips",
+                     reason="captured, classified, checked for duplicates",
+                     detail={"score": row.score, "duplicate_of": duplicate.ticket if duplicate else None,
+                             "captures": captures})  # fmt: skip
+        return Processed(row.ticket, row.score, duplicate.ticket if duplicate else None, len(captures))

@@ -10,13 +10,15 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from shekteu.accounts import LoginThrottle
 from shekteu.runtime import Runtime
+from shekteu.throttle import LoginThrottle, LookupLimit
+from shekteu.web.limits import BodyLimit
 
 MAX_BODY = 30_000_000  # no request body above this is read at all
+BODY_SECONDS = 120.0  # a body still arriving after this is refused (slow uploads hold a worker)
 
 
 def content_security_policy(tiles_url: str) -> str:
@@ -55,13 +57,11 @@ def create_app(rt: Runtime) -> FastAPI:
                   "`Authorization: Bearer shk_…` (an API token from `shekteu users token`).")  # fmt: skip
     app.state.runtime = rt
     app.state.login_throttle = LoginThrottle(rt.settings.login_max_failures)
+    app.state.lookups = LookupLimit(rt.settings.lookup_rate_limit)
     csp = content_security_policy(rt.settings.map_tiles_url)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length and (not length.isdigit() or int(length) > MAX_BODY):
-            return Response("request body too large", status_code=413)
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", csp)
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -70,6 +70,8 @@ def create_app(rt: Runtime) -> FastAPI:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    # Outermost, so the body is counted before any route or middleware reads it.
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY, seconds=BODY_SECONDS)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("shekteu.web").joinpath("static"))),

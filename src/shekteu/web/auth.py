@@ -7,7 +7,6 @@ shk_…``. Sign-in is throttled per user name and per client address; failed att
 
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -19,8 +18,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from shekteu import accounts, audit
+from shekteu.throttle import LoginThrottle
 from shekteu.users import PERMISSIONS
 from shekteu.web.common import runtime
+from shekteu.web.limits import same_secret
 
 COOKIE = "shekteu_session"
 LOGIN_COOKIE = "shekteu_login"
@@ -93,13 +94,13 @@ async def _check_csrf(request: Request, found: Principal) -> None:
     ):
         value = (await request.form()).get("csrf")
         sent = value if isinstance(value, str) else None
-    if not sent or not found.csrf or not hmac.compare_digest(sent, found.csrf):
+    if not sent or not found.csrf or not same_secret(sent, found.csrf):
         raise Forbidden("this form has expired or did not come from this site; reload the page and try again")
 
 
 async def acting(request: Request, action: str) -> Principal:
     """The user, if they may do ``action`` and (for cookie sessions) the request carries their CSRF token."""
-    found = viewer(request)
+    found = await run_in_threadpool(viewer, request)  # a database read: never on the event loop
     await _check_csrf(request, found)
     if not found.may(action):
         roles = " or ".join(PERMISSIONS[action])
@@ -109,7 +110,7 @@ async def acting(request: Request, action: str) -> Principal:
 
 async def acting_any(request: Request) -> Principal:
     """A signed-in user with a valid CSRF token, whatever their role (their own preferences, signing out)."""
-    found = viewer(request)
+    found = await run_in_threadpool(viewer, request)
     await _check_csrf(request, found)
     return found
 
@@ -150,7 +151,8 @@ def client_address(request: Request) -> str:
 
 
 def _login_page(
-    request: Request, status: int = 200, error: str | None = None, next_url: str = "/dash"
+    request: Request, status: int = 200, error: str | None = None, next_url: str = "/dash",
+    retry_after: int | None = None,
 ) -> Response:
     from shekteu.web.pages import render_anonymous
 
@@ -159,6 +161,8 @@ def _login_page(
                                 next_url=safe_next(next_url))  # fmt: skip
     response.set_cookie(LOGIN_COOKIE, csrf, max_age=3600, httponly=True, samesite="strict",
                         secure=secure_cookies(request), path="/login")  # fmt: skip
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -181,15 +185,15 @@ async def login(
 
     _ = translator(pick(request.headers.get("accept-language", "")))
     expected = request.cookies.get(LOGIN_COOKIE)
-    if not expected or not hmac.compare_digest(csrf, expected):
+    if not expected or not same_secret(csrf, expected):
         return _login_page(request, 400, _("The sign-in form expired. Please try again."), next)
     rt = runtime(request)
-    throttle: accounts.LoginThrottle = request.app.state.login_throttle
-    name_key, addr_key = "name:" + name.strip().lower()[:64], "addr:" + client_address(request)
-    wait = throttle.wait_seconds(name_key, addr_key)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = client_address(request)
+    wait = throttle.attempt(name, address)  # counted before the password is checked
     if wait:
         return _login_page(request, 429, _("Too many failed sign-ins. Try again in {minutes} min.")
-                           .format(minutes=wait // 60 + 1), next)  # fmt: skip
+                           .format(minutes=wait // 60 + 1), next, retry_after=wait)  # fmt: skip
 
     def check() -> tuple[str, str] | None:
         with rt.db.write() as s:
@@ -204,9 +208,8 @@ async def login(
 
     started = await run_in_threadpool(check)
     if started is None:
-        throttle.failed(name_key, addr_key)
         return _login_page(request, 401, _("Wrong name or password."), next)
-    throttle.succeeded(name_key)
+    throttle.succeeded(name, address)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(COOKIE, started[0], max_age=int(rt.settings.session_hours * 3600), httponly=True,
                         samesite="lax", secure=secure_cookies(request), path="/")  # fmt: skip
@@ -216,13 +219,17 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    found = who(request)
+    found = await run_in_threadpool(who, request)
     if found is not None and found.via == "session":
         await acting_any(request)
         rt = runtime(request)
         token = request.cookies.get(COOKIE, "")
-        with rt.db.write() as s:
-            accounts.end_session(s, token)
+
+        def end() -> None:
+            with rt.db.write() as s:
+                accounts.end_session(s, token)
+
+        await run_in_threadpool(end)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from shekteu.tips import messages
 from shekteu.tips.intake import TipError, TipInput, submit
 from shekteu.tips.status import TipStatusError, get_tip
+from shekteu.web.auth import client_address
 from shekteu.web.common import client_id, process_later, read_upload, runtime, templates
 
 router = APIRouter(include_in_schema=False)
@@ -107,6 +108,9 @@ async def report(
 def status(request: Request, ticket: str = "", lang: Annotated[str | None, Query()] = None) -> HTMLResponse:
     rt = runtime(request)
     code = pick_lang(request, lang)
+    if not request.app.state.lookups.allow(client_address(request)):
+        return _page(request, "done.html", code, 429, heading=TEXT[code]["status"], ticket=None,
+                     message=messages.text("lookups_limited", code))  # fmt: skip
     try:
         with rt.db.read() as session:
             tip = get_tip(session, ticket)

@@ -16,8 +16,9 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from shekteu.tips.intake import TipError, TipInput, submit
+from shekteu.tips.intake import RateLimited, TipError, TipInput, submit
 from shekteu.tips.status import TipStatusError, get_tip
+from shekteu.web.auth import client_address
 from shekteu.web.common import client_id, process_later, read_upload, runtime
 
 router = APIRouter(prefix="/open311/v2")
@@ -95,10 +96,13 @@ async def create_request(
     try:
         photo = await read_upload(media, rt.settings.tip_max_photo_bytes)
         tip = TipInput(channel="open311", user_id=who, kind=service["kind"], text=description,
-                       photos=[photo] if photo else [], lat=lat, lon=long, service_code=service_code)  # fmt: skip
+                       photos=[photo] if photo else [], lat=lat, lon=long, service_code=service_code,
+                       origin=client_address(request))  # fmt: skip
         receipt = await run_in_threadpool(submit, rt, tip)
+    except RateLimited as exc:
+        return error(fmt, 429, str(exc))
     except TipError as exc:
-        return error(fmt, 429 if "Too many" in str(exc) else 400, str(exc))
+        return error(fmt, 400, str(exc))
     process_later(background, rt)
     notice = "Thank you. Keep the request id to follow its status."
     return reply(fmt, "service_requests", "request",
@@ -110,6 +114,8 @@ def get_request(request: Request, request_id: str, fmt: str) -> Response:
     if fmt not in FORMATS:
         return error("json", 404, f"unknown format {fmt!r}; use json or xml")
     rt = runtime(request)
+    if not request.app.state.lookups.allow(client_address(request)):
+        return error(fmt, 429, "too many status lookups from this address; wait a minute")
     try:
         with rt.db.read() as session:
             tip = get_tip(session, request_id)

@@ -6,13 +6,13 @@ without it is refused (401) before the body is parsed.
 
 from __future__ import annotations
 
-import hmac
 import json
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from shekteu.web.common import runtime
+from shekteu.web.limits import same_secret
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,7 +28,7 @@ async def telegram_update(request: Request) -> Response:
     except ModuleNotFoundError:
         return JSONResponse({"ok": False, "description": "the bot extra is not installed"}, status_code=503)
     given = request.headers.get("x-telegram-bot-api-secret-token", "")
-    if not hmac.compare_digest(given, webhook_secret(token.get_secret_value())):
+    if not same_secret(given, webhook_secret(token.get_secret_value())):
         return JSONResponse({"ok": False, "description": "bad secret token"}, status_code=401)
     try:
         update = json.loads(await request.body())

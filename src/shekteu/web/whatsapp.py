@@ -27,6 +27,7 @@ from shekteu.tips import messages
 from shekteu.tips.intake import TipError, TipInput, add_location, submit
 from shekteu.tips.outbox import DeliveryError, deliver
 from shekteu.web.common import process_later, runtime
+from shekteu.web.limits import same_secret
 
 router = APIRouter(prefix="/webhooks/whatsapp", include_in_schema=False)
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
@@ -84,7 +85,7 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     if not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+    return same_secret(expected, header.removeprefix("sha256="))
 
 
 @router.get("")
@@ -93,7 +94,7 @@ def verify(request: Request) -> Response:
     params = request.query_params
     token = settings.whatsapp_verify_token
     if (params.get("hub.mode") == "subscribe" and token is not None
-            and hmac.compare_digest(params.get("hub.verify_token", ""), token.get_secret_value())):  # fmt: skip
+            and same_secret(params.get("hub.verify_token", ""), token.get_secret_value())):  # fmt: skip
         return PlainTextResponse(params.get("hub.challenge", ""))
     return PlainTextResponse("verification failed", status_code=403)
 
