@@ -135,3 +135,42 @@ def test_a_page_nested_200000_deep_is_captured_as_text(rt: Runtime, web: LocalSe
 
         capture = s.get(Capture, outcome.id)
         assert capture.title == "Магазин" and "@snegkz_bot" in capture.text
+
+
+def test_the_bad_input_of_capture_is_one_error_per_url_and_a_rerun_adds_nothing(make_runtime, web: LocalServer) -> None:
+    """Issue #2's list in one batch: unreachable, TLS to a plain port, 404, 500, PDF, oversized,
+    mislabelled charset, invalid UTF-8."""
+    from sqlalchemy import func, select
+
+    rt = make_runtime(SHEKTEU_FETCH_MAX_BYTES="1000000")
+    from shekteu.db.tables import Capture, Item
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there
+    web.route("/404", Reply(404, b"gone"))
+    web.route("/500", Reply(500, b"boom"))
+    web.route("/pdf", Reply(200, b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", {"Content-Type": "application/pdf"}))
+    web.route("/big", Reply(200, b"<p>" + b"x" * 3_000_000 + b"</p>"))
+    web.route("/cp1251", Reply(200, "<p>Закладки в наличии</p>".encode("cp1251"), {"Content-Type": "text/html; charset=utf-8"}))
+    web.route("/bad-utf8", Reply(200, b"<p>\xff\xfe\xfa broken \xc3</p>"))
+    web.route("/ok", Reply(200, "<p>Меф в наличии</p>".encode()))
+    urls = [f"http://127.0.0.1:{port}/", f"https://127.0.0.1:{web.port}/tls", *(web.url(p) for p in
+            ("/404", "/500", "/pdf", "/big", "/cp1251", "/bad-utf8", "/ok"))]  # fmt: skip
+    outcomes = {o.url: o for o in capture_urls(rt, urls)}
+    assert len(outcomes) == len(urls)
+    assert "connection failed" in outcomes[urls[0]].error
+    assert outcomes[urls[1]].error  # TLS spoken to a plain HTTP port
+    assert outcomes[web.url("/404")].error.startswith("HTTP 404") and outcomes[web.url("/404")].sha256
+    assert outcomes[web.url("/500")].error.startswith("HTTP 500")
+    assert outcomes[web.url("/pdf")].error is None and outcomes[web.url("/pdf")].text_chars == 0
+    assert outcomes[web.url("/big")].truncated
+    with rt.db.read() as s:
+        texts = dict(s.execute(select(Capture.url, Capture.text)).all())
+        items = s.scalar(select(func.count()).select_from(Item))
+    assert "Закладки в наличии" in texts[web.url("/cp1251")]
+    assert "broken" in texts[web.url("/bad-utf8")] and texts[web.url("/ok")] == "Меф в наличии"
+    capture_urls(rt, urls)  # a rerun: new captures (history), no new items
+    with rt.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Item)) == items

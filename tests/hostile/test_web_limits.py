@@ -4,6 +4,7 @@ device ids, password guessing at once, ticket enumeration, and database work on 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import threading
@@ -150,3 +151,17 @@ def test_no_database_work_runs_on_the_event_loop(dash: Dash) -> None:
     finally:
         event.remove(dash.rt.db.engine, "before_cursor_execute", watch)
     assert on_loop == []
+
+
+def test_hostile_zone_uploads_are_flash_errors_not_500(dash: Dash) -> None:
+    from tests.hostile.test_files import ZONE_CASES
+
+    cora = dash.login("cora")
+    for name in ("list_feature", "deep", "nan", "strings"):
+        data, expected = ZONE_CASES[name]
+        body = data if isinstance(data, str) else json.dumps(data, allow_nan=True)
+        reply = cora.post("/dash/settings/zones", data={"kind": "osi", "name_property": "name", "csrf": csrf(cora)},
+                          files={"file": ("z.geojson", body.encode(), "application/geo+json")})  # fmt: skip
+        assert reply.status_code == 303, (name, reply.status_code)
+        page = cora.get(reply.headers["location"])
+        assert page.status_code == 200 and expected in page.text, name
