@@ -170,7 +170,7 @@ def test_change_between_site_files(tmp_path: Path) -> None:
         )
     layer, summary = compare([str(tmp_path / "old.geojson")], [str(tmp_path / "new.geojson")])
     counts = {k: v["sites"] for k, v in summary["changes"].items()}
-    assert counts == {"new": 1, "grown": 1, "shrunk": 1, "unchanged": 1, "eradicated": 1}
+    assert counts == {"new": 1, "grown": 1, "shrunk": 1, "unchanged": 1, "eradicated": 1, "not_covered": 0}
     assert summary["old"]["sites"] == 4 and summary["new"]["sites"] == 4
     gone = next(f for f in layer if f["properties"]["change"] == "eradicated")
     assert gone["properties"]["evidence"] == "not-detected"
@@ -187,15 +187,23 @@ def test_change_calls_an_ndvi_collapse_eradication(env, tmp_path: Path) -> None:
     assert sites["features"]
     for f in sites["features"]:
         f["properties"].update(ndvi=0.62, green=0.8, date="2025-07-10")
+    x, y = SHU  # and a site 10 km away, which the one-parcel September raster does not show
+    far = {"type": "Feature", "geometry": mapping(box(x + 0.1, y, x + 0.102, y + 0.002)),
+           "properties": {"ndvi": 0.6, "green": 0.7}}  # fmt: skip
+    sites["features"].append(far)
     july.write_text(json.dumps(sites))
     out = tmp_path / "change.geojson"
     done = run(env, "field", "change", str(july), str(raster), "--out", str(out), "--json")
     assert done.returncode == 0, done.stderr
     summary = lines(done.stdout)[0]
-    assert summary["changes"]["eradicated"]["sites"] == summary["old"]["sites"] >= 1
+    assert summary["changes"]["eradicated"]["sites"] == summary["old"]["sites"] - 1 >= 1
+    assert summary["changes"]["not_covered"]["sites"] == 1 and summary["changes"]["not_covered"]["hectares"] > 3
     layer = json.loads(out.read_text())["features"]
-    assert {f["properties"]["evidence"] for f in layer} == {"ndvi-collapse"}
-    assert all(f["properties"]["ndvi_new"] < 0.2 for f in layer)
+    gone = [f for f in layer if f["properties"]["change"] == "eradicated"]
+    assert {f["properties"]["evidence"] for f in gone} == {"ndvi-collapse"}
+    assert all(f["properties"]["ndvi_new"] < 0.2 for f in gone)
+    (unseen,) = [f for f in layer if f["properties"]["change"] == "not_covered"]
+    assert unseen["properties"]["hectares_new"] is None
 
 
 def test_registry_lifecycle_is_audited_and_exports_read_back(rt, tmp_path: Path) -> None:

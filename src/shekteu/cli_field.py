@@ -159,7 +159,7 @@ def change_cmd(
     model: ModelOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """What changed between two passes: new, grown, shrunk, unchanged and eradicated sites."""
+    """What changed between two passes: new, grown, shrunk, unchanged, eradicated and not covered sites."""
     from shekteu.field import FieldError
     from shekteu.field.exports import format_for, write
     from shekteu.field.pipeline import compare

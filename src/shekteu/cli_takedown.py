@@ -29,10 +29,12 @@ def _errors():
     return (TakedownError, AccountError, ShopError, BlocklistError)
 
 
-def _step(fn, *args, json_out: bool, **kwargs) -> None:
+def _step(fn, *args, json_out: bool, with_cards: bool = False, **kwargs) -> None:
     from shekteu.takedown.lifecycle import takedown_json
 
     rt = _runtime()
+    if with_cards:
+        kwargs["cards"] = rt.card_policy
     try:
         with rt.db.write() as session:
             done = fn(session, *args, **kwargs)
@@ -81,6 +83,7 @@ def td_propose(
         shop_id=shop,
         captures=capture or [],
         json_out=json_out,
+        with_cards=True,
     )
 
 

@@ -70,11 +70,15 @@ def get_user(session: Session, name: str) -> User:
     return user
 
 
+class NotPermitted(UserError):
+    """The user exists but their roles do not allow this (HTTP 403, not 400)."""
+
+
 def require(session: Session, name: str, *roles: str) -> User:
     """The user, if they have one of ``roles`` (admin counts for every role but auditor's)."""
     user = get_user(session, name)
     if not set(user.roles) & {*roles, "admin"}:
-        raise UserError(
+        raise NotPermitted(
             f"user {user.name} ({', '.join(user.roles)}) may not do this: needs {' or '.join(roles)}"
         )
     return user

@@ -4,7 +4,8 @@
 after an hour), scores each scene, traces sites and attributes districts. ``compare`` matches the sites
 of two passes on an equal-area projection: a new site overlaps nothing old; an old one that overlaps
 nothing new was eradicated (with rasters, its NDVI in the new pass says whether the vegetation
-collapsed or was only missed); overlapping ones grew or shrank by more than a fifth, or held.
+collapsed or was only missed) — unless the new rasters have no valid pixel under it, which makes it
+``not_covered``; overlapping ones grew or shrank by more than a fifth, or held.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from shekteu.field.detect import Grid
 CHANGE_RATIO = 0.2
 NDVI_COLLAPSE = 0.15
 GREEN_LEFT = 0.5
-KINDS = ("new", "grown", "shrunk", "unchanged", "eradicated")
+KINDS = ("new", "grown", "shrunk", "unchanged", "eradicated", "not_covered")
 # Scenes are worked on in sections of this many cells square (4096 aerial cells: 16,384 pixels, about
 # 10 km; about 500 MB of grid and mask), each with a margin wider than the smoothing and closing.
 SECTION_CELLS = 4096
@@ -210,6 +211,12 @@ def compare(old: list[str], new: list[str], **kw) -> tuple[list[dict[str, Any]],
             layer.append(_change({**hits[0], "geometry": geometry}, kind, old_ha, new_ha))
             continue
         now = _inside(grids, f["_shape"])
+        if grids and now["ndvi"] is None and now["green"] is None:
+            # The new imagery has no valid pixel under the site: nothing can be said of it.
+            entry = _change(f, "not_covered", old_ha, old_ha)
+            entry["properties"]["hectares_new"] = None
+            layer.append(entry)
+            continue
         layer.append(
             _eradicated(
                 f, now["ndvi"], "ndvi-collapse" if _collapsed(f["properties"], now) else "not-detected"
@@ -220,7 +227,7 @@ def compare(old: list[str], new: list[str], **kw) -> tuple[list[dict[str, Any]],
         p = f["properties"]
         totals[p["change"]]["sites"] += 1
         totals[p["change"]]["hectares"] += (
-            p["hectares_new"] if p["change"] != "eradicated" else p["hectares_old"]
+            p["hectares_old"] if p["change"] in ("eradicated", "not_covered") else p["hectares_new"]
         )
     for t in totals.values():
         t["hectares"] = round(t["hectares"], 3)

@@ -33,6 +33,23 @@ _RULES: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
 ]  # fmt: skip
 
 
+# Cyrillic and Greek letters that look like Latin ones, for hostnames written with a few of them
+# ("т.me/shop", "t.mе", "аpple.com"): such a host is a Latin host in disguise, never an IDN to block.
+_TO_LATIN = str.maketrans("аеорсхукмтвніјѕһԛԝүɑοреΑΒΕΗΙΚΜΝΟΡΤΧΥΖАВЕКМНОРСТХ",
+                          "aeopcxykmtbhijshqwyaopeABEHIKMNOPTXYZABEKMHOPCTX")  # fmt: skip
+_HOST = re.compile(r"(?<![\w.@-])(?:[\w-]+\.)+[\w-]{2,}")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def _fold_host(m: re.Match[str]) -> str | None:
+    host = m.group()
+    if host.isascii() or not _LATIN.search(host):
+        return None  # all Latin, or a real Cyrillic name (пример.рф): as written
+    labels = [label.translate(_TO_LATIN) for label in host.split(".")]
+    folded = ".".join(t if t.isascii() else orig for t, orig in zip(labels, host.split("."), strict=True))
+    return folded if folded != host else None
+
+
 def refang(text: str) -> tuple[str, list[int]]:
     """Plain text for indicator extraction and, per character, its index in ``text``."""
     out, offsets = nfkc_with_offsets(text)
@@ -40,4 +57,6 @@ def refang(text: str) -> tuple[str, list[int]]:
     for triggers, pattern, template in _RULES:
         if any(t in low for t in triggers) and pattern.search(out):
             out, offsets = substitute(out, offsets, pattern, lambda m, t=template: m.expand(t))
+    if "." in out and not out.isascii():
+        out, offsets = substitute(out, offsets, _HOST, _fold_host)
     return out, offsets

@@ -10,6 +10,7 @@ a table, seeded from ``data/warninglist.tsv`` when the database is created and e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from urllib.parse import urlsplit
 
@@ -56,6 +57,27 @@ def normalise_entry(kind: str, value: str) -> tuple[str, str]:
     return kind, value
 
 
+_CONFUSABLE = str.maketrans({ch: to for to, chars in {
+    "a": "аɑα", "b": "в", "c": "с", "e": "е", "h": "нһ", "j": "ј", "k": "к", "l": "іiι1", "m": "м",
+    "o": "оο0", "p": "рρ", "q": "ԛ", "s": "ѕ", "t": "тτ", "w": "ԝ", "x": "х", "y": "уү",
+}.items() for ch in chars})  # fmt: skip
+
+
+def skeleton(host: str) -> str:
+    """A host as it looks, not as it is spelled: Unicode from punycode, look-alike letters and
+    digits folded (т→t, і/i/1→l, 0→o, rn→m, vv→w), for telling a platform from its imitations."""
+    try:
+        shown = host.encode("ascii").decode("idna") if "xn--" in host else host
+    except UnicodeError:
+        shown = host
+    return shown.lower().translate(_CONFUSABLE).replace("rn", "m").replace("vv", "w")
+
+
+@lru_cache(maxsize=8)
+def _skeletons(domains: frozenset[str]) -> dict[str, str]:
+    return {skeleton(d): d for d in sorted(domains)}
+
+
 @dataclass(frozen=True)
 class Warninglist:
     """The entries in force, for fast membership tests."""
@@ -72,12 +94,19 @@ class Warninglist:
         )
 
     def domain_listed(self, host: str) -> str | None:
-        """The listed domain that covers ``host`` (itself or a parent), or None."""
+        """The listed domain that covers ``host`` (itself or a parent), or one ``host`` imitates
+        ("teiegram.org", "xn--r1a.me" for т.me), or None. A look-alike of a messenger or a bank is
+        never a shop's own domain to block."""
         labels = host.lower().rstrip(".").split(".")
         for i in range(len(labels) - 1):
             candidate = ".".join(labels[i:])
             if candidate in self.domains:
                 return candidate
+        twins = _skeletons(self.domains)
+        for i in range(len(labels) - 1):
+            twin = twins.get(skeleton(".".join(labels[i:])))
+            if twin:
+                return twin
         return None
 
     def listed(self, kind: str, normalized: str) -> bool:

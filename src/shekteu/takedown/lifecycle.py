@@ -31,6 +31,8 @@ from shekteu.db.tables import (
     TakedownEvent,
     utcnow,
 )
+from shekteu.indicators.cards import keyed_hash, mask
+from shekteu.indicators.extract import CardPolicy
 from shekteu.shops.edit import ShopError, get_shop
 from shekteu.shops.warninglist import Warninglist
 from shekteu.users import require
@@ -189,8 +191,9 @@ def _event(
     return event
 
 
-def _evidence(session: Session, kind: str, target: str) -> tuple[int | None, list[int]]:
-    """The shop of the target (its indicator's, or for a URL its page's) and captures that show it."""
+def _evidence(session: Session, kind: str, target: str, key: str | None = None) -> tuple[int | None, list[int]]:
+    """The shop of the target (its indicator's, or for a URL its page's) and captures that show it;
+    ``key`` finds a card by its keyed hash (two cards may share a masked form)."""
     if kind == "url":
         pages = session.execute(
             select(Item.id, Item.capture_id, ShopItem.shop_id)
@@ -203,7 +206,7 @@ def _evidence(session: Session, kind: str, target: str) -> tuple[int | None, lis
     ind = session.execute(
         select(Indicator.id, ShopIndicator.shop_id)
         .outerjoin(ShopIndicator, ShopIndicator.indicator_id == Indicator.id)
-        .where(Indicator.type.in_(INDICATOR_TYPES[kind]), Indicator.normalized == target)
+        .where(Indicator.type.in_(INDICATOR_TYPES[kind]), (Indicator.key if key else Indicator.normalized) == (key or target))
         .order_by(ShopIndicator.shop_id.is_(None))
     ).first()
     if ind is None:
@@ -218,6 +221,19 @@ def _evidence(session: Session, kind: str, target: str) -> tuple[int | None, lis
     return ind[1], sorted(c for c in captures if c is not None)
 
 
+def card_target(target: str, cards: CardPolicy | None) -> tuple[str, str | None]:
+    """(what the takedown stores for a card, its keyed hash): the masked number unless the policy
+    keeps full numbers. An already masked number (``440043******6787``) is taken as it is."""
+    digits = re.sub(r"[\s-]", "", target)
+    if re.fullmatch(r"\d{6}\*{3,9}\d{4}", digits):
+        return digits, None
+    if not re.fullmatch(r"\d{13,19}", digits):  # no Luhn check: a shop's mistyped card is still its card
+        raise TakedownError(f"not a card number: {target[:30]!r} (13–19 digits, or a masked number)")
+    if cards is not None and cards.keep_full:
+        return digits, keyed_hash(digits, cards.key)
+    return mask(digits), keyed_hash(digits, cards.key) if cards is not None else None
+
+
 def propose(
     session: Session,
     kind: str,
@@ -228,9 +244,15 @@ def propose(
     recipient: str | None = None,
     shop_id: int | None = None,
     captures: list[int] | None = None,
+    cards: CardPolicy | None = None,
 ) -> Transition:
+    """Propose a takedown. A card is kept as the indicators keep it — masked, with its keyed hash in
+    the event — unless ``cards`` allows full numbers; the full number is never stored otherwise."""
     require(session, actor, "analyst", "approver")
     target = normalise_target(kind, target, Warninglist.load(session))
+    card_hash = None
+    if kind == "bank_card":
+        target, card_hash = card_target(target, cards)
     recipient = recipient or DEFAULT_RECIPIENT[kind]
     if recipient not in RECIPIENTS:
         raise TakedownError(f"unknown recipient {recipient!r}; use one of {', '.join(RECIPIENTS)}")
@@ -250,7 +272,7 @@ def propose(
         raise TakedownError(
             f"{kind} {target} already has takedown {existing.id} ({existing.state}) to {recipient}"
         )
-    linked_shop, found = _evidence(session, kind, target)
+    linked_shop, found = _evidence(session, kind, target, card_hash)
     if shop_id is not None:
         try:
             linked_shop = get_shop(session, shop_id).id
@@ -276,7 +298,8 @@ def propose(
         actor=actor,
         reason=reason,
         captures=(captures or []) + found,
-        detail={"target_type": kind, "target": target, "recipient": recipient, "shop": linked_shop},
+        detail={"target_type": kind, "target": target, "recipient": recipient, "shop": linked_shop}
+        | ({"card_hash": card_hash} if card_hash else {}),
     )
     return Transition(td, event)
 

@@ -188,9 +188,9 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
                      reason="citizen report", detail={"kind": kind, "photos": len(photos), "links": len(links),
                                                       "location": source})  # fmt: skip
         tip_id = row.id
-    return Receipt(
-        ticket, tip_id, kind, messages.text("received", tip.lang, ticket=ticket), location is not None
-    )
+    # Only the web form has no way back to the reporter (Open311 apps show their own notice).
+    said = "received_web" if tip.channel == "web" else "received"
+    return Receipt(ticket, tip_id, kind, messages.text(said, tip.lang, ticket=ticket), location is not None)
 
 
 def add_location(rt: Runtime, channel: str, user_id: str, lat: float, lon: float,

@@ -10,6 +10,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "kk": "Рахмет! Хабарлама қабылданды, өтініш нөмірі {ticket}. Нәтиже болғанда хабарлаймыз.",
         "en": "Thank you! Report received, ticket {ticket}. We will tell you when it leads somewhere.",
     },
+    "received_web": {  # the web form has no channel back to the reporter: say so, and how to look
+        "ru": "Спасибо! Сообщение принято, номер обращения {ticket}. Сохраните номер: ответ вам не придёт "
+              "(мы не знаем, кто вы), но статус можно проверить на этом сайте по номеру.",
+        "kk": "Рахмет! Хабарлама қабылданды, өтініш нөмірі {ticket}. Нөмірді сақтаңыз: сізге жауап келмейді "
+              "(біз сіздің кім екеніңізді білмейміз), бірақ мәртебесін осы сайттан нөмір бойынша тексеруге болады.",
+        "en": "Thank you! Report received, ticket {ticket}. Keep the number: no reply will reach you (we do not "
+              "know who you are), but you can check its status on this site with the number.",
+    },
     "duplicate": {
         "ru": "Об этом уже сообщали ({ticket}), ваше сообщение тоже учтено — спасибо.",
         "kk": "Бұл туралы бұрын хабарланған ({ticket}), сіздің хабарламаңыз да есепке алынды — рахмет.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -70,3 +71,18 @@ def _process(rt: Runtime) -> None:
 def process_later(background: BackgroundTasks, rt: Runtime) -> None:
     """Capture and classify new tips after the answer has gone out."""
     background.add_task(_process, rt)
+
+
+def form_text(value: str, content_type: str | None) -> str:
+    """A urlencoded field as the client meant it. Some clients send raw UTF-8 (or the charset they
+    declare) instead of percent-escapes, and the form parser reads such bytes as Latin-1
+    ("Ð¼Ð°Ð³…" for "маг…"): when the value is all Latin-1 and its bytes decode in the declared
+    charset (UTF-8 when none), that decoding is what was sent."""
+    if not value or max(value) < "\x80" or max(value) > "\xff":
+        return value
+    found = re.search(r"charset=[\"']?([\w.:-]+)", content_type or "", re.IGNORECASE)
+    try:
+        return value.encode("latin-1").decode(found.group(1) if found else "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        return value
+

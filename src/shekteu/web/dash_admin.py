@@ -133,14 +133,20 @@ async def users_form(request: Request) -> Response:
 
 @pages.post("/dash/settings/tokens", response_class=HTMLResponse)
 async def token_form(request: Request) -> Response:
-    """A new API token is shown once, on this page, and never again."""
+    """A new API token, for the signed-in user only, shown once on this page and never again.
+
+    A token is minted by its owner: an admin who could mint one for an approver could approve as that
+    approver, and four eyes would be two. An admin may revoke anyone's."""
     user = await acting(request, "user.manage")
     v = await form_values(request)
     rt = runtime(request)
 
     def create() -> str:
+        owner = v.get("user") or user.name
+        if owner != user.name:
+            raise ValueError(f"an API token is minted by its owner: {owner} must sign in and create it")
         with rt.db.write() as s:
-            return accounts.create_token(s, v.get("user", ""), v.get("label", ""), actor=user.name)
+            return accounts.create_token(s, user.name, v.get("label", ""), actor=user.name)
 
     try:
         token = await run_in_threadpool(create)

@@ -103,7 +103,7 @@ def _propose(shop_id: int, kind: str, target: str, reason: str, recipient: str |
     def change(rt: Runtime, user: Principal) -> str:
         with rt.db.write() as s:
             t = lifecycle.propose(s, kind, target, actor=user.name, reason=reason, recipient=recipient,
-                                  shop_id=shop_id)  # fmt: skip
+                                  shop_id=shop_id, cards=rt.card_policy)  # fmt: skip
             return f"takedown {t.takedown.id} proposed: {t.takedown.target_type} {t.takedown.target}"
 
     return change

@@ -77,7 +77,7 @@ def _propose(body: ProposeIn):  # type: ignore[no-untyped-def]
     def change(rt: Runtime, user: Principal) -> int:
         with rt.db.write() as s:
             t = lifecycle.propose(s, body.target_type, body.target, actor=user.name, reason=body.reason,
-                                  recipient=body.recipient, shop_id=body.shop_id)  # fmt: skip
+                                  recipient=body.recipient, shop_id=body.shop_id, cards=rt.card_policy)  # fmt: skip
             return t.takedown.id
 
     return change

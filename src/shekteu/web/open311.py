@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from shekteu.tips.intake import RateLimited, TipError, TipInput, submit
 from shekteu.tips.status import TipStatusError, get_tip
 from shekteu.web.auth import client_address
-from shekteu.web.common import client_id, process_later, read_upload, runtime
+from shekteu.web.common import client_id, form_text, process_later, read_upload, runtime
 
 router = APIRouter(prefix="/open311/v2")
 
@@ -92,6 +92,9 @@ async def create_request(
     if service is None:
         return error(fmt, 400, f"unknown service_code {service_code!r}; see services.{fmt}")
     rt = runtime(request)
+    content_type = request.headers.get("content-type")
+    description = form_text(description, content_type)
+    device_id = form_text(device_id, content_type) if device_id else device_id
     who = f"device:{device_id}" if device_id else client_id(request)
     try:
         photo = await read_upload(media, rt.settings.tip_max_photo_bytes)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from shekteu.runtime import Runtime
+from shekteu.users import NotPermitted
 from shekteu.web.auth import FLASH_COOKIE, Forbidden, NotSignedIn, Principal, acting, set_flash, take_flash
 from shekteu.web.common import runtime, templates
 from shekteu.web.i18n import LANGS, N_, NAMES, pick, translator
@@ -116,5 +117,7 @@ async def api_change(request: Request, action: str, change: Callable[[Runtime, P
     user = await acting(request, action)
     try:
         return await run_in_threadpool(change, runtime(request), user)
+    except NotPermitted as exc:
+        raise HTTPException(403, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None

@@ -1,0 +1,97 @@
+"""Truthful outcomes (issue 25): no full card number stored by default, no four eyes by one person,
+no promise the web form cannot keep, no mojibake from clients that send raw UTF-8."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import select
+
+from shekteu.db.tables import ApiToken, Takedown, Tip
+from shekteu.takedown.lifecycle import propose
+from tests.dashboard import Dash, csrf, dash
+from tests.test_web import Served, served
+
+__all__ = ["dash", "served"]
+
+CARD = "4400430123456787"
+
+
+def test_a_card_takedown_keeps_the_masked_number_and_its_keyed_hash(dash: Dash) -> None:
+    with dash.rt.db.write() as s:
+        done = propose(s, "bank_card", "4400 4301 2345 6787", actor="ann", reason="shop card", cards=dash.rt.card_policy)
+    assert done.takedown.target == "440043******6787"
+    assert len(done.event.detail["card_hash"]) == 64
+    ann = dash.login("ann")
+    for page in ("/dash/takedowns", "/api/takedowns"):
+        assert CARD not in ann.get(page).text and "440043******6787" in ann.get(page).text
+    api = ann.post("/api/takedowns", json={"target_type": "bank_card", "target": "4400-43", "reason": "x"},
+                   headers={"X-CSRF-Token": csrf(ann)})  # fmt: skip
+    assert api.status_code == 400 and "not a card number" in api.json()["detail"]
+    with dash.rt.db.read() as s:
+        assert all(CARD not in t.target for t in s.scalars(select(Takedown)))
+
+
+def test_tokens_are_minted_by_their_owner_only(dash: Dash) -> None:
+    adm = dash.login("adm")
+    minted = adm.post("/dash/settings/tokens", data={"user": "bob", "label": "for bob", "csrf": csrf(adm, "/dash/settings")})
+    assert minted.status_code == 303
+    assert "minted by its owner" in adm.get(minted.headers["location"]).text
+    with dash.rt.db.read() as s:
+        assert s.scalars(select(ApiToken)).all() == []
+    own = adm.post("/dash/settings/tokens", data={"label": "mine", "csrf": csrf(adm, "/dash/settings")})
+    assert own.status_code == 200 and re.search(r'id="new-token">shk_', own.text)
+
+
+def test_an_analyst_rejecting_a_proposal_gets_403(dash: Dash) -> None:
+    ann = dash.login("ann")
+    made = ann.post("/api/takedowns", json={"target_type": "url", "target": "https://x.example/a", "reason": "t"},
+                    headers={"X-CSRF-Token": csrf(ann)})  # fmt: skip
+    assert made.status_code == 201
+    reply = ann.post(f"/api/takedowns/{made.json()['id']}/mark", json={"state": "rejected", "reason": "no"},
+                     headers={"X-CSRF-Token": csrf(ann)})  # fmt: skip
+    assert reply.status_code == 403, reply.text
+
+
+def test_the_web_form_says_how_to_follow_a_report(served: Served) -> None:
+    sent = httpx.post(served.url("/report?lang=en"), data={"text": "магазин @snow_kz_shop"})
+    assert sent.status_code == 200 and "no reply will reach you" in sent.text
+    ticket = re.search(r'class="ticket">([^<]+)<', sent.text).group(1)
+    assert f'href="/status?ticket={ticket}' in sent.text
+    assert "tell you when" not in sent.text
+
+
+def test_open311_takes_raw_utf8_form_bodies(served: Served) -> None:
+    raw = "service_code=drug_shop&description=магазин закладок @snow_kz_shop".encode()
+    reply = httpx.post(served.url("/open311/v2/requests.json"), content=raw,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    cp = "service_code=drug_shop&description=продаю меф".encode("cp1251")
+    reply = httpx.post(served.url("/open311/v2/requests.json"), content=cp,
+                       headers={"Content-Type": "application/x-www-form-urlencoded; charset=windows-1251"})  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    with served.rt.db.read() as s:
+        texts = list(s.scalars(select(Tip.text).order_by(Tip.id)))
+    assert texts == ["магазин закладок @snow_kz_shop", "продаю меф"]
+
+
+
+def test_a_cyrillic_t_me_is_a_telegram_link_and_look_alikes_are_never_blocked(rt) -> None:  # type: ignore[no-untyped-def]
+    from shekteu.indicators.extract import extract
+    from shekteu.shops.warninglist import Warninglist
+    from shekteu.takedown.blocklist import entries, hosts
+    from shekteu.tips.intake import TipInput, submit
+    from shekteu.tips.process import process_pending
+
+    for text in ("Пиши т.me/kz_snow_shop", "t.mе/kz_snow_shop", "ТЕЛЕГА: t.me/kz_snow_shop"):
+        found = {(i.type, i.normalized) for i in extract(text)}
+        assert ("telegram_username", "@kz_snow_shop") in found and not any(t == "domain" for t, _ in found), found
+    assert {i.normalized for i in extract("сайт пример.рф")} == {"xn--e1afmkfd.xn--p1ai"}  # a real IDN stays
+    submit(rt, TipInput(channel="web", user_id="c1", text="Меф, шишки, клады. Магазин т.me/kz_snow_shop и teIegram.org/x"))
+    process_pending(rt, capture=False)
+    with rt.db.read() as s:
+        warn = Warninglist.load(s)
+        assert warn.domain_listed("xn--r1a.me") == "t.me" and warn.domain_listed("teiegram.org") == "telegram.org"
+        listed = hosts(entries(s))
+    assert "xn--r1a.me" not in listed and "teiegram.org" not in listed
