@@ -95,3 +95,20 @@ def test_a_cyrillic_t_me_is_a_telegram_link_and_look_alikes_are_never_blocked(rt
         assert warn.domain_listed("xn--r1a.me") == "t.me" and warn.domain_listed("teiegram.org") == "telegram.org"
         listed = hosts(entries(s))
     assert "xn--r1a.me" not in listed and "teiegram.org" not in listed
+
+
+def test_a_location_completes_only_the_latest_tip_and_greetings_are_not_tips(rt) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from shekteu.tips.intake import NotATip, TipInput, add_location, submit
+    from tests.test_tips import gps_photo
+
+    text = submit(rt, TipInput(channel="telegram", user_id="42", text="магазин @snow_kz_shop"))
+    submit(rt, TipInput(channel="telegram", user_id="42", kind="graffiti", photos=[gps_photo(43.25, 76.92)]))
+    assert add_location(rt, "telegram", "42", 43.1, 76.1) is None  # the photo had its own place
+    with rt.db.read() as s:
+        assert s.scalar(select(Tip.lat).where(Tip.ticket == text.ticket)) is None
+    for hello in ("Привет!", "hello", "/start", "Сәлем", "Здравствуйте 👋"):
+        with pytest.raises(NotATip, match="send a link|пришлите ссылку"):
+            submit(rt, TipInput(channel="telegram", user_id="43", text=hello, lang="en" if hello == "hello" else "ru"))
+    assert submit(rt, TipInput(channel="telegram", user_id="43", text="привет, тут продают меф @snow_kz_bot")).ticket

@@ -12,6 +12,7 @@ are never stored: only the pseudonym and the sealed contact.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -42,6 +43,21 @@ class TipError(ValueError):
 
 class RateLimited(TipError):
     """This reporter sent too many tips in the last hour."""
+
+
+class NotATip(TipError):
+    """A greeting or a bare command, not a report: the message says how to report."""
+
+
+GREETINGS = frozenset({
+    "hello", "hi", "hey", "start", "/start", "привет", "здравствуйте", "здравствуй", "добрый день",
+    "добрый вечер", "доброе утро", "салам", "салем", "сәлем", "сәлеметсіз бе", "старт", "ку", "hello there",
+})  # fmt: skip
+
+
+def is_greeting(text: str) -> bool:
+    words = re.sub(r"[^\w/ ]+", " ", text.lower()).split()
+    return bool(words) and " ".join(words) in GREETINGS
 
 
 @dataclass
@@ -79,6 +95,8 @@ def _check(tip: TipInput, max_photo: int) -> None:
         raise TipError(f"the text is {len(tip.text)} characters; at most {MAX_TEXT}")
     if not tip.text.strip() and not tip.photos:
         raise TipError("an empty report: send a link, a handle, a description or a photo")
+    if not tip.photos and is_greeting(tip.text):
+        raise NotATip(messages.text("greeting", tip.lang))
     if len(tip.photos) > MAX_PHOTOS:
         raise TipError(f"{len(tip.photos)} photos; at most {MAX_PHOTOS} per report")
     for n, data in enumerate(tip.photos, 1):
@@ -195,18 +213,21 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
 
 def add_location(rt: Runtime, channel: str, user_id: str, lat: float, lon: float,
                  *, within: timedelta = timedelta(minutes=30)) -> Receipt | None:  # fmt: skip
-    """Put a location shared after a photo on that reporter's latest tip without one (None: no such tip)."""
+    """Put a location shared after a photo on that reporter's latest tip if it has none (None: no
+    such tip within ``within``, or it already has a location)."""
     _check(
         TipInput(channel=channel, user_id=user_id, text="-", lat=lat, lon=lon),
         rt.settings.tip_max_photo_bytes,
     )
     who = pseudonym(hash_key(rt.settings), channel, user_id)
     with rt.db.write() as session:
+        # The reporter's latest tip only: a location after a photo that carried its own GPS belongs to
+        # that photo's report, never to an older tip further back.
         tip = session.scalar(
-            select(Tip).where(Tip.pseudonym == who, Tip.channel == channel, Tip.lat.is_(None),
+            select(Tip).where(Tip.pseudonym == who, Tip.channel == channel,
                               Tip.created_at > utcnow() - within).order_by(Tip.id.desc()).limit(1)
         )  # fmt: skip
-        if tip is None:
+        if tip is None or tip.lat is not None:
             return None
         tip.lat, tip.lon, tip.location_source, tip.updated_at = (
             round(lat, 7),
