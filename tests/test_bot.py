@@ -15,6 +15,7 @@ from shekteu.db.tables import Tip
 from shekteu.runtime import Runtime
 from shekteu.tips.status import set_status
 from tests.fake_telegram import TOKEN, FakeBotAPI, command, message
+from tests.people import make_staff
 from tests.servers import LocalServer, Reply
 from tests.test_telegram_export import photo
 from tests.test_tips import gps_photo
@@ -71,6 +72,7 @@ def test_start_language_and_a_link_report_with_staff_alert_and_status_pushed_bac
     staff = [t for t in running.texts(4) if "Новое обращение" in t]
     assert staff and ticket in staff[0]
     assert api.sent[3]["chat_id"] == "-100777"
+    make_staff(running.rt)
     with running.rt.db.write() as s:
         set_status(
             s, ticket, "actioned", actor="aliya", reason="channel reported", public_text="Channel blocked"

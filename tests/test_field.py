@@ -23,6 +23,7 @@ from shekteu.field.pipeline import compare, detect_sites
 from tests.dashboard import Dash
 from tests.dashboard import dash as dash_fixture
 from tests.fieldrasters import NAIP, SHU, moved_parcel, season, square_site, utm_origin, write_tif
+from tests.people import make_staff
 from tests.test_cli import lines, run
 
 dash = dash_fixture  # the dashboard fixture, under its own name here
@@ -209,6 +210,7 @@ def test_change_calls_an_ndvi_collapse_eradication(env, tmp_path: Path) -> None:
 def test_registry_lifecycle_is_audited_and_exports_read_back(rt, tmp_path: Path) -> None:
     import pyogrio
 
+    make_staff(rt)
     from shekteu import audit
     from shekteu.field.exports import write
     from shekteu.field.registry import list_sites, move, site_feature, store

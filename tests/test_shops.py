@@ -14,6 +14,7 @@ from shekteu.runtime import Runtime
 from shekteu.shops import edit, warninglist
 from shekteu.shops.minhash import signature, similarity
 from shekteu.shops.query import list_shops, show_shop
+from tests.people import make_staff
 from tests.test_cli import lines, run
 
 WALLET = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
@@ -87,6 +88,7 @@ def test_warninglisted_platforms_never_join_shops(rt: Runtime, tmp_path: Path) -
 
 
 def test_a_split_is_kept_and_later_links_become_suggestions(rt: Runtime, tmp_path: Path) -> None:
+    make_staff(rt)
     feed(rt, tmp_path, "mixed_shop", [sale("@first_op"), sale("@second_op", "новый оператор")])
     (shop,) = live_shops(rt)
     with rt.db.write() as s:
@@ -109,6 +111,7 @@ def test_a_split_is_kept_and_later_links_become_suggestions(rt: Runtime, tmp_pat
 
 
 def test_near_duplicate_texts_suggest_and_never_merge(rt: Runtime, tmp_path: Path) -> None:
+    make_staff(rt)
     ad = ("Магазин работает круглосуточно. Мефедрон кристаллы, шишки ак-47, гашиш, альфа пвп. Клады по всему "
           "городу, магнит и прикоп, фото с координатами сразу после оплаты. Работаем без предоплаты для "
           "постоянных клиентов. Оплата на карту или USDT. Оператор")  # fmt: skip
@@ -131,16 +134,17 @@ def test_minhash_estimates_similarity() -> None:
 
 
 def test_shop_edits_refuse_bad_requests_and_change_nothing(rt: Runtime, tmp_path: Path) -> None:
+    make_staff(rt)
     feed(rt, tmp_path, "solo_shop", [sale("@solo_op")])
     (shop,) = live_shops(rt)
     with rt.db.read() as s:
         before = s.scalar(select(func.count()).select_from(AuditEntry))
     for call, message in [
-        (lambda s: edit.merge(s, shop["id"], 999, actor="a", reason="x"), "no shop with id 999"),
-        (lambda s: edit.merge(s, shop["id"], shop["id"], actor="a", reason="x"), "already one shop"),
-        (lambda s: edit.split(s, shop["id"], ["telegram_username:@nobody"], actor="a", reason="x"), "not one of"),
+        (lambda s: edit.merge(s, shop["id"], 999, actor="aliya", reason="x"), "no shop with id 999"),
+        (lambda s: edit.merge(s, shop["id"], shop["id"], actor="aliya", reason="x"), "already one shop"),
+        (lambda s: edit.split(s, shop["id"], ["telegram_username:@nobody"], actor="aliya", reason="x"), "not one of"),
         (lambda s: edit.split(s, shop["id"], [f"{i['type']}:{i['normalized']}" for i in shop["indicators"]],
-                              actor="a", reason="x"), "every indicator"),
+                              actor="aliya", reason="x"), "every indicator"),
     ]:  # fmt: skip
         try:
             with rt.db.write() as s:
@@ -156,7 +160,7 @@ def test_shop_edits_refuse_bad_requests_and_change_nothing(rt: Runtime, tmp_path
 def test_warninglist_edits(rt: Runtime) -> None:
     with rt.db.write() as s:
         warninglist.add(
-            s, "domain", "https://www.Example-News.kz/", list_name="news", actor="a", reason="news"
+            s, "domain", "https://www.Example-News.kz/", list_name="news", actor="aliya", reason="news"
         )
     with rt.db.read() as s:
         listed = warninglist.Warninglist.load(s)
@@ -165,7 +169,7 @@ def test_warninglist_edits(rt: Runtime) -> None:
     for bad in ["not a domain", "localhost"]:
         try:
             with rt.db.write() as s:
-                warninglist.add(s, "domain", bad, list_name="x", actor="a", reason="x")
+                warninglist.add(s, "domain", bad, list_name="x", actor="aliya", reason="x")
         except warninglist.WarninglistError as exc:
             assert "domain" in str(exc)
         else:

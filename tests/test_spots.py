@@ -18,6 +18,7 @@ from shekteu.street.photo import analyse_bytes
 from shekteu.street.zones import import_zones
 from shekteu.tips.intake import TipInput, submit
 from shekteu.tips.process import process_pending
+from tests.people import make_staff
 from tests.test_cli import lines, run
 from tests.wallphotos import gps_exif, jpeg, qr_on_wall, wall
 
@@ -72,14 +73,15 @@ def test_tips_make_spots_in_their_zone_and_district_and_join_by_handle(rt: Runti
 
 
 def test_the_lifecycle_needs_a_real_after_photo_and_a_new_report_reopens(rt: Runtime, tmp_path: Path) -> None:
+    make_staff(rt)
     with rt.db.write() as s:
         import_zones(s, zone_file(tmp_path), kind="osi", name_property="name", actor="coord")
     report(rt, *WALL)
     spot_id = all_spots(rt)[0]["id"]
     with rt.db.write() as s:
         with pytest.raises(spots.SpotError, match="can become verified"):
-            spots.assign(s, spot_id, actor="c", reason="x")
-        spots.verify(s, spot_id, actor="analyst", reason="drug ad")
+            spots.assign(s, spot_id, actor="coord", reason="x")
+        spots.verify(s, spot_id, actor="coord", reason="drug ad")
         assert spots.assign(s, spot_id, actor="coord", reason="to the OSI").assigned_to == "ОСИ Абая 10"
     refusals = [
         (after_photo(WALL[0] + 0.001, WALL[1]), "m from the spot"),
@@ -99,12 +101,13 @@ def test_the_lifecycle_needs_a_real_after_photo_and_a_new_report_reopens(rt: Run
 
 
 def test_overdue_exports_and_hotspots(rt: Runtime) -> None:
+    make_staff(rt)
     report(rt, *WALL)
     report(rt, WALL[0] + 0.01, WALL[1], user="b")
     ids = [r["id"] for r in all_spots(rt)]
     with rt.db.write() as s:
-        spots.verify(s, ids[0], actor="a", reason="x")
-        spots.assign(s, ids[0], actor="a", reason="x", team="Volunteers Almaly", days=3)
+        spots.verify(s, ids[0], actor="aliya", reason="x")
+        spots.assign(s, ids[0], actor="aliya", reason="x", team="Volunteers Almaly", days=3)
         s.execute(update(Spot).where(Spot.id == ids[0]).values(due_at=utcnow() - timedelta(days=1)))
     with rt.db.read() as s:
         overdue = spots.list_spots(s, overdue=True)

@@ -19,6 +19,7 @@ from shekteu.tips.process import process_pending
 from shekteu.tips.query import list_tips
 from shekteu.tips.status import TipStatusError, set_status
 from shekteu.tips.tickets import new_ticket, parse_ticket
+from tests.people import make_staff
 from tests.test_cli import lines, run
 from tests.test_telegram_export import photo
 
@@ -182,6 +183,7 @@ def test_graffiti_duplicates_need_the_same_handle_within_30_metres(rt: Runtime) 
 
 
 def test_status_changes_notify_and_closing_erases_the_contact(rt: Runtime) -> None:
+    make_staff(rt)
     receipt = submit(rt, TipInput(channel="telegram", user_id="99", contact="chat:99", text=SALE, lang="ru"))
     with rt.db.write() as s:
         set_status(s, receipt.ticket, "in_review", actor="aliya", reason="triage")

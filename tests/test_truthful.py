@@ -109,6 +109,39 @@ def test_a_location_completes_only_the_latest_tip_and_greetings_are_not_tips(rt)
     with rt.db.read() as s:
         assert s.scalar(select(Tip.lat).where(Tip.ticket == text.ticket)) is None
     for hello in ("Привет!", "hello", "/start", "Сәлем", "Здравствуйте 👋"):
-        with pytest.raises(NotATip, match="send a link|пришлите ссылку"):
+        with pytest.raises(NotATip, match=r"send a link|пришлите ссылку"):
             submit(rt, TipInput(channel="telegram", user_id="43", text=hello, lang="en" if hello == "hello" else "ru"))
     assert submit(rt, TipInput(channel="telegram", user_id="43", text="привет, тут продают меф @snow_kz_bot")).ticket
+
+
+def test_every_state_change_checks_the_actor(env: dict[str, str], rt) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_cli import run
+    from tests.test_spots import WALL, all_spots, report
+
+    with rt.db.write() as s:
+        from shekteu.users import add_user
+
+        add_user(s, "aud", ["auditor"], actor="test")
+        add_user(s, "cora", ["coordinator"], actor="test")
+    report(rt, *WALL)
+    spot = all_spots(rt)[0]["id"]
+    ticket = submit_tip(rt)
+    for args, expected in (
+        (["spots", "verify", str(spot), "--as", "nosuchuser", "--reason", "x"], "no user 'nosuchuser'"),
+        (["spots", "verify", str(spot), "--as", "aud", "--reason", "x"], "may not do this"),
+        (["tips", "status", ticket, "in_review", "--as", "aud", "--reason", "x"], "may not do this"),
+    ):
+        done = run(env, *args)
+        assert done.returncode == 2 and expected in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+    assert run(env, "spots", "verify", str(spot), "--as", "cora", "--reason", "drug ad").returncode == 0
+    from shekteu.db.tables import AuditEntry
+
+    with rt.db.read() as s:
+        actors = set(s.scalars(select(AuditEntry.actor)))
+    assert "nosuchuser" not in actors and "aud" not in actors and "cora" in actors
+
+
+def submit_tip(rt) -> str:  # type: ignore[no-untyped-def]
+    from shekteu.tips.intake import TipInput, submit
+
+    return submit(rt, TipInput(channel="web", user_id="c9", text="магазин @snow_kz_shop")).ticket

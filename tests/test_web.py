@@ -18,6 +18,7 @@ from shekteu.db.tables import Tip
 from shekteu.runtime import Runtime
 from shekteu.tips.status import set_status
 from tests.dashboard import serve
+from tests.people import make_staff
 from tests.servers import LocalServer, Reply
 from tests.test_telegram_export import photo
 from tests.test_tips import gps_photo
@@ -100,6 +101,7 @@ def test_open311_services_requests_and_status_in_json_and_xml(served: Served) ->
     assert (
         one.findtext("request/status") == "open" and one.findtext("request/service_code") == "drug_graffiti"
     )
+    make_staff(served.rt)
     with served.rt.db.write() as s:
         set_status(
             s,

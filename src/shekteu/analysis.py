@@ -204,7 +204,7 @@ def analyse_batch(
     summary.merges += linked.merges
     if rows:
         audit.record(
-            session, "detect.analyse", f"items:{rows[0][0]}-{rows[-1][0]}", actor=audit.current_actor(),
+            session, "detect.analyse", f"items:{rows[0][0]}-{rows[-1][0]}", actor="system:analyse",
             reason="items came in or the model changed",
             detail={"model_version": detector.version, **summary.as_json()},
         )  # fmt: skip

@@ -255,8 +255,10 @@ from shekteu import cli_detect, cli_field, cli_shops, cli_street, cli_takedown, 
 
 
 def main() -> None:
+    from shekteu.users import UserError as AccountError  # an unknown, disabled or unpermitted --as
+
     try:
         app()  # standalone: Typer prints usage errors and exits with their code
-    except UserError as exc:
+    except (UserError, AccountError) as exc:
         fail(str(exc))
         raise SystemExit(2) from None

@@ -94,5 +94,16 @@ def permit(session: Session, name: str, action: str) -> User:
     return require(session, name, *PERMISSIONS[action])
 
 
+def authorize(session: Session, actor: str, action: str) -> str:
+    """The name to record for ``actor`` doing ``action``, after checking they may.
+
+    ``system:<stage>`` is the platform's own work, and ``cli:<account>`` the local operator (a shell
+    on the server, who holds the data directory anyway); any other name is a user, who must exist,
+    be active and have the permission — the one table the dashboard and the API use too."""
+    if actor.startswith(("system:", "cli:")):
+        return actor
+    return permit(session, actor, action).name
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))

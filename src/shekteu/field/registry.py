@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from shekteu import audit
 from shekteu.db.tables import FieldSite, utcnow
 from shekteu.field import FieldError
+from shekteu.users import authorize
 
 STATUSES = ("suspected", "confirmed", "destroyed", "dismissed")
 TRANSITIONS = {
@@ -81,6 +82,7 @@ def get_site(session: Session, site_id: int) -> FieldSite:
 
 
 def move(session: Session, site_id: int, to: str, *, actor: str, reason: str) -> FieldSite:
+    actor = authorize(session, actor, "field.edit")
     site = get_site(session, site_id)
     if to not in TRANSITIONS.get(site.status, set()):
         allowed = ", ".join(sorted(TRANSITIONS[site.status])) or "nothing"

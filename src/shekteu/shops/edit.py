@@ -22,6 +22,7 @@ from shekteu.db.tables import (
     utcnow,
 )
 from shekteu.shops.cluster import merge_into, pair, refresh
+from shekteu.users import authorize
 
 
 class ShopError(ValueError):
@@ -41,6 +42,7 @@ def get_shop(session: Session, shop_id: int) -> Shop:
 
 
 def merge(session: Session, keep_id: int, gone_id: int, *, actor: str, reason: str) -> Shop:
+    actor = authorize(session, actor, "shop.edit")
     if not reason.strip():
         raise ShopError("a merge needs a reason")
     keep, gone = get_shop(session, keep_id), get_shop(session, gone_id)
@@ -78,6 +80,7 @@ def _indicator_ids(session: Session, shop_id: int, refs: list[str]) -> list[int]
 
 def split(session: Session, shop_id: int, refs: list[str], *, actor: str, reason: str) -> Shop:
     """Move the referenced indicators, and the items only they tie to the shop, to a new shop."""
+    actor = authorize(session, actor, "shop.edit")
     if not reason.strip():
         raise ShopError("a split needs a reason")
     if not refs:
@@ -137,6 +140,7 @@ def split(session: Session, shop_id: int, refs: list[str], *, actor: str, reason
 
 
 def dismiss(session: Session, suggestion_id: int, *, actor: str, reason: str) -> ShopSuggestion:
+    actor = authorize(session, actor, "shop.edit")
     suggestion = session.get(ShopSuggestion, suggestion_id)
     if suggestion is None:
         raise ShopError(f"no merge suggestion with id {suggestion_id}")

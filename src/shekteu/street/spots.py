@@ -23,6 +23,7 @@ from shekteu import audit
 from shekteu.db.tables import Spot, SpotPhoto, Zone, utcnow
 from shekteu.geo import boundaries
 from shekteu.geo.distance import metres
+from shekteu.users import authorize
 
 SPOT_RADIUS_M = 30.0
 PAINT_RADIUS_M = 50.0
@@ -113,6 +114,7 @@ def _move(
 
 
 def verify(session: Session, spot_id: int, *, actor: str, reason: str) -> Spot:
+    actor = authorize(session, actor, "spot.edit")
     spot = get_spot(session, spot_id)
     _move(session, spot, "verified", actor=actor, reason=reason)
     return spot
@@ -120,6 +122,7 @@ def verify(session: Session, spot_id: int, *, actor: str, reason: str) -> Spot:
 
 def assign(session: Session, spot_id: int, *, actor: str, reason: str, team: str | None = None,
            days: int = DUE_DAYS) -> Spot:  # fmt: skip
+    actor = authorize(session, actor, "spot.edit")
     spot = get_spot(session, spot_id)
     zone = session.get(Zone, spot.zone_id) if spot.zone_id else None
     spot.assigned_to = team or (zone.name if zone else None)
@@ -135,6 +138,7 @@ def assign(session: Session, spot_id: int, *, actor: str, reason: str, team: str
 def paint(session: Session, spot_id: int, after: dict[str, Any], *, actor: str, reason: str,
           radius: float = PAINT_RADIUS_M) -> Spot:  # fmt: skip
     """Mark painted with an after-photo analysis (``street.photo.PhotoResult.as_json()`` + sha256)."""
+    actor = authorize(session, actor, "spot.edit")
     spot = get_spot(session, spot_id)
     if spot.status != "assigned":
         raise SpotError(f"spot {spot.id} is {spot.status}: only an assigned spot can be painted")
@@ -171,6 +175,7 @@ def paint(session: Session, spot_id: int, after: dict[str, Any], *, actor: str, 
 
 
 def confirm(session: Session, spot_id: int, *, actor: str, reason: str) -> Spot:
+    actor = authorize(session, actor, "spot.edit")
     spot = get_spot(session, spot_id)
     _move(session, spot, "confirmed", actor=actor, reason=reason)
     return spot

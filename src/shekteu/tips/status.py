@@ -17,6 +17,7 @@ from shekteu import audit
 from shekteu.db.tables import Notification, Tip, utcnow
 from shekteu.tips import messages
 from shekteu.tips.tickets import parse_ticket
+from shekteu.users import authorize
 
 STATUSES = ("received", "in_review", "actioned", "closed", "rejected")
 TRANSITIONS = {
@@ -54,6 +55,7 @@ def notify(session: Session, tip: Tip, text: str) -> Notification | None:
 
 def set_status(session: Session, ticket: str, status: str, *, actor: str, reason: str,
                public_text: str | None = None) -> Tip:  # fmt: skip
+    actor = authorize(session, actor, "tip.triage")
     if status not in STATUSES:
         raise TipStatusError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
     if not reason.strip():
