@@ -99,7 +99,9 @@ def test_four_eyes_and_every_step_recorded(rt: Runtime, tmp_path: Path) -> None:
         ).takedown.id
 
 
-def test_recheck_follows_a_real_server_to_verified_and_back(rt: Runtime, web: LocalServer) -> None:
+def test_recheck_follows_a_real_server_to_verified_and_back(make_runtime, web: LocalServer) -> None:
+    # Two agreeing checks verify a block here (the defaults ask for three over a day).
+    rt = make_runtime(SHEKTEU_RECHECK_VERIFY_CHECKS="2", SHEKTEU_RECHECK_VERIFY_HOURS="0")
     people(rt)
     web.route("/shop", Reply(200, SHOP_PAGE.encode()))
     (outcome,) = capture_urls(rt, [web.url("/shop")])

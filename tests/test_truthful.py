@@ -145,3 +145,84 @@ def submit_tip(rt) -> str:  # type: ignore[no-untyped-def]
     from shekteu.tips.intake import TipInput, submit
 
     return submit(rt, TipInput(channel="web", user_id="c9", text="магазин @snow_kz_shop")).ticket
+
+
+def test_our_outage_never_counts_as_a_block_and_only_a_verified_block_is_told(make_runtime, web) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    from shekteu.capture.web import capture_urls
+    from shekteu.db.tables import Notification
+    from shekteu.takedown import lifecycle
+    from shekteu.takedown.recheck import recheck
+    from shekteu.tips.intake import TipInput, submit
+    from shekteu.tips.process import process_pending
+    from tests.servers import LocalServer, Reply
+    from tests.test_takedown import SHOP_PAGE, people
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    dead = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+    closed.close()
+    rt = make_runtime(SHEKTEU_RECHECK_VERIFY_CHECKS="2", SHEKTEU_RECHECK_VERIFY_HOURS="0",
+                      SHEKTEU_RECHECK_CONTROL_URL=web.url("/ok"))  # fmt: skip
+    people(rt)
+    web.route("/ok", Reply(204))
+    shop = LocalServer("127.0.0.1")
+    shop.route("/shop", Reply(200, SHOP_PAGE.encode()))
+    url = shop.url("/shop")
+    capture_urls(rt, [url])
+    ticket = submit(rt, TipInput(channel="telegram", user_id="7", contact="chat:7", text="продают тут @web_op_bot")).ticket
+    process_pending(rt, capture=False)
+    with rt.db.write() as s:
+        td = lifecycle.propose(s, "url", url, actor="aliya", reason="shop page").takedown
+        td_id = td.id
+        lifecycle.approve(s, td_id, actor="bolat", reason="ok")
+        lifecycle.mark(s, td_id, "sent", actor="aliya", reason="sent by hand")
+
+    def check() -> tuple[str, str, str]:
+        (result,) = recheck(rt, takedown_ids=[td_id])
+        return result.verdict, result.state_after, result.why
+
+    shop.close()  # the shop's server goes away (or our network does): nothing is decided
+    verdict, state, why = check()
+    assert (verdict, state) == ("unknown", "sent") and "control fetch answered" in why
+    web.routes.pop("/ok")
+    rt2 = make_runtime(SHEKTEU_RECHECK_CONTROL_URL=dead, SHEKTEU_RECHECK_VERIFY_CHECKS="2",
+                       SHEKTEU_RECHECK_VERIFY_HOURS="0")  # fmt: skip
+    (result,) = recheck(rt2, takedown_ids=[td_id])
+    assert (result.verdict, result.state_after) == ("unknown", "sent") and "our own network failed" in result.why
+    with rt.db.write() as s:  # a name that does not resolve is no block either
+        other = lifecycle.propose(s, "url", "http://no-such-shop.invalid/buy", actor="aliya", reason="x").takedown.id
+        lifecycle.approve(s, other, actor="bolat", reason="ok")
+        lifecycle.mark(s, other, "sent", actor="aliya", reason="sent")
+    (resolved,) = recheck(rt, takedown_ids=[other])
+    assert (resolved.verdict, resolved.state_after) == ("unknown", "sent"), resolved.why
+    back = LocalServer("127.0.0.1")
+    back.route("/shop", Reply(451, b"Unavailable For Legal Reasons"))
+    with rt.db.write() as s:  # the same takedown, its server back at a new port, now answering 451
+        s.get(lifecycle.Takedown, td_id).target = back.url("/shop")
+    assert check()[:2] == ("blocked", "blocked")
+    with rt.db.read() as s:
+        assert s.scalar(select(Tip.status).where(Tip.ticket == ticket)) != "actioned"
+        assert not any("blocked" in n.text for n in s.scalars(select(Notification)))
+    assert check()[:2] == ("blocked", "verified")
+    with rt.db.read() as s:
+        assert s.scalar(select(Tip.status).where(Tip.ticket == ticket)) == "actioned"
+    back.close()
+
+
+def test_verification_waits_for_the_interval(make_runtime, web) -> None:  # type: ignore[no-untyped-def]
+    from shekteu.takedown import lifecycle
+    from shekteu.takedown.recheck import recheck
+    from tests.servers import Reply
+    from tests.test_takedown import people
+
+    rt = make_runtime(SHEKTEU_RECHECK_VERIFY_CHECKS="2", SHEKTEU_RECHECK_VERIFY_HOURS="24")
+    people(rt)
+    web.route("/x", Reply(451, b"blocked"))
+    with rt.db.write() as s:
+        td = lifecycle.propose(s, "url", web.url("/x"), actor="aliya", reason="x").takedown.id
+        lifecycle.approve(s, td, actor="bolat", reason="ok")
+        lifecycle.mark(s, td, "sent", actor="aliya", reason="sent")
+    states = [recheck(rt, takedown_ids=[td])[0].state_after for _ in range(3)]
+    assert states == ["blocked", "blocked", "blocked"]  # agreeing, but not yet a day apart

@@ -137,6 +137,16 @@ class Settings(BaseSettings):
     keepalive_timeout: float = Field(
         5, gt=0, le=300, description="Seconds `shekteu serve` keeps an idle connection open between requests."
     )
+    recheck_verify_checks: int = Field(
+        3, ge=1, le=100, description="Agreeing re-checks (blocked or gone) needed before a block is verified."
+    )
+    recheck_verify_hours: float = Field(
+        24, ge=0, le=24 * 90, description="Hours that must pass between a block and its verification."
+    )
+    recheck_control_url: str = Field(
+        "https://www.google.com/generate_204",
+        description="A known-good address fetched when a target does not answer, to tell our outage from theirs.",
+    )
     session_hours: float = Field(12, gt=0, le=24 * 30, description="Hours a dashboard sign-in lasts.")
     login_max_failures: int = Field(
         5, ge=1, description="Failed sign-ins per user name and address before each further try waits twice as long "

@@ -162,12 +162,12 @@ def _event(
         td.sent_at = now
     elif to == "blocked" and td.blocked_at is None:
         td.blocked_at = now
-        if td.shop_id is not None:  # the citizens who reported this shop hear that it led somewhere
+    elif to == "verified":
+        td.verified_at = now
+        if td.shop_id is not None:  # only a verified block is told to the citizens who reported the shop
             from shekteu.tips.status import on_shop_blocked
 
             on_shop_blocked(session, td.shop_id, td.id)
-    elif to == "verified":
-        td.verified_at = now
     event = TakedownEvent(
         takedown_id=td.id,
         at=now,

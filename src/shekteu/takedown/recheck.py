@@ -4,12 +4,17 @@ Each check is a capture (WARC + SHA-256), so the decision rests on evidence the 
 points to. A target is judged:
 - ``blocked``: HTTP 451, or a known blocking stub (the regulator's page, Telegram's "can't be
   displayed" notice) — the block is in force;
-- ``gone``: unreachable, 404/410, a Telegram name that no longer exists, or a page that still answers
-  but no longer sells (the detector finds no drug sale and the target's shop identifiers are gone);
-- ``live``: still selling; ``unknown``: a server error or a refused fetch, which decides nothing.
-A sent target found blocked or gone becomes ``blocked``; a blocked one confirmed by a later check
-becomes ``verified``; a blocked or verified one found live again, or whose shop shows up at a new
-address after the block, becomes ``reappeared``.
+- ``gone``: 404/410, a Telegram name that no longer exists, or a page that still answers but no
+  longer sells (the detector finds no drug sale) — the server itself says the content is not there;
+- ``live``: still selling;
+- ``unknown``: everything that proves nothing — a resolver, connect or timeout error (ours or
+  theirs: a control fetch of ``SHEKTEU_RECHECK_CONTROL_URL`` says which, in the reason), a server
+  error, a refused fetch.
+A sent target found blocked or gone becomes ``blocked``. A blocked one becomes ``verified`` only
+after ``SHEKTEU_RECHECK_VERIFY_CHECKS`` agreeing checks (blocked or gone, counting the one that
+blocked it) spread over at least ``SHEKTEU_RECHECK_VERIFY_HOURS``; only then do the reporters of
+its shop hear that it was blocked. A blocked or verified one found live again, or whose shop shows up
+at a new address after the block, becomes ``reappeared``.
 """
 
 from __future__ import annotations
@@ -25,12 +30,13 @@ from sqlalchemy import select
 from shekteu import audit
 from shekteu.capture.fetch import Fetcher
 from shekteu.capture.web import capture_url
-from shekteu.db.tables import Indicator, ShopIndicator, Takedown, TakedownEvent, utcnow
+from shekteu.db.tables import AuditEntry, Indicator, ShopIndicator, Takedown, TakedownEvent, utcnow
 from shekteu.runtime import Runtime
 from shekteu.takedown.lifecycle import mark
 
 CHECKABLE = ("url", "domain", "telegram_channel", "telegram_bot", "telegram_account")
 ACTOR = "system:recheck"
+AGREEING = ("blocked", "gone")
 SIGNATURES = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
@@ -102,8 +108,8 @@ def judge(
         m = signature.search(visible)
         if m:
             return "blocked", f"blocking notice: {m.group(0)!r}"
-    if status is None:
-        return "gone", f"unreachable: {error}"
+    if status is None:  # no answer at all: our network or theirs, it proves no block
+        return "unknown", f"no answer: {error}"
     if status in (404, 410):
         return "gone", f"HTTP {status}"
     if status >= 500 or (status >= 400 and status != 403):
@@ -144,12 +150,36 @@ def _new_address(session: Any, td: Takedown) -> str | None:
     return next((f"{t}:{v}" for t, v in rows if f"{t}:{v}" not in reported), None)
 
 
-def _next_state(state: str, verdict: str) -> str | None:
-    if verdict in ("blocked", "gone"):
-        return {"sent": "blocked", "reappeared": "blocked", "blocked": "verified"}.get(state)
-    if verdict == "live" and state in ("blocked", "verified"):
+def _agreeing_checks(session: Any, td: Takedown) -> int:
+    """Checks since the block that found it blocked or gone: the one that blocked it and the ones
+    recorded after it (an unknown one neither counts nor resets; a live one reopens the takedown)."""
+    checks = session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.target == f"takedown:{td.id}", AuditEntry.actor == ACTOR,
+                                        AuditEntry.at >= td.blocked_at)
+    )  # fmt: skip
+    return sum(1 for d in checks if (d or {}).get("check") in AGREEING)
+
+
+def _next_state(rt: Runtime, session: Any, td: Takedown, verdict: str) -> str | None:
+    if verdict in AGREEING:
+        if td.state in ("sent", "reappeared"):
+            return "blocked"
+        if td.state == "blocked" and td.blocked_at is not None:
+            s = rt.settings
+            enough = _agreeing_checks(session, td) + 1 >= s.recheck_verify_checks
+            waited = (utcnow() - td.blocked_at).total_seconds() >= s.recheck_verify_hours * 3600
+            return "verified" if enough and waited else None
+        return None
+    if verdict == "live" and td.state in ("blocked", "verified"):
         return "reappeared"
     return None
+
+
+def _control(rt: Runtime, fetcher: Fetcher) -> str:
+    """Whether our own network works, for the reason of a check whose target did not answer."""
+    result = fetcher.fetch(rt.settings.recheck_control_url)
+    return ("our network works (control fetch answered): the target itself did not answer"
+            if result.has_response else f"our own network failed too (control fetch: {result.error})")  # fmt: skip
 
 
 def recheck(
@@ -198,12 +228,14 @@ def _check_one(rt: Runtime, fetcher: Fetcher, td: Takedown) -> CheckResult:
             outcome.title,
         )
         capture_id = outcome.id
+        if outcome.status is None and not outcome.refused:
+            why = f"{why}; {_control(rt, fetcher)}"
     with rt.db.write() as session:
         current = session.get(Takedown, td.id)
         assert current is not None
         current.checked_at, current.check_result = utcnow(), verdict
         captures = [capture_id] if capture_id else []
-        to = _next_state(current.state, verdict)
+        to = _next_state(rt, session, current, verdict)
         moved = False
         if to:
             mark(

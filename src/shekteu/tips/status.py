@@ -89,7 +89,8 @@ BLOCKED_TEXT = {"ru": "Ресурс, о котором вы сообщили, з
 
 
 def on_shop_blocked(session: Session, shop_id: int, takedown_id: int) -> list[str]:
-    """Tell the reporters of a shop's open tips that their report led to a block (status actioned)."""
+    """Tell the reporters of a shop's open tips that their report led to a block (status actioned);
+    called when a takedown of the shop is verified, never on a single check."""
     from shekteu.db.tables import ShopItem
 
     tips = list(session.scalars(
@@ -97,6 +98,6 @@ def on_shop_blocked(session: Session, shop_id: int, takedown_id: int) -> list[st
         .where(ShopItem.shop_id == shop_id, Tip.status.in_(("received", "in_review")))
     ))  # fmt: skip
     for tip in tips:
-        set_status(session, tip.ticket, "actioned", actor="system:takedown", reason=f"takedown {takedown_id} blocked",
+        set_status(session, tip.ticket, "actioned", actor="system:takedown", reason=f"takedown {takedown_id} verified",
                    public_text=BLOCKED_TEXT.get(tip.lang or "ru", BLOCKED_TEXT["ru"]))  # fmt: skip
     return [t.ticket for t in tips]
