@@ -109,8 +109,12 @@ def test_photos_keep_the_original_and_a_display_copy_without_exif(rt: Runtime) -
     with rt.db.read() as s:
         tip = s.scalars(select(Tip)).one()
     assert (
-        tip.location_source == "exif" and abs(tip.lat - 43.238949) < 1e-6 and abs(tip.lon - 76.889709) < 1e-6
+        tip.location_source == "exif" and (tip.lat, tip.lon) == (43.239, 76.89)  # ~100 m in the clear
     )
+    from shekteu.tips.privacy import exact_location
+
+    lat, lon = exact_location(contact_key(rt.settings), tip.location_sealed, None, None)  # exact, sealed
+    assert abs(lat - 43.238949) < 1e-6 and abs(lon - 76.889709) < 1e-6
     (entry,) = tip.photos
     assert rt.store.get_blob(entry["sha256"]) == original
     display = Image.open(io.BytesIO(rt.store.get_blob(entry["display_sha256"])))
@@ -227,7 +231,7 @@ def test_cli_tips_list_contract(env: dict[str, str], make_runtime) -> None:
     assert bad.returncode == 2 and "no ticket" in bad.stderr
 
 
-def test_a_blocked_shop_tells_its_reporters(rt: Runtime) -> None:
+def test_a_verified_block_tells_its_reporters(rt: Runtime) -> None:
     from shekteu.analysis import analyse_pending
     from shekteu.takedown import lifecycle
     from shekteu.users import add_user
@@ -244,6 +248,10 @@ def test_a_blocked_shop_tells_its_reporters(rt: Runtime) -> None:
         lifecycle.approve(s, td.id, actor="bolat", reason="ok")
         lifecycle.mark(s, td.id, "sent", actor="aliya", reason="sent")
         lifecycle.mark(s, td.id, "blocked", actor="aliya", reason="bot gone")
+    with rt.db.read() as s:  # one check is not yet a verified block: nobody is told
+        assert s.scalars(select(Tip)).one().status == "received"
+    with rt.db.write() as s:
+        lifecycle.mark(s, td.id, "verified", actor="aliya", reason="gone for a week")
     with rt.db.read() as s:
         tip = s.scalars(select(Tip)).one()
         (note,) = s.scalars(select(Notification))

@@ -226,3 +226,22 @@ def test_verification_waits_for_the_interval(make_runtime, web) -> None:  # type
         lifecycle.mark(s, td, "sent", actor="aliya", reason="sent")
     states = [recheck(rt, takedown_ids=[td])[0].state_after for _ in range(3)]
     assert states == ["blocked", "blocked", "blocked"]  # agreeing, but not yet a day apart
+
+
+def test_exact_places_are_sealed_and_keys_can_live_apart(make_runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shekteu.db.tables import Spot
+    from shekteu.tips.intake import TipInput, submit
+    from shekteu.tips.process import process_pending
+
+    keys = tmp_path / "elsewhere"
+    rt = make_runtime(SHEKTEU_KEYS_DIR=str(keys))
+    submit(rt, TipInput(channel="web", user_id="w1", kind="graffiti", text="надпись @snow_kz_shop",
+                        lat=43.2389491, lon=76.8897093))  # fmt: skip
+    process_pending(rt, capture=False)
+    with rt.db.read() as s:
+        tip = s.scalars(select(Tip)).one()
+        spot = s.scalars(select(Spot)).one()
+    assert (tip.lat, tip.lon) == (43.239, 76.89) and "43.2389" not in (tip.location_sealed or "")
+    assert (spot.lat, spot.lon) == (43.2389, 76.8897)  # the crew's precision, from the sealed place
+    assert sorted(p.name for p in keys.iterdir()) == ["contact.key", "hash.key"]
+    assert not (rt.settings.data_dir / "keys").exists()

@@ -57,7 +57,8 @@ class Runtime:
 
 
 def hash_key(settings: Settings) -> bytes:
-    """The secret for keyed hashes: the setting, or a random key created once in the data dir."""
+    """The secret for keyed hashes: the setting, or a random key created once in the keys folder
+    (``SHEKTEU_KEYS_DIR``; by default inside the data dir, which a copy of the data dir then carries)."""
     return _key(settings, settings.hash_key, "hash.key")
 
 
@@ -69,7 +70,7 @@ def contact_key(settings: Settings) -> bytes:
 def _key(settings: Settings, value: SecretStr | None, name: str) -> bytes:
     if value is not None:
         return value.get_secret_value().encode()
-    path = Path(settings.data_dir) / "keys" / name
+    path = Path(settings.keys_dir or Path(settings.data_dir) / "keys") / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(
         None, description="Detector model file (.npz) to use instead of the one shipped in the package."
     )
+    keys_dir: Path | None = Field(
+        None,
+        description="Folder of the generated hash and contact keys; keep it off the data directory's disk "
+        "and backups (default: DATA_DIR/keys).",
+    )
     hash_key: SecretStr | None = Field(
         None,
         min_length=16,

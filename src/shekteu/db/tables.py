@@ -436,6 +436,7 @@ class Tip(Base):
     process_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     process_error: Mapped[str | None] = mapped_column(CleanText)  # why the last processing failed
     origin: Mapped[str | None] = mapped_column(CleanString(64))  # keyed hash of the sender's address (web, Open311)
+    location_sealed: Mapped[str | None] = mapped_column(CleanText)  # exact "lat,lon", sealed; lat/lon: ~100 m
 
 
 class ReporterPrefs(Base):

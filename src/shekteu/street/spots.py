@@ -26,6 +26,7 @@ from shekteu.geo.distance import metres
 from shekteu.users import authorize
 
 SPOT_RADIUS_M = 30.0
+SPOT_DECIMALS = 4  # ~10 m: enough for a crew to find the wall, not a reporter's doorstep to the cm
 PAINT_RADIUS_M = 50.0
 DUE_DAYS = 7
 STATUSES = ("reported", "verified", "assigned", "painted", "confirmed")
@@ -80,7 +81,7 @@ def add_report(session: Session, *, lat: float, lon: float, indicators: list[str
     else:
         area = boundaries.locate(lat, lon)
         zone = _zone_for(session, lat, lon)
-        spot = Spot(lat=round(lat, 7), lon=round(lon, 7), status="reported", indicators=sorted(wanted),
+        spot = Spot(lat=round(lat, SPOT_DECIMALS), lon=round(lon, SPOT_DECIMALS), status="reported", indicators=sorted(wanted),
                     zone_id=zone.id if zone else None, kato=area.kato if area else None,
                     district=area.name_ru if area else None, oblast=area.oblast_ru if area else None, reports=1,
                     reopened=0, created_at=now, updated_at=now)  # fmt: skip

@@ -28,7 +28,7 @@ from shekteu.runtime import Runtime, contact_key, hash_key
 from shekteu.shops.cluster import store_image_bands
 from shekteu.text.clean import clean_text
 from shekteu.tips import messages
-from shekteu.tips.privacy import pseudonym, seal
+from shekteu.tips.privacy import coarse, pseudonym, seal, seal_location
 from shekteu.tips.tickets import new_ticket
 
 KINDS = ("online_shop", "graffiti", "other")
@@ -129,7 +129,8 @@ def _photos(rt: Runtime, photos: list[bytes]) -> tuple[list[dict[str, Any]], tup
             raise TipError(f"photo {n}: {exc}") from None
         gps = gps or found
         entries.append({"sha256": rt.store.put_blob(data), "display_sha256": rt.store.put_blob(display),
-                        "bytes": len(data), "dhash": f"{phash:016x}", "gps": list(found) if found else None})  # fmt: skip
+                        "bytes": len(data), "dhash": f"{phash:016x}",
+                        "gps": [coarse(found[0]), coarse(found[1])] if found else None})  # fmt: skip
     return entries, gps
 
 
@@ -174,9 +175,10 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
         _check_rate(session, who, origin, since, settings.tip_rate_limit, tip.lang)
     photos, gps = _photos(rt, tip.photos)
     if tip.lat is not None and tip.lon is not None:
-        location, source = (round(tip.lat, 7), round(tip.lon, 7)), "shared"
+        location, source = (tip.lat, tip.lon), "shared"
     else:
         location, source = gps, ("exif" if gps else None)
+    sealed_place = seal_location(contact_key(settings), *location) if location else None
     kind = tip.kind or guess_kind(tip.text, len(photos))
     links = sorted({i.normalized for i in extract(tip.text) if i.type in ADDRESS_TYPES})
     contact = seal(contact_key(settings), tip.contact) if tip.contact else None
@@ -195,8 +197,9 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
             links=links, media=[{"sha256": p["sha256"], "dhash": p["dhash"]} for p in photos],
         ))  # fmt: skip
         row = Tip(ticket=ticket, kind=kind, channel=tip.channel, lang=tip.lang, pseudonym=who, contact_sealed=contact,
-                  text=tip.text, links=links, photos=photos, lat=location[0] if location else None,
-                  lon=location[1] if location else None, location_source=source, status="received",
+                  text=tip.text, links=links, photos=photos, lat=coarse(location[0]) if location else None,
+                  lon=coarse(location[1]) if location else None, location_source=source, location_sealed=sealed_place,
+                  status="received",
                   public_status=messages.status_text("received", tip.lang), item_id=item_id,
                   service_code=tip.service_code, source_ref=ref, origin=origin, created_at=now, updated_at=now)  # fmt: skip
         session.add(row)
@@ -229,12 +232,8 @@ def add_location(rt: Runtime, channel: str, user_id: str, lat: float, lon: float
         )  # fmt: skip
         if tip is None or tip.lat is not None:
             return None
-        tip.lat, tip.lon, tip.location_source, tip.updated_at = (
-            round(lat, 7),
-            round(lon, 7),
-            "shared",
-            utcnow(),
-        )
+        tip.lat, tip.lon, tip.location_source, tip.updated_at = coarse(lat), coarse(lon), "shared", utcnow()
+        tip.location_sealed = seal_location(contact_key(rt.settings), lat, lon)
         audit.record(session, "tip.locate", f"tip:{tip.ticket}", actor=f"{channel}:{who[:12]}",
                      reason="location shared after the report")  # fmt: skip
         return Receipt(

@@ -45,3 +45,26 @@ def unseal(key: bytes, sealed: str) -> str:
         return cipher.decrypt_and_verify(raw[12:-16], raw[-16:]).decode()
     except (ValueError, KeyError) as exc:
         raise SealError("sealed contact does not open under this key") from exc
+
+
+PLAIN_DECIMALS = 3  # ~100 m: where a tip is, for maps and statistics; the exact place is sealed
+
+
+def coarse(value: float) -> float:
+    return round(value, PLAIN_DECIMALS)
+
+
+def seal_location(key: bytes, lat: float, lon: float) -> str:
+    return seal(key, f"{lat:.6f},{lon:.6f}")
+
+
+def exact_location(key: bytes, sealed: str | None, lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    """The exact place of a tip when its sealed location opens, else the plain (coarse) one."""
+    if sealed:
+        try:
+            a, b = unseal(key, sealed).split(",")
+            return float(a), float(b)
+        except (SealError, ValueError):
+            pass
+    return (lat, lon) if lat is not None and lon is not None else None
+

@@ -23,9 +23,10 @@ from shekteu.db.tables import Indicator, Item, ItemIndicator, Tip, Verdict, utcn
 from shekteu.geo.distance import metres
 from shekteu.images import distance
 from shekteu.indicators.extract import ADDRESS_TYPES, extract
-from shekteu.runtime import Runtime
+from shekteu.runtime import Runtime, contact_key
 from shekteu.shops.cluster import STRONG, similar_images
 from shekteu.tips import messages
+from shekteu.tips.privacy import exact_location
 from shekteu.tips.status import notify
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,14 @@ def capture_targets(links: list[str], telegram_base: str) -> list[str]:
     return list(dict.fromkeys(out))[:MAX_CAPTURES]
 
 
-def find_duplicate(session: Session, tip: Tip) -> Tip | None:
-    """The earliest earlier tip this one repeats (see the module docstring), found by index lookups."""
+def find_duplicate(session: Session, tip: Tip, key: bytes | None = None) -> Tip | None:
+    """The earliest earlier tip this one repeats (see the module docstring), found by index lookups;
+    ``key`` opens the exact locations (the plain ones are rounded to ~100 m)."""
+
+    def place(t: Tip) -> tuple[float, float] | None:
+        return exact_location(key, t.location_sealed, t.lat, t.lon) if key else (
+            (t.lat, t.lon) if t.lat is not None else None)  # fmt: skip
+
     mine = set(session.scalars(
         select(ItemIndicator.indicator_id).join(Indicator, Indicator.id == ItemIndicator.indicator_id)
         .where(ItemIndicator.item_id == tip.item_id, Indicator.type.in_(STRONG), Indicator.valid.is_(True))
@@ -75,10 +82,8 @@ def find_duplicate(session: Session, tip: Tip) -> Tip | None:
     )
     for other in session.scalars(select(Tip).where(Tip.id.in_(sharing | same_photo)).order_by(Tip.id)):
         if tip.kind == "graffiti" and other.kind == "graffiti":
-            near = (
-                None not in (tip.lat, other.lat)
-                and metres((tip.lat, tip.lon), (other.lat, other.lon)) <= GRAFFITI_RADIUS_M
-            )
+            here, there = place(tip), place(other)
+            near = here is not None and there is not None and metres(here, there) <= GRAFFITI_RADIUS_M
             if other.id in same_photo or (other.id in sharing and near):
                 return other
         elif other.id in same_photo or (other.id in sharing and tip.kind != "graffiti"):
@@ -101,7 +106,8 @@ def _feed_spot(rt: Runtime, session: Any, tip: Tip) -> None:
             continue
         handles |= {i["normalized"] for i in result.indicators}
         first = first or {"sha256": entry["sha256"], "qr": result.qr}
-    add_report(session, lat=tip.lat, lon=tip.lon, indicators=sorted(handles), actor="system:tips", tip_id=tip.id,
+    lat, lon = exact_location(contact_key(rt.settings), tip.location_sealed, tip.lat, tip.lon) or (tip.lat, tip.lon)
+    add_report(session, lat=lat, lon=lon, indicators=sorted(handles), actor="system:tips", tip_id=tip.id,
                photo=first)  # fmt: skip
 
 
@@ -168,7 +174,7 @@ def _finish(rt: Runtime, tip_id: int, captures: list[int]) -> Processed | None:
             for p in session.scalars(select(Verdict.probabilities).where(Verdict.item_id.in_(item_ids)))
         ]
         row.score = round(max(scores), 4) if scores else None
-        duplicate = find_duplicate(session, row)
+        duplicate = find_duplicate(session, row, contact_key(rt.settings))
         if duplicate is not None:
             row.duplicate_of = duplicate.id
             notify(session, row, messages.text("duplicate", row.lang, ticket=duplicate.ticket))
