@@ -116,7 +116,10 @@ def test_photos_keep_the_original_and_a_display_copy_without_exif(rt: Runtime) -
     lat, lon = exact_location(contact_key(rt.settings), tip.location_sealed, None, None)  # exact, sealed
     assert abs(lat - 43.238949) < 1e-6 and abs(lon - 76.889709) < 1e-6
     (entry,) = tip.photos
-    assert rt.store.get_blob(entry["sha256"]) == original
+    assert rt.store.get_blob(entry["sha256"], contact_key(rt.settings)) == original  # sealed: EXIF and all
+    assert original[:4096] not in rt.store.blob_path(entry["sha256"]).with_suffix(".sealed").read_bytes()
+    with pytest.raises(OSError, match="sealed"):
+        rt.store.get_blob(entry["sha256"])  # not without the key
     display = Image.open(io.BytesIO(rt.store.get_blob(entry["display_sha256"])))
     assert len(display.getexif()) == 0 and display.size == (240, 320)  # rotated upright, metadata gone
     # A shared location wins over the photo's.

@@ -245,3 +245,26 @@ def test_exact_places_are_sealed_and_keys_can_live_apart(make_runtime, tmp_path)
     assert (spot.lat, spot.lon) == (43.2389, 76.8897)  # the crew's precision, from the sealed place
     assert sorted(p.name for p in keys.iterdir()) == ["contact.key", "hash.key"]
     assert not (rt.settings.data_dir / "keys").exists()
+
+
+def test_a_sealed_original_photo_opens_in_the_case_file(rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+    import json
+    import zipfile
+
+    from shekteu.dossier.build import build_dossier
+    from shekteu.tips.intake import TipInput, submit
+    from shekteu.tips.process import process_pending
+    from tests.test_shops import live_shops, sale
+    from tests.test_tips import gps_photo
+
+    original = gps_photo(43.2, 76.9)
+    submit(rt, TipInput(channel="web", user_id="p1", text=sale("@sealed_kz_bot"), photos=[original]))
+    process_pending(rt, capture=False)
+    (shop,) = live_shops(rt)
+    build_dossier(rt, shop["id"], tmp_path / "case.zip", actor="cli:test")
+    digest = hashlib.sha256(original).hexdigest()
+    with zipfile.ZipFile(tmp_path / "case.zip") as zf:
+        assert zf.read(f"blobs/{digest}") == original
+        listed = {f["path"]: f["sha256"] for f in json.loads(zf.read("manifest.json"))["files"]}
+    assert listed[f"blobs/{digest}"] == digest

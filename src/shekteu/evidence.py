@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from Crypto.Cipher import AES
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
@@ -63,6 +65,14 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class BlobSealed(OSError):
+    """A sealed blob asked for without its key, or with the wrong one."""
+
+
+def _blob_key(key: bytes) -> bytes:
+    return hashlib.sha256(b"blob-seal\0" + key).digest()
+
+
 class EvidenceStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -77,8 +87,12 @@ class EvidenceStore:
     def put_blob(self, data: bytes) -> str:
         digest = sha256_hex(data)
         path = self.blob_path(digest)
-        if path.exists():
-            return digest
+        if not path.exists():
+            self._write_atomic(path, data)
+        return digest
+
+    @staticmethod
+    def _write_atomic(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
@@ -90,10 +104,42 @@ class EvidenceStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return digest
 
-    def get_blob(self, digest: str) -> bytes:
-        return self.blob_path(digest).read_bytes()
+    def get_blob(self, digest: str, key: bytes | None = None) -> bytes:
+        """The blob's bytes; a sealed one (``put_sealed``) opens only with its key."""
+        path = self.blob_path(digest)
+        if path.exists() or not path.with_suffix(".sealed").exists():
+            return path.read_bytes()
+        if key is None:
+            raise BlobSealed(f"blob {digest[:12]}… is sealed: it opens only with the contact key")
+        raw = path.with_suffix(".sealed").read_bytes()
+        cipher = AES.new(_blob_key(key), AES.MODE_GCM, nonce=raw[:12])
+        cipher.update(digest.encode())
+        try:
+            data = cipher.decrypt_and_verify(raw[12:-16], raw[-16:])
+        except ValueError:
+            raise BlobSealed(f"blob {digest[:12]}… does not open under this key") from None
+        if sha256_hex(data) != digest:
+            raise BlobSealed(f"blob {digest[:12]}… opened to other content")
+        return data
+
+    def has_blob(self, digest: str) -> bool:
+        path = self.blob_path(digest)
+        return path.exists() or path.with_suffix(".sealed").exists()
+
+    def put_sealed(self, data: bytes, key: bytes) -> str:
+        """Store ``data`` encrypted (AES-256-GCM, bound to its SHA-256, which stays its name): for
+        reporters' original photos, whose EXIF may hold where they stood and which phone they hold."""
+        digest = sha256_hex(data)
+        path = self.blob_path(digest).with_suffix(".sealed")
+        if path.exists() or self.blob_path(digest).exists():
+            return digest
+        nonce = secrets.token_bytes(12)
+        cipher = AES.new(_blob_key(key), AES.MODE_GCM, nonce=nonce)
+        cipher.update(digest.encode())
+        body, tag = cipher.encrypt_and_digest(data)
+        self._write_atomic(path, nonce + body + tag)
+        return digest
 
     def append_exchange(self, exchange: Exchange) -> WarcLocation:
         """Write request, response and metadata records for one fetch; returns where they are."""

@@ -36,7 +36,7 @@ from shekteu import audit
 from shekteu.db.tables import AuditEntry, Capture, Indicator, Item, ItemIndicator, ShopItem, Verdict, utcnow
 from shekteu.dossier.pdf import STATES, render
 from shekteu.dossier.warc_copy import capture_records
-from shekteu.runtime import Runtime
+from shekteu.runtime import Runtime, contact_key
 from shekteu.shops.query import show_shop
 from shekteu.takedown.lifecycle import history_json, list_takedowns
 
@@ -202,6 +202,9 @@ def collect(
             digest = media.get("sha256") if isinstance(media, dict) else None
             if isinstance(digest, str) and _SHA.fullmatch(digest) and rt.store.blob_path(digest).exists():
                 copies[f"blobs/{digest}"] = rt.store.blob_path(digest)
+            elif isinstance(digest, str) and _SHA.fullmatch(digest) and rt.store.has_blob(digest):
+                # A reporter's sealed original: the case file carries it opened (its hash is its name).
+                files[f"blobs/{digest}"] = rt.store.get_blob(digest, contact_key(rt.settings))
     custody = _custody(session, shop, {i["id"] for i in items}, [t["id"] for t in td_rows], capture_ids)
     files["shop.json"] = _dump({k: v for k, v in shop.items() if k != "item_list"})
     files["items.jsonl"] = "".join(

@@ -128,7 +128,10 @@ def _photos(rt: Runtime, photos: list[bytes]) -> tuple[list[dict[str, Any]], tup
         except ImageError as exc:
             raise TipError(f"photo {n}: {exc}") from None
         gps = gps or found
-        entries.append({"sha256": rt.store.put_blob(data), "display_sha256": rt.store.put_blob(display),
+        # The original is evidence, but its EXIF may say where the reporter stood and which phone they
+        # hold: it is stored sealed under the contact key; people look at the metadata-free copy.
+        entries.append({"sha256": rt.store.put_sealed(data, contact_key(rt.settings)),
+                        "display_sha256": rt.store.put_blob(display),
                         "bytes": len(data), "dhash": f"{phash:016x}",
                         "gps": [coarse(found[0]), coarse(found[1])] if found else None})  # fmt: skip
     return entries, gps

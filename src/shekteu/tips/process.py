@@ -100,7 +100,7 @@ def _feed_spot(rt: Runtime, session: Any, tip: Tip) -> None:
     first = None
     for entry in tip.photos:
         try:
-            result = analyse_bytes(entry["sha256"], rt.store.get_blob(entry["sha256"]))
+            result = analyse_bytes(entry["sha256"], rt.store.get_blob(entry["sha256"], contact_key(rt.settings)))
         except ModuleNotFoundError:  # without the street extra: the text's handles only
             first = first or {"sha256": entry["sha256"]}
             continue
