@@ -149,7 +149,7 @@ def run_backend(url: str | None, tmp: Path) -> dict[str, tuple[int, int, list[st
 
         def load(p: Path = path) -> None:
             with rt.db.write() as s:
-                import_zones(s, p, kind="osi", name_property="name", actor="bench")
+                import_zones(s, p, kind="osi", name_property="name", actor="cli:bench")
 
         zones.append((name, load))
     tally("zone files", zones, (BoundaryError,))

@@ -60,6 +60,7 @@ def all_spots(rt: Runtime) -> list[dict]:
 
 
 def test_tips_make_spots_in_their_zone_and_district_and_join_by_handle(rt: Runtime, tmp_path: Path) -> None:
+    make_staff(rt)
     with rt.db.write() as s:
         import_zones(s, zone_file(tmp_path), kind="osi", name_property="name", actor="coord")
     report(rt, *WALL)

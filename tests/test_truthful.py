@@ -268,3 +268,17 @@ def test_a_sealed_original_photo_opens_in_the_case_file(rt, tmp_path) -> None:  
         assert zf.read(f"blobs/{digest}") == original
         listed = {f["path"]: f["sha256"] for f in json.loads(zf.read("manifest.json"))["files"]}
     assert listed[f"blobs/{digest}"] == digest
+
+
+def test_warninglist_zone_and_user_commands_check_a_named_actor(env: dict[str, str], rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shekteu.users import add_user
+    from tests.test_cli import run
+    from tests.test_spots import zone_file
+
+    with rt.db.write() as s:
+        add_user(s, "aud", ["auditor"], actor="test")
+    for args in (["warninglist", "add", "example.kz", "--as", "aud", "--reason", "x"],
+                 ["zones", "import", str(zone_file(tmp_path)), "--kind", "osi", "--as", "aud"],
+                 ["users", "add", "mallory", "--role", "admin", "--as", "aud"]):  # fmt: skip
+        done = run(env, *args)
+        assert done.returncode == 2 and "may not do this" in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)

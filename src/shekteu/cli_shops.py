@@ -29,9 +29,13 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the a
 AsOpt = Annotated[str | None, typer.Option("--as", help="Acting user (default: the local account).")]
 
 
-def _actor(name: str | None) -> str:
+def _actor(name: str | None, session=None, action: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """The local operator, or the user named with --as — who must exist and may do ``action``."""
     from shekteu import audit
+    from shekteu.users import authorize
 
+    if name and session is not None and action:
+        return authorize(session, name, action)
     return name or audit.current_actor()
 
 
@@ -228,7 +232,8 @@ def warninglist_add(
     from shekteu.shops import warninglist
 
     entry = _in_write(
-        lambda s: warninglist.add(s, kind, value, list_name=list_name, actor=_actor(actor), reason=reason)
+        lambda s: warninglist.add(s, kind, value, list_name=list_name, actor=_actor(actor, s, "warninglist.edit"),
+                                  reason=reason)
     )
     shown = f"{entry.type} {entry.value}"
     out.print(f"added {safe(shown)} to the warninglist")
@@ -244,7 +249,7 @@ def warninglist_remove(
     """Remove an entry."""
     from shekteu.shops import warninglist
 
-    _in_write(lambda s: warninglist.remove(s, kind, value, actor=_actor(actor), reason=reason))
+    _in_write(lambda s: warninglist.remove(s, kind, value, actor=_actor(actor, s, "warninglist.edit"), reason=reason))
     out.print(f"removed {safe(value)} from the warninglist")
 
 
@@ -277,9 +282,9 @@ def users_add(
     password = _read_password() if password_stdin else None
 
     def change(s: Session):  # type: ignore[no-untyped-def]
-        user = add_user(s, name, role, actor=_actor(actor))
+        user = add_user(s, name, role, actor=_actor(actor, s, "user.manage"))
         if password is not None:
-            set_password(s, user.name, password, actor=_actor(actor))
+            set_password(s, user.name, password, actor=_actor(actor, s, "user.manage"))
         return user
 
     user = _in_write(change)
@@ -296,7 +301,7 @@ def users_password(
     from shekteu.accounts import set_password
 
     password = _read_password()
-    _in_write(lambda s: set_password(s, name, password, actor=_actor(actor)))
+    _in_write(lambda s: set_password(s, name, password, actor=_actor(actor, s, "user.manage")))
     out.print(f"password set for {name}")
 
 
@@ -309,7 +314,7 @@ def users_token(
     """Create an API token for an integration (printed once; send it as Authorization: Bearer …)."""
     from shekteu.accounts import create_token
 
-    print(_in_write(lambda s: create_token(s, name, label, actor=_actor(actor))))
+    print(_in_write(lambda s: create_token(s, name, label, actor=_actor(actor, s, "user.manage"))))
 
 
 @users_app.command("list")

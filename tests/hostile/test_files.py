@@ -90,7 +90,7 @@ ZONE_CASES = {
 def test_hostile_zone_files_are_clear_errors_and_store_nothing(rt: Runtime, tmp_path: Path) -> None:
     for name, (data, expected) in ZONE_CASES.items():
         with rt.db.write() as s, pytest.raises(BoundaryError, match=expected):
-            import_zones(s, _zone_file(tmp_path, name, data), kind="osi", name_property="name", actor="coord")
+            import_zones(s, _zone_file(tmp_path, name, data), kind="osi", name_property="name", actor="cli:test")
     with rt.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Zone)) == 0
 

@@ -11,6 +11,7 @@ from shekteu import audit
 from shekteu.db.tables import Zone, utcnow
 from shekteu.geo.geojson import BoundaryError, features, parse_json, polygon_rings, properties
 from shekteu.text.clean import clean_text
+from shekteu.users import authorize
 
 KINDS = ("ksk", "osi", "volunteers", "police", "district")
 MAX_BYTES = 50_000_000
@@ -19,6 +20,7 @@ MAX_NAME = 200
 
 def import_zones(session: Session, path: Path, *, kind: str, name_property: str, actor: str) -> list[str]:
     """Add (or replace, by kind and name) every polygon feature of a GeoJSON file; returns the names."""
+    actor = authorize(session, actor, "zone.import")
     if kind not in KINDS:
         raise BoundaryError(f"unknown zone kind {kind!r}; use one of {', '.join(KINDS)}")
     try:
