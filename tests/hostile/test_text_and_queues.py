@@ -131,3 +131,31 @@ def test_a_database_error_carries_no_reporter_text(rt: Runtime, caplog: pytest.L
     assert secret not in str(failure.value) and "+77011234567" not in caplog.text
     with rt.db.read() as s:
         assert s.scalars(select(Item)).all() == []  # nothing half-written
+
+
+def test_two_reports_at_once_from_one_address_cannot_pass_its_limit(make_runtime) -> None:
+    import threading
+
+    from shekteu.tips.intake import RateLimited
+
+    rt = make_runtime(SHEKTEU_TIP_RATE_LIMIT="2")
+    for round_ in range(5):
+        origin = f"198.51.100.{round_}"
+        submit(rt, TipInput(channel="open311", user_id=f"device:first{round_}", text=f"{AD} {round_}", origin=origin))
+        barrier, outcomes = threading.Barrier(2), []
+
+        def send(n: int, origin: str = origin, round_: int = round_, barrier: threading.Barrier = barrier,
+                 outcomes: list[str] = outcomes) -> None:
+            barrier.wait()
+            try:
+                submit(rt, TipInput(channel="open311", user_id=f"device:{round_}-{n}", text=f"{AD} {n}", origin=origin))
+                outcomes.append("ok")
+            except RateLimited:
+                outcomes.append("limited")
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(outcomes) == ["limited", "ok"], (round_, outcomes)
