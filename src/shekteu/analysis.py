@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from shekteu import audit
@@ -144,11 +144,12 @@ def _forget_old_text(session: Session, rows: list[Pending]) -> None:
     """Items whose text changed since they were last analysed (a page edited between captures) lose
     the mentions found in the old text, whose spans no longer point into anything, and their automatic
     shop placement, so the new text alone decides both. Analysts' own placements stay."""
-    changed = sorted(set(session.scalars(
-        select(Verdict.item_id).where(Verdict.item_id.in_([r.id for r in rows]),
-                                      Verdict.text_sha256 != select(Item.text_sha256).where(Item.id == Verdict.item_id)
-                                      .scalar_subquery())
-    )))  # fmt: skip
+    # Changed: analysed before, but never with the text it has now (a new model alone changes nothing).
+    current = select(Verdict.id).where(Verdict.item_id == Item.id, Verdict.text_sha256 == Item.text_sha256)
+    changed = list(session.scalars(
+        select(Item.id).where(Item.id.in_([r.id for r in rows]), exists().where(Verdict.item_id == Item.id),
+                              ~current.exists()).order_by(Item.id)
+    ))  # fmt: skip
     if not changed:
         return
     session.execute(delete(ItemIndicator).where(ItemIndicator.item_id.in_(changed)))
@@ -235,6 +236,8 @@ def _analyse_or_isolate(rt: Runtime, detector: Detector, policy: CardPolicy, row
     try:
         with rt.db.write() as session:
             return analyse_batch(session, detector, policy, rows)
+    except OperationalError:
+        raise  # the database is busy, locked or gone: nothing is wrong with the items; a later run retries
     except Exception as exc:  # one bad item must not stop the others: find it
         if len(rows) == 1:
             _record_failure(rt, detector.version, rows[0], exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shekteu.analysis import analyse_pending
 from shekteu.db.tables import AnalysisFailure, AuditEntry, Item, Tip, Verdict
@@ -159,3 +159,25 @@ def test_two_reports_at_once_from_one_address_cannot_pass_its_limit(make_runtime
         for t in threads:
             t.join(30)
         assert sorted(outcomes) == ["limited", "ok"], (round_, outcomes)
+
+
+def test_a_busy_database_is_not_the_items_fault(rt: Runtime) -> None:
+    """A deadlock or lock timeout says nothing about the item: the run stops, nothing is recorded
+    against the item or the tip, and the next run analyses them."""
+    from sqlalchemy.exc import OperationalError
+
+    if rt.db.engine.dialect.name != "postgresql":
+        pytest.skip("a deadlock error is raised by a PostgreSQL trigger")
+    ticket = submit(rt, TipInput(channel="web", user_id="busy", text=AD)).ticket
+    refuse_insert(rt, "verdicts", "1 = 1", sqlstate="40P01")
+    with pytest.raises(OperationalError):
+        analyse_pending(rt)
+    with pytest.raises(OperationalError):
+        process_pending(rt, capture=False)
+    with rt.db.write() as s:
+        s.execute(text("DROP TRIGGER poison ON verdicts"))
+    with rt.db.read() as s:
+        assert s.scalars(select(AnalysisFailure)).all() == []
+        assert s.scalar(select(Tip.process_attempts).where(Tip.ticket == ticket)) == 0
+    assert analyse_pending(rt).items == 1
+    assert [p.ticket for p in process_pending(rt, capture=False)] == [ticket]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from shekteu import audit
@@ -97,16 +97,16 @@ def _feed_spot(rt: Runtime, session: Any, tip: Tip) -> None:
     from shekteu.street.spots import add_report
 
     handles = {i.normalized for i in extract(tip.text) if i.type in ADDRESS_TYPES and i.valid}
-    first = None
+    first, key = None, contact_key(rt.settings)  # opens the sealed original photos and exact place
     for entry in tip.photos:
         try:
-            result = analyse_bytes(entry["sha256"], rt.store.get_blob(entry["sha256"], contact_key(rt.settings)))
+            result = analyse_bytes(entry["sha256"], rt.store.get_blob(entry["sha256"], key))
         except ModuleNotFoundError:  # without the street extra: the text's handles only
             first = first or {"sha256": entry["sha256"]}
             continue
         handles |= {i["normalized"] for i in result.indicators}
         first = first or {"sha256": entry["sha256"], "qr": result.qr}
-    lat, lon = exact_location(contact_key(rt.settings), tip.location_sealed, tip.lat, tip.lon) or (tip.lat, tip.lon)
+    lat, lon = exact_location(key, tip.location_sealed, tip.lat, tip.lon) or (tip.lat, tip.lon)
     add_report(session, lat=lat, lon=lon, indicators=sorted(handles), actor="system:tips", tip_id=tip.id,
                photo=first)  # fmt: skip
 
@@ -129,6 +129,8 @@ def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100) -> l
         targets = capture_targets(tip.links, rt.settings.telegram_web_base) if capture else []
         try:
             captured[tip.id] = [o.id for o in capture_urls(rt, targets)] if targets else []
+        except OperationalError:
+            raise  # the database is busy or gone: no fault of the tip's, and it is not counted against it
         except Exception as exc:  # a capture that breaks fails this tip, not the run
             _failed(rt, tip.id, exc)
     analyse_pending(rt)
@@ -138,6 +140,8 @@ def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100) -> l
             continue
         try:
             done = _finish(rt, tip.id, captured[tip.id])
+        except OperationalError:
+            raise
         except Exception as exc:
             _failed(rt, tip.id, exc)
             continue
