@@ -212,10 +212,11 @@ def analyse_batch(
     return summary
 
 
-def analyse_pending(rt: Runtime, *, on_batch: Callable[[int], None] | None = None) -> AnalysisSummary:
-    """Analyse every item without a verdict by the current model for its current text."""
+def analyse_pending(rt: Runtime, *, on_batch: Callable[[int], None] | None = None,
+                    detector: Detector | None = None) -> AnalysisSummary:  # fmt: skip
+    """Analyse every item without a verdict by the current model (or ``detector``) for its current text."""
     total = AnalysisSummary()
-    detector, policy = rt.detector, rt.card_policy
+    detector, policy = detector or rt.detector, rt.card_policy
     after = 0
     while True:
         with rt.db.read() as session:

@@ -251,7 +251,16 @@ def captures_list(
     out.print(table)
 
 
-from shekteu import cli_detect, cli_field, cli_shops, cli_street, cli_takedown, cli_tips  # noqa: E402, F401  (register their commands on app)
+from shekteu import (  # noqa: E402, F401  (register their commands on app)
+    cli_detect,
+    cli_field,
+    cli_model,
+    cli_shops,
+    cli_street,
+    cli_takedown,
+    cli_tips,
+    cli_verdicts,
+)
 
 
 def main() -> None:

@@ -99,13 +99,20 @@ def model_train(
     ] = None,
     synthetic: Annotated[
         int, typer.Option("--synthetic", min=0, help="Generated messages per label.")
-    ] = 1500,
+    ] = 3000,
     seed: Annotated[int, typer.Option("--seed", help="Seed for generated data and folds.")] = 20261122,
     cv: Annotated[
         int, typer.Option("--cv", min=0, help="Cross-validate on --data with K folds first (0: skip).")
     ] = 0,
+    feedback: Annotated[
+        bool, typer.Option("--feedback", help="Also learn from analysts' corrections (shekteu verdicts); "
+                           "files the model in the registry.")
+    ] = False,
+    register: Annotated[
+        bool, typer.Option("--register", help="File the model in the registry (promote it with model promote).")
+    ] = False,
 ) -> None:
-    """Train the detector reproducibly from labelled JSONL plus generated messages."""
+    """Train the detector reproducibly from labelled JSONL plus generated messages (and corrections)."""
     try:
         from shekteu.detect import train
     except ImportError as exc:
@@ -115,19 +122,18 @@ def model_train(
 
     try:
         real = [e for path in data or [] for e in train.read_labelled(path)]
+        rt = _runtime() if feedback or register else None
+        corrections = _corrections(rt) if feedback and rt else []
+        real += corrections
         generated = train.synthetic(synthetic, seed) if synthetic else []
         meta: dict[str, Any] = {
             "data": [str(p) for p in data or []],
             "synthetic_per_label": synthetic,
             "seed": seed,
+            "feedback": len(corrections),
         }
         if cv:
-            with progress(cv, f"{cv}-fold cross-validation") as bar:
-                pairs = train.cross_validate(
-                    real, generated, cv, on_fold=lambda: bar.advance(bar.task_ids[0])
-                )
-            meta["cross_validation"] = {"folds": cv, **train.scores(pairs)}
-            _print_scores(meta["cross_validation"])
+            meta.update(_honest_evaluation(real, generated, cv))
         with progress(1, "training") as bar:
             detector = train.fit(real + generated, meta=meta)
             bar.advance(bar.task_ids[0])
@@ -135,11 +141,66 @@ def model_train(
         raise UserError(str(exc)) from None
     except ImportError as exc:  # scikit-learn, SciPy or pymorphy3 missing
         raise UserError(f"training needs the train extra (pip install 'shekteu[train]'): {exc}") from None
+    if rt is not None:
+        _register(rt, detector, out_path)
+        return
     target = out_path or default_path()
     version = detector.save(target)
     size = target.stat().st_size
     out.print(f"model {version} written to {target} ({size / 1e6:.1f} MB, {len(real)} labelled + "
               f"{len(generated)} generated examples)")  # fmt: skip
+
+
+def _corrections(rt: Any) -> list[Any]:
+    """Analysts' corrections as training examples; they count double (each is a real, checked message)."""
+    from shekteu.detect.feedback import training_rows
+    from shekteu.detect.train import FEEDBACK_WEIGHT, Example
+
+    with rt.db.read() as s:
+        rows = training_rows(s)
+    if not rows:
+        raise UserError("no corrections to learn from yet (shekteu verdicts correct ITEM --label L --as USER)")
+    return [Example(text, label, item, FEEDBACK_WEIGHT, source="feedback") for item, text, label in rows]
+
+
+def _register(rt: Any, detector: Any, out_path: Path | None) -> None:
+    from shekteu import audit
+    from shekteu.detect import registry
+
+    target = out_path or rt.models_dir / "training.npz"
+    detector.save(target)
+    with rt.db.write() as s:
+        row = registry.register(s, target, rt.models_dir, actor=audit.current_actor())
+        version, figures = row.version, row.figures
+    if out_path is None:
+        target.unlink(missing_ok=True)
+    loso = figures.get("leave_one_source_out") or {}
+    out.print(f"model {version} filed in the registry ({figures.get('feedback', 0)} corrections learnt"
+              + (f", leave-one-source-out F1 {loso['f1']:.3f}" if loso else "") + f"); "
+              f"put it in use with: shekteu model promote {version}")  # fmt: skip
+
+
+def _honest_evaluation(real: list[Any], generated: list[Any], k: int) -> dict[str, Any]:
+    """Near-duplicate-grouped k-fold and leave-one-source-out figures, printed and returned for the model file."""
+    from shekteu.detect import evaluate, train
+
+    sources = sorted({evaluate.source_of(e) for e in real})
+    with progress(k + len(sources), f"{k}-fold grouped cross-validation, then leave-one-source-out") as bar:
+        step = lambda: bar.advance(bar.task_ids[0])  # noqa: E731
+        grouped = evaluate.grouped_cross_validation(real, generated, k, on_fold=step)
+        by_source = evaluate.leave_one_source_out(real, generated, on_fold=step) if len(sources) > 1 else []
+    result: dict[str, Any] = {"cross_validation": {"folds": k, "grouping": "near-duplicate",
+                                                   **train.scores([(p.truth, p.label) for p in grouped])}}  # fmt: skip
+    _print_scores(result["cross_validation"])
+    if by_source:
+        report = evaluate.summary(by_source)
+        result["leave_one_source_out"] = {"binary": report["binary"], "by_source": report["by_source"],
+                                          "calibration": {name: value for name, value in report["calibration"].items()
+                                                          if name != "bins"}}  # fmt: skip
+        b = report["binary"]
+        out.print(f"leave-one-source-out: precision {b['precision']:.3f}, recall {b['recall']:.3f}, F1 {b['f1']:.3f}, "
+                  f"false positives {b['false_positive_rate']:.2%} of {b['negatives']}")  # fmt: skip
+    return result
 
 
 def _print_scores(scores: dict[str, Any]) -> None:
@@ -176,16 +237,24 @@ def model_info(json_out: JsonOpt = False) -> None:
 
 
 @app.command("analyse")
-def analyse(json_out: JsonOpt = False) -> None:
+def analyse(
+    json_out: JsonOpt = False,
+    model: Annotated[str | None, typer.Option("--model", help="Re-score with this registered model version.")] = None,
+) -> None:
     """Classify stored items that have no verdict by the current model, and store their indicators."""
     from shekteu.analysis import analyse_pending
+    from shekteu.detect import registry
     from shekteu.detect.model import ModelError
 
     rt = _runtime()
-    err.print("analysing items without a verdict by the current model …")
     try:
-        summary = analyse_pending(rt)
-    except ModelError as exc:
+        detector = None
+        if model:
+            with rt.db.read() as s:
+                detector = registry.load(registry.get(s, model))
+        err.print(f"analysing items without a verdict by model {model or 'in use'} …")
+        summary = analyse_pending(rt, detector=detector)
+    except (ModelError, registry.RegistryError) as exc:
         raise UserError(str(exc)) from None
     if json_out:
         emit_json(summary.as_json())

@@ -39,12 +39,25 @@ class Runtime:
     def from_env(cls) -> Runtime:
         return cls(load_settings())
 
-    @cached_property
+    @property
     def detector(self) -> Detector:
+        """SHEKTEU_MODEL_PATH if set, else the model promoted in the registry, else the packaged one.
+
+        Looked up on each use (one indexed query; files are loaded once), so a promotion reaches a
+        running server without a restart."""
         from shekteu.detect.model import load_detector
 
         path = self.settings.model_path
-        return load_detector(str(path) if path else None)
+        if path:
+            return load_detector(str(path))
+        from shekteu.detect import registry
+
+        with self.db.read() as session:
+            return registry.in_use(session)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.settings.data_dir / "models"
 
     @cached_property
     def card_policy(self) -> CardPolicy:

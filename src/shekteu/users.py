@@ -30,6 +30,8 @@ PERMISSIONS = {
     "field.edit": ("analyst", "coordinator"),
     "warninglist.edit": ("analyst",),
     "user.manage": ("admin",),
+    "verdict.correct": ("analyst",),
+    "model.manage": ("admin",),
 }
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 

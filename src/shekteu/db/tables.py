@@ -546,3 +546,36 @@ class FieldSite(Base):
     status: Mapped[str] = mapped_column(CleanString(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VerdictCorrection(Base):
+    """An analyst's word on a verdict: right or wrong, and the correct label (issue 21). The newest one
+    per item counts; older ones stay as the record of who said what."""
+
+    __tablename__ = "verdict_corrections"
+    __table_args__ = (Index("ix_verdict_corrections_item", "item_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    text_sha256: Mapped[str] = mapped_column(CleanString(64))
+    model_version: Mapped[str | None] = mapped_column(CleanString(32))  # of the verdict that was judged
+    predicted: Mapped[str | None] = mapped_column(CleanString(16))
+    label: Mapped[str] = mapped_column(CleanString(16))
+    actor: Mapped[str] = mapped_column(CleanText)
+    reason: Mapped[str | None] = mapped_column(CleanText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DetectorModel(Base):
+    """A trained detector in the model registry: its file, figures, and when it was promoted (issue 21)."""
+
+    __tablename__ = "detector_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(CleanString(32), unique=True)
+    path: Mapped[str] = mapped_column(CleanText)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_by: Mapped[str] = mapped_column(CleanText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -9,6 +9,7 @@ trained, so classification itself needs no morphological analyser.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -79,7 +80,20 @@ def load(path: Path | None = None) -> list[Term]:
             if kind == "phrase" and " " not in form:
                 kind = "word"
             terms.setdefault((concept, kind, form), Term(concept, kind, form, lang))
-    return sorted(terms.values(), key=lambda t: (t.concept, t.match, t.text))
+    return sorted([*terms.values(), *_variants(terms.values())], key=lambda t: (t.concept, t.match, t.text))
+
+
+def _variants(terms: Iterable[Term]) -> list[Term]:
+    """Transliterated and misspelt forms of the terms (``spelling``), where they are unambiguous."""
+    from shekteu.detect.spelling import spellings
+
+    originals = {(t.match, t.text) for t in terms}
+    claims: dict[tuple[str, str], set[str]] = {}
+    for term in terms:
+        for variant in spellings(term.text, term.match):
+            claims.setdefault((term.match, variant), set()).add(term.concept)
+    return [Term(next(iter(owners)), kind, text, "variant") for (kind, text), owners in claims.items()
+            if len(owners) == 1 and (kind, text) not in originals]  # fmt: skip
 
 
 def concepts(terms: list[Term]) -> list[str]:

@@ -60,7 +60,7 @@ class Detector:
     """Scores texts with the weight table; thread-safe (read-only after loading)."""
 
     def __init__(self, weights: np.ndarray, bias: np.ndarray, labels: list[str], lexicon: Lexicon,
-                 bits: int, meta: dict[str, Any], version: str) -> None:  # fmt: skip
+                 bits: int, meta: dict[str, Any], version: str, vocabulary: frozenset[str] = frozenset()) -> None:  # fmt: skip
         self.weights = weights.astype(np.float32)
         self._columns = np.ascontiguousarray(self.weights.T)
         self.bias = bias.astype(np.float32)
@@ -69,6 +69,7 @@ class Detector:
         self.bits = bits
         self.meta = meta
         self.version = version
+        self.vocabulary = vocabulary  # words seen in training: what is new slang to this model (drift)
         self.concept_weight = float(meta.get("concept_weight", 1.0))
         self._positive = np.array([labels.index(p) for p in POSITIVE])
 
@@ -84,6 +85,7 @@ class Detector:
             concepts=np.array(self.lexicon.concepts),
             bits=np.array(self.bits),
             meta=np.array(json.dumps(self.meta, ensure_ascii=False, sort_keys=True)),
+            vocabulary=np.array(sorted(self.vocabulary), dtype=str),
             **self.lexicon.arrays(),
         )
         data = buffer.getvalue()
@@ -107,6 +109,7 @@ class Detector:
             arrays["weights"], arrays["bias"], [str(x) for x in arrays["labels"]],
             Lexicon.from_arrays(concepts, arrays), int(arrays["bits"]), json.loads(str(arrays["meta"])),
             hashlib.sha256(data).hexdigest()[:16],
+            frozenset(str(w) for w in arrays.get("vocabulary", ())),
         )  # fmt: skip
 
     # -- scoring -----------------------------------------------------------------------------------

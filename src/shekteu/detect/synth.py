@@ -357,15 +357,25 @@ def disguise(rng: random.Random, text: str) -> str:
 GENERATORS = {"sale": sale, "recruit": recruit, "drug_other": drug_other, "other": other}
 
 
+VARIETY = 0.45  # share of each label drawn from ``synth_variety`` (short, misspelt, abroad, forum talk …)
+
+
 def generate(per_label: int, seed: int = 20261122) -> list[tuple[str, str]]:
     """``per_label`` (text, label) pairs for each label, the same for the same seed."""
+    from shekteu.detect import synth_variety
+
     rng = random.Random(seed)
     rows = []
     for label, make in GENERATORS.items():
         for _ in range(per_label):
-            text = make(rng)
-            if label in ("sale", "recruit") or rng.random() < 0.3:
-                text = disguise(rng, text)
+            if rng.random() < VARIETY:
+                text = synth_variety.GENERATORS[label](rng)
+                if rng.random() < (0.6 if label in ("sale", "recruit") else 0.4):
+                    text = synth_variety.noise(rng, text)
+            else:
+                text = make(rng)
+                if label in ("sale", "recruit") or rng.random() < 0.3:
+                    text = disguise(rng, text)
             rows.append((text, label))
     rng.shuffle(rows)
     return rows

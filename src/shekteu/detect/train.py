@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +27,13 @@ from shekteu.detect.model import LABELS, POSITIVE, Detector
 from shekteu.detect.normalize import normalize_many
 
 DEFAULT_BITS = 18
-DEFAULT_SYNTHETIC = 1500
+DEFAULT_SYNTHETIC = 3000
 DEFAULT_C = 16.0
 DEFAULT_CONCEPT_WEIGHT = 10.0
 SEED = 20261122
 SYNTHETIC_WEIGHT = 1.0
+FEEDBACK_WEIGHT = 2.0
+WORDS = re.compile(r"[^\W\d_]{3,}")  # the words a model's vocabulary keeps
 
 
 class TrainingError(ValueError):
@@ -43,6 +46,8 @@ class Example:
     label: str
     id: str = ""
     weight: float = 1.0
+    source: str = ""  # where a real message came from ("owner/repo"), for leave-one-source-out
+    kind: str = ""  # a finer class for reports ("forum_talk", "kk_news" …), if the data names one
 
 
 def read_labelled(path: Path) -> list[Example]:
@@ -64,7 +69,9 @@ def read_labelled(path: Path) -> list[Example]:
             continue
         if label not in LABELS or not isinstance(text, str):
             raise TrainingError(f"{path}:{number}: unknown label {label!r}")
-        examples.append(Example(text, label, str(row.get("id", f"{path.name}:{number}"))))
+        source = str(row.get("source") or "").split("@")[0]
+        examples.append(Example(text, label, str(row.get("id", f"{path.name}:{number}")),
+                                source="/".join(source.split("/")[:2]), kind=str(row.get("kind") or "")))  # fmt: skip
     return examples
 
 
@@ -114,7 +121,9 @@ def fit(
         "terms": len(terms),
         "concept_weight": concept_weight,
     }
-    return Detector(weights, bias, list(LABELS), lexicon, bits, {**info, **(meta or {})}, version="unsaved")
+    vocabulary = frozenset(w for t in texts for w in WORDS.findall(t))
+    return Detector(weights, bias, list(LABELS), lexicon, bits, {**info, **(meta or {})}, version="unsaved",
+                    vocabulary=vocabulary)  # fmt: skip
 
 
 def folds(examples: list[Example], k: int, seed: int = SEED) -> list[list[Example]]:

@@ -45,6 +45,7 @@ def create_app(rt: Runtime) -> FastAPI:
         dash_street,
         dash_takedowns,
         dash_tips,
+        dash_verdicts,
         form,
         open311,
         pages,
@@ -83,7 +84,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(whatsapp.router)
     app.include_router(telegram_hook.router)
     app.include_router(auth.router)
-    for module in (dash_overview, dash_tips, dash_shops, dash_takedowns, dash_street, dash_field, dash_admin):
+    for module in (dash_overview, dash_tips, dash_shops, dash_takedowns, dash_street, dash_field, dash_verdicts, dash_admin):
         app.include_router(module.api)
         app.include_router(module.pages)
 

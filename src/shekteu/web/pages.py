@@ -21,6 +21,7 @@ from shekteu.web.common import runtime, templates
 from shekteu.web.i18n import LANGS, N_, NAMES, pick, translator
 
 NAV = (("overview", "/dash", N_("Overview")), ("tips", "/dash/tips", N_("Tips")), ("shops", "/dash/shops", N_("Shops")),
+       ("verdicts", "/dash/verdicts", N_("Verdicts")),
        ("takedowns", "/dash/takedowns", N_("Takedowns")), ("map", "/dash/map", N_("Map")),
        ("board", "/dash/board", N_("Task board")), ("audit", "/dash/audit", N_("Audit log")),
        ("settings", "/dash/settings", N_("Settings")))  # fmt: skip
