@@ -148,3 +148,29 @@ def test_analyst_approver_and_coordinator_in_the_browser(site: Dash, page, tmp_p
     page.goto(site.base + "/dash/settings")
     shot(page, "settings")
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_analyst_disputes_a_verdict_in_the_browser(site: Dash, page) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: from a shop to one of its items, the verdict marked wrong, then in the disputed queue."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.set_extra_http_headers({"Accept-Language": "en"})
+    sign_in(page, site, "ann")
+    page.goto(site.base + "/dash/shops")
+    page.click("#shops tbody tr a")
+    page.locator("a[href^='/dash/items/']").first.click()
+    page.wait_for_url("**/dash/items/*")
+    assert page.locator("#verdict strong").inner_text() in ("sale", "recruit")
+    form = page.locator("#correct")
+    form.locator("select[name=label]").select_option("other")
+    form.locator("input[name=reason]").fill("a test: pretend this is not an ad")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("p.flash.ok")
+    assert "ann" in page.locator("#corrections").inner_text()
+    shot(page, "item")
+    page.goto(site.base + "/dash/verdicts")
+    disputed = page.locator("#disputed tbody").inner_text()
+    assert "other" in disputed and "ann" in disputed
+    shot(page, "verdicts")
+    assert errors == []

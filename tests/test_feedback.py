@@ -160,3 +160,23 @@ def test_verdict_and_model_commands(env: dict[str, str], rt: Runtime, tmp_path: 
     assert review.returncode == 0, review.stderr
     nothing = run(env, "model", "rollback")
     assert nothing.returncode == 2 and "no promotion to roll back" in nothing.stderr
+
+
+def test_training_on_feedback_files_a_model_that_learnt_the_corrections(env: dict[str, str], rt: Runtime,
+                                                                         tmp_path: Path) -> None:  # fmt: skip
+    pytest.importorskip("sklearn")
+    make_staff(rt)
+    none = run(env, "model", "train", "--feedback", "--synthetic", "30")
+    assert none.returncode == 2 and "no corrections" in none.stderr
+    ids = _items(rt, tmp_path)
+    with rt.db.write() as s:
+        feedback.correct(s, ids[1], "recruit", actor="analyst", reason="test")
+    result = run(env, "model", "train", "--feedback", "--synthetic", "30")
+    assert result.returncode == 0, result.stderr
+    assert "filed in the registry (1 corrections learnt" in " ".join(result.stdout.split())
+    models = lines(run(env, "model", "list", "--json").stdout)
+    assert len(models) == 2 and models[0]["figures"]["feedback"] == 1 and not models[0]["active"]
+    assert (rt.models_dir / f"{models[0]['version']}.npz").exists()
+    promoted = run(env, "model", "promote", models[0]["version"], "--reason", "test")
+    assert promoted.returncode == 0, promoted.stderr
+    assert rt.detector.version == models[0]["version"]
