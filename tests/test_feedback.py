@@ -180,3 +180,57 @@ def test_training_on_feedback_files_a_model_that_learnt_the_corrections(env: dic
     promoted = run(env, "model", "promote", models[0]["version"], "--reason", "test")
     assert promoted.returncode == 0, promoted.stderr
     assert rt.detector.version == models[0]["version"]
+
+
+def test_two_promotions_at_once_leave_exactly_one_model_in_use(rt: Runtime, tmp_path: Path) -> None:
+    """Two admins promote different models at the same moment (two PostgreSQL sessions): the second
+    waits for the first and then switches from it, so one model is in use, never two."""
+    import threading
+    import time
+
+    from sqlalchemy import func, text
+
+    from shekteu.db.tables import DetectorModel
+
+    if rt.db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer; the race needs PostgreSQL's row locks")
+    pytest.importorskip("sklearn")
+    from shekteu.detect.train import fit, synthetic
+
+    versions = []
+    for seed in (1, 2, 3):
+        path = tmp_path / f"m{seed}.npz"
+        fit(synthetic(20, seed=seed)).save(path)
+        with rt.db.write() as s:
+            versions.append(registry.register(s, path, rt.models_dir, actor="test").version)
+    with rt.db.write() as s:
+        registry.promote(s, versions[0], actor="cli:test")
+    pid: list[int] = []
+    done = threading.Event()
+
+    def second() -> None:
+        with rt.db.write() as s:
+            pid.append(s.scalar(text("SELECT pg_backend_pid()")))
+            started.wait()
+            registry.promote(s, versions[2], actor="cli:b")
+        done.set()
+
+    started = threading.Barrier(2)
+    worker = threading.Thread(target=second)
+    with rt.db.write() as s:
+        registry.promote(s, versions[1], actor="cli:a")  # holds its locks until this block ends
+        worker.start()
+        started.wait()
+        deadline = time.monotonic() + 20
+        with rt.db.engine.connect() as watch:  # the barrier is the second session waiting on the first
+            while time.monotonic() < deadline and not done.is_set():
+                waiting = watch.execute(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :p"),
+                                        {"p": pid[0]}).scalar()  # fmt: skip
+                if waiting == "Lock":
+                    break
+                watch.rollback()
+        assert not done.is_set(), "the second promotion did not wait for the first"
+    worker.join(30)
+    with rt.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(DetectorModel).where(DetectorModel.active.is_(True))) == 1
+        assert registry.active(s).version == versions[2]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -570,6 +571,10 @@ class DetectorModel(Base):
     """A trained detector in the model registry: its file, figures, and when it was promoted (issue 21)."""
 
     __tablename__ = "detector_models"
+    __table_args__ = (  # at most one model in use, whatever any code path does
+        Index("uq_detector_models_active", "active", unique=True, postgresql_where=text("active"),
+              sqlite_where=text("active")),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[str] = mapped_column(CleanString(32), unique=True)

@@ -41,9 +41,12 @@ def upgrade() -> None:
         sa.Column("promoted_at", UTCDateTime),
         sa.Column("active", sa.Boolean, nullable=False),
     )
+    op.create_index("uq_detector_models_active", "detector_models", ["active"], unique=True,
+                    postgresql_where=sa.text("active"), sqlite_where=sa.text("active"))  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_index("uq_detector_models_active", "detector_models")
     op.drop_table("detector_models")
     op.drop_index("ix_verdict_corrections_item", "verdict_corrections")
     op.drop_table("verdict_corrections")
