@@ -32,6 +32,9 @@ MIN_DOUBLE = 3
 MIN_DROP = 6
 _CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
 _VOWELS = set("аеиоуыэюяё")
+# Vowels people confuse when writing by ear ("гатовые", "закладчек", "шышки").
+_CONFUSED = {"а": "о", "о": "а", "е": "и", "и": "еы", "ы": "и", "э": "е", "я": "а", "ё": "о"}
+MIN_CONFUSED = 4
 
 
 @lru_cache(maxsize=1)
@@ -57,12 +60,15 @@ def transliterations(word: str) -> list[str]:
 
 
 def typos(word: str) -> set[str]:
-    """One letter doubled ("кллады", "мефф") or, in longer words, one inner letter dropped ("зкладки")."""
+    """One letter doubled ("кллады", "мефф"), one vowel written by ear ("гатовые", "шышки") or, in longer
+    words, one inner letter dropped ("зкладки")."""
     if not word.isalpha():
         return set()
     out = set()
     if len(word) >= MIN_DOUBLE:
         out |= {word[: i + 1] + word[i:] for i in range(len(word))}
+    if len(word) >= MIN_CONFUSED:
+        out |= {word[:i] + other + word[i + 1 :] for i, ch in enumerate(word) for other in _CONFUSED.get(ch, "")}
     if len(word) >= MIN_DROP:
         # Dropping a letter next to a vowel keeps the word readable and is what spammers do.
         out |= {word[:i] + word[i + 1 :] for i in range(1, len(word) - 1)
