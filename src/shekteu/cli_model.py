@@ -91,12 +91,10 @@ def model_drift(
     json_out: JsonOpt = False,
 ) -> None:
     """Per week: share of sale/recruit verdicts, new words near drug terms, disputed verdicts."""
+    from shekteu.cli_verdicts import read_with_detector
     from shekteu.detect.drift import report
 
-    rt = _runtime()
-    detector = rt.detector
-    with rt.db.read() as s:
-        rows = report(s, detector, weeks=weeks)
+    detector, rows = read_with_detector(lambda s, d: report(s, d, weeks=weeks))
     if json_out:
         for r in rows:
             emit_json({"model": detector.version, **r})

@@ -7,12 +7,22 @@ label would teach the model most. The work is in ``detect/feedback.py``; this is
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
 from shekteu.cli import JsonOpt, UserError, _runtime, app
 from shekteu.terminal import emit_json, out, safe
+
+
+def read_with_detector(call: Callable[[Any, Any], list[Any]]) -> tuple[Any, list[Any]]:
+    """The detector in use and ``call(session, detector)`` in one read transaction."""
+    rt = _runtime()
+    detector = rt.detector
+    with rt.db.read() as s:
+        return detector, call(s, detector)
+
 
 verdicts_app = typer.Typer(no_args_is_help=True, help="Analysts' corrections of the detector's verdicts.")
 app.add_typer(verdicts_app, name="verdicts")
@@ -54,10 +64,7 @@ def verdicts_list(
     """Items analysts judged (newest word each), with the current verdict."""
     from shekteu.detect.feedback import judged
 
-    rt = _runtime()
-    detector = rt.detector
-    with rt.db.read() as s:
-        rows = judged(s, detector.version, disputed=disputed)
+    _, rows = read_with_detector(lambda s, detector: judged(s, detector.version, disputed=disputed))
     if json_out:
         for r in rows:
             emit_json(r.as_json())
@@ -77,10 +84,7 @@ def verdicts_review(
     """Unjudged verdicts a label would teach most: near the threshold, new channels, new words."""
     from shekteu.detect.feedback import review_queue
 
-    rt = _runtime()
-    detector = rt.detector
-    with rt.db.read() as s:
-        rows = review_queue(s, detector, limit=limit)
+    _, rows = read_with_detector(lambda s, detector: review_queue(s, detector, limit=limit))
     if json_out:
         for r in rows:
             emit_json(r)
