@@ -74,6 +74,10 @@ ADDRESSES = (
     "telegram_invite",
 )  # where a shop is reached
 NEAR_DUPLICATE = 0.8  # estimated Jaccard similarity above which two shops' texts suggest a merge
+# One ad template copied across a thousand bots must not become a million suggestions (issue 20):
+BUCKET_CANDIDATES = 50  # newest stored items read per MinHash bucket
+SHOP_SUGGESTIONS = 5  # best near-duplicate shops suggested per new item's shop and batch
+OPEN_TEXT_SUGGESTIONS = 20  # a shop with this many open text suggestions gets no more until some are decided
 SAME_IMAGE_BITS = 3  # perceptual-hash bits two copies of one picture may differ by
 AUTO = "auto"
 
@@ -352,11 +356,18 @@ def _near_duplicates(session: Session, texts: dict[int, str], shop_of: dict[int,
             by_bucket[bucket].add(i)
     known: dict[int, tuple[int, bytes]] = {}
     for chunk in _chunks(sorted(by_bucket)):
-        for other, bucket, shop, sig in session.execute(
-            select(SignatureBand.item_id, SignatureBand.bucket, ShopItem.shop_id, ItemSignature.signature)
-            .join(ShopItem, ShopItem.item_id == SignatureBand.item_id)
-            .join(ItemSignature, ItemSignature.item_id == SignatureBand.item_id)
+        newest = (
+            select(SignatureBand.item_id, SignatureBand.bucket,
+                   func.row_number().over(partition_by=SignatureBand.bucket,
+                                          order_by=SignatureBand.item_id.desc()).label("n"))
             .where(SignatureBand.bucket.in_(chunk))
+            .subquery()
+        )  # fmt: skip
+        for other, bucket, shop, sig in session.execute(
+            select(newest.c.item_id, newest.c.bucket, ShopItem.shop_id, ItemSignature.signature)
+            .join(ShopItem, ShopItem.item_id == newest.c.item_id)
+            .join(ItemSignature, ItemSignature.item_id == newest.c.item_id)
+            .where(newest.c.n <= BUCKET_CANDIDATES)
         ):
             by_bucket[bucket].add(other)
             known[other] = (shop, sig)
@@ -377,10 +388,37 @@ def _near_duplicates(session: Session, texts: dict[int, str], shop_of: dict[int,
             key = pair(shop, other_shop)
             if sim >= NEAR_DUPLICATE and sim > best.get(key, (0.0, 0, 0))[0]:
                 best[key] = (sim, i, other)
-    return sum(
-        suggest(session, a, b, "text", round(sim, 3), {"items": sorted([i, o])})
-        for (a, b), (sim, i, o) in best.items()
-    )
+    # The best few per shop, and none for shops whose analysts already have a full queue of them.
+    ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
+    involved = {shop for key in best for shop in key}
+    full = _open_text_suggestions(session, involved)
+    per_shop: dict[int, int] = defaultdict(int)
+    made = 0
+    for (a, b), (sim, i, o) in ranked:
+        if per_shop[a] >= SHOP_SUGGESTIONS or per_shop[b] >= SHOP_SUGGESTIONS:
+            continue
+        if full[a] >= OPEN_TEXT_SUGGESTIONS or full[b] >= OPEN_TEXT_SUGGESTIONS:
+            continue
+        if suggest(session, a, b, "text", round(sim, 3), {"items": sorted([i, o])}):
+            made += 1
+            per_shop[a] += 1
+            per_shop[b] += 1
+            full[a] += 1
+            full[b] += 1
+    return made
+
+
+def _open_text_suggestions(session: Session, shops: set[int]) -> dict[int, int]:
+    """How many open text suggestions each of ``shops`` already has."""
+    counts: dict[int, int] = defaultdict(int)
+    for chunk in _chunks(sorted(shops)):
+        for column in (ShopSuggestion.shop_a, ShopSuggestion.shop_b):
+            for shop, n in session.execute(
+                select(column, func.count()).where(column.in_(chunk), ShopSuggestion.kind == "text",
+                                                   ShopSuggestion.status == "open").group_by(column)
+            ):  # fmt: skip
+                counts[shop] += n
+    return counts
 
 
 def store_image_bands(session: Session, rows: list[tuple[int, str, int]]) -> None:
