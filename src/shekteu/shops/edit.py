@@ -65,6 +65,9 @@ def _indicator_ids(session: Session, shop_id: int, refs: list[str]) -> list[int]
         query = select(Indicator.id).join(ShopIndicator, ShopIndicator.indicator_id == Indicator.id)
         query = query.where(ShopIndicator.shop_id == shop_id)
         if ref.isdigit():
+            # Ids are 32-bit; "99999999999" or "²" (a digit to str.isdigit) name no indicator.
+            if not ref.isascii() or int(ref) >= 2**31:
+                raise ShopError(f"indicator {ref[:40]!r} is not one of shop {shop_id}'s indicators")
             query = query.where(Indicator.id == int(ref))
         elif ":" in ref:
             kind, value = ref.split(":", 1)
