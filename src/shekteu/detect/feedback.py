@@ -89,12 +89,24 @@ def _latest_corrections(session: Session) -> list[VerdictCorrection]:
 def judged(session: Session, version: str | None = None, *, disputed: bool = False) -> list[Judged]:
     """Every item an analyst judged (newest word each), with the current verdict; ``disputed``: only
     those where the analyst's label and the verdict fall on different sides (sale/recruit or not)."""
+    latest = _latest_corrections(session)
+    ids = [c.item_id for c in latest]
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(ids)))} if ids else {}
+    verdicts: dict[int, Verdict] = {}
+    if ids:  # per item, the newest verdict on its current text, by ``version`` where there is one
+        rows = session.scalars(select(Verdict).join(Item, Item.id == Verdict.item_id)
+                               .where(Verdict.item_id.in_(ids), Verdict.text_sha256 == Item.text_sha256)
+                               .order_by(Verdict.id))  # fmt: skip
+        for v in rows:
+            held = verdicts.get(v.item_id)
+            if held is None or not version or v.model_version == version or held.model_version != version:
+                verdicts[v.item_id] = v
     out = []
-    for c in _latest_corrections(session):
-        item = session.get(Item, c.item_id)
+    for c in latest:
+        item = items.get(c.item_id)
         if item is None or item.text_sha256 != c.text_sha256:
             continue  # the text changed since: the word was about another text
-        verdict = _current(session, item, version)
+        verdict = verdicts.get(item.id)
         predicted = verdict.label if verdict else c.predicted
         if disputed and predicted is not None and (predicted in POSITIVE) == (c.label in POSITIVE):
             continue
