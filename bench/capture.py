@@ -11,11 +11,11 @@ import os
 import random
 import resource
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+from local_pages import serve_pages
 from shekteu.capture.web import capture_urls
 from shekteu.runtime import Runtime
 from shekteu.settings import load_settings
@@ -54,25 +54,7 @@ def make_page(i: int, rng: random.Random) -> bytes:
 
 
 def serve(pages: list[bytes]) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out in separate writes
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = pages[int(self.path.strip("/")) % len(pages)]
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd
+    return serve_pages(lambda path: pages[int(path.strip("/")) % len(pages)])[0]
 
 
 def cpu() -> float:

@@ -229,3 +229,33 @@ def test_cli_users_add_with_a_password_from_stdin(dash: Dash, env: dict[str, str
         json.loads(dash.client().get("/api/me", headers={"Authorization": f"Bearer {token}"}).text)["via"]
         == "token"
     )
+
+
+def test_admins_see_the_job_queue_and_retry_or_drop_quarantined_jobs(dash: Dash) -> None:
+    from sqlalchemy import update
+
+    from shekteu.db.tables import Job
+    from shekteu.queue import jobs
+
+    with dash.rt.db.write() as s:
+        first = jobs.enqueue(s, "analyse", "items:1-1", {"items": [1]}, dedup="test:1")
+        second = jobs.enqueue(s, "analyse", "items:2-2", {"items": [2]}, dedup="test:2")
+        s.execute(update(Job).where(Job.id.in_([first, second]))
+                  .values(state="quarantined", attempts=5, last_error="ValueError: <b>broken</b>"))  # fmt: skip
+    ann = dash.login("ann")
+    assert "/dash/queue" not in ann.get("/dash").text  # not in an analyst's menu
+    assert ann.get("/dash/queue").status_code == 403 and ann.get("/api/queue").status_code == 403
+    adm = dash.login("adm")
+    page = adm.get("/dash/queue")
+    assert page.status_code == 200 and 'href="/dash/queue"' in page.text
+    assert "ValueError: &lt;b&gt;broken&lt;/b&gt;" in page.text and "<b>broken</b>" not in page.text
+    assert adm.get("/api/queue").json()["quarantined"] == 2
+    token = csrf(adm, "/dash/queue")
+    assert adm.post(f"/dash/queue/{first}/retry", data={"csrf": token}).status_code == 303
+    assert "needs a reason" in adm.post(f"/dash/queue/{second}/drop", data={"csrf": token},
+                                        follow_redirects=True).text  # fmt: skip
+    assert adm.post(f"/dash/queue/{second}/drop", data={"csrf": token, "reason": "items gone"}).status_code == 303
+    with dash.rt.db.read() as s:
+        assert s.get(Job, second).state == "dropped" and s.get(Job, first).state != "quarantined"
+        actions = s.execute(select(AuditEntry.action, AuditEntry.actor).where(AuditEntry.action.startswith("job.")))
+        assert sorted(actions) == [("job.drop", "adm"), ("job.retry", "adm")]

@@ -235,7 +235,7 @@ def test_one_template_across_many_bots_gives_each_shop_a_bounded_few_suggestions
     few per batch and none past a full queue, and still at least one, so no copy goes unseen."""
     from collections import Counter
 
-    from shekteu.shops.cluster import OPEN_TEXT_SUGGESTIONS
+    from shekteu.shops.similar import OPEN_TEXT_SUGGESTIONS
 
     ad = ("Магазин работает круглосуточно. Мефедрон кристаллы, шишки ак-47, гашиш, альфа пвп. Клады по всему "
           "городу, магнит и прикоп, фото с координатами сразу после оплаты. Работаем без предоплаты для "

@@ -190,3 +190,16 @@ def test_media_files_go_to_the_evidence_store_safely(rt: Runtime, tmp_path: Path
     assert "decompression bomb refused" in media[3]["error"] and "pixel limit" in media[6]["error"]
     assert media[4] == {"path": "../secret.jpg", "sha256": None, "error": "path leaves the export folder"}
     assert media[5]["error"] == "not included in the export"
+
+
+def test_each_imported_batch_leaves_its_own_audit_entry(rt: Runtime, tmp_path: Path) -> None:
+    from shekteu.capture.telegram_export import BATCH
+    from shekteu.db.tables import AuditEntry
+
+    path = write(tmp_path, export([message(i, f"пост номер {i}") for i in range(1, BATCH + 2)]))
+    import_export(rt, path, channel="snow_shop")
+    with rt.db.read() as s:
+        batches = [e.detail for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "telegram.import_batch")
+                                               .order_by(AuditEntry.id))]  # fmt: skip
+    assert [(b["items"], b["new"]) for b in batches] == [(BATCH, BATCH), (1, 1)]
+    assert batches[0]["item_ids"][1] < batches[1]["item_ids"][0]

@@ -1,8 +1,9 @@
 """Classify stored items and record their indicators, once per item text and model version.
 
-Capture and import call ``analyse_pending`` after their own transaction commits, so items are
-analysed as they come in; if a run is cut off in between, the next run (or
-``shekteu items analyse``) finds what is still pending. A verdict is keyed by item, model version
+Capture and import queue an ``analyse`` job in the transaction that stores the items (issue 20),
+and a worker runs it (``analyse_job``); ``shekteu items analyse`` finds whatever is still pending.
+The classifier and the indicator extraction run before any transaction opens; only their results
+are written, in one short transaction per batch. A verdict is keyed by item, model version
 and text hash, an indicator by type and key, a mention by item, indicator and position — all
 inserted with ON CONFLICT DO NOTHING, so re-running changes nothing. The same transaction joins the
 items into shops (``shops/cluster.py``), so shops never lag behind the items.
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,7 @@ from shekteu.indicators.extract import Indicator as Found
 from shekteu.indicators.extract import extract as extract_indicators
 from shekteu.items import _insert
 from shekteu.runtime import Runtime
-from shekteu.shops.cluster import Incoming, link_items
+from shekteu.shops.cluster import Incoming, link_items, minhash_of
 from shekteu.shops.cluster import refresh as refresh_shops
 from shekteu.shops.warninglist import Warninglist
 
@@ -79,7 +80,8 @@ class Pending(NamedTuple):
     media: list[Any] | None
 
 
-def _pending(session: Session, version: str, after: int, limit: int) -> list[Pending]:
+def _pending(session: Session, version: str, after: int, limit: int,
+             only: list[int] | None = None) -> list[Pending]:  # fmt: skip
     done = exists().where(
         Verdict.item_id == Item.id, Verdict.model_version == version, Verdict.text_sha256 == Item.text_sha256
     )
@@ -100,7 +102,7 @@ def _pending(session: Session, version: str, after: int, limit: int) -> list[Pen
             Item.media,
         )
         .outerjoin(Capture, Capture.id == Item.capture_id)
-        .where(Item.id > after, ~done, ~failed)
+        .where(Item.id > after, ~done, ~failed, *([Item.id.in_(only)] if only is not None else []))
         .order_by(Item.id)
         .limit(limit)
     )
@@ -113,31 +115,35 @@ def image_hashes(media: list[Any] | None) -> list[tuple[str, int]]:
             if isinstance(m, dict) and isinstance(m.get("sha256"), str) and isinstance(m.get("dhash"), str)]  # fmt: skip
 
 
-def _store_indicators(session: Session, item_id: int, found: list[Found]) -> int:
+def _store_indicators(session: Session, found: list[tuple[int, list[Found]]]) -> int:
+    """Indicators (once per type and key) and their mentions for a batch of items, in three bulk
+    statements. Inserted in sorted order, so two batches sharing new indicators never wait in a cycle."""
     insert = _insert(session)
-    for ind in found:
-        key = indicator_key(ind)
-        session.execute(
-            insert(Indicator)
-            .values(
-                type=ind.type,
-                key=key,
-                normalized=ind.normalized,
-                valid=ind.valid,
-                detail=dict(ind.detail),
-                first_seen_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["type", "key"])
-        )
-        indicator_id = session.scalar(
-            select(Indicator.id).where(Indicator.type == ind.type, Indicator.key == key)
-        )
-        session.execute(
-            insert(ItemIndicator)
-            .values(item_id=item_id, indicator_id=indicator_id, value=ind.value, start=ind.start, end=ind.end)
-            .on_conflict_do_nothing(index_elements=["item_id", "indicator_id", "start"])
-        )
-    return len(found)
+    now = utcnow()
+    new: dict[tuple[str, str], dict[str, Any]] = {}
+    for _item_id, inds in found:
+        for ind in inds:
+            new.setdefault((ind.type, indicator_key(ind)), {
+                "type": ind.type, "key": indicator_key(ind), "normalized": ind.normalized, "valid": ind.valid,
+                "detail": dict(ind.detail), "first_seen_at": now})  # fmt: skip
+    if not new:
+        return 0
+    keys = sorted(new)
+    session.execute(insert(Indicator.__table__).on_conflict_do_nothing(index_elements=["type", "key"]),
+                    [new[k] for k in keys])  # fmt: skip
+    ids: dict[tuple[str, str], int] = {}
+    for start in range(0, len(keys), 2000):
+        chunk = keys[start : start + 2000]
+        ids.update({(t, k): i for i, t, k in session.execute(
+            select(Indicator.id, Indicator.type, Indicator.key).where(tuple_(Indicator.type, Indicator.key).in_(chunk))
+        )})  # fmt: skip
+    mentions = [{"item_id": item_id, "indicator_id": ids[(ind.type, indicator_key(ind))], "value": ind.value,
+                 "start": ind.start, "end": ind.end} for item_id, inds in found for ind in inds]  # fmt: skip
+    session.execute(
+        insert(ItemIndicator.__table__).on_conflict_do_nothing(index_elements=["item_id", "indicator_id", "start"]),
+        mentions,
+    )
+    return len(mentions)
 
 
 def _forget_old_text(session: Session, rows: list[Pending]) -> None:
@@ -162,30 +168,50 @@ def _forget_old_text(session: Session, rows: list[Pending]) -> None:
                  detail={"items": changed})  # fmt: skip
 
 
-def analyse_batch(
-    session: Session, detector: Detector, policy: CardPolicy, rows: list[Pending]
-) -> AnalysisSummary:
-    """Verdicts, indicators and shops for pending items, in the caller's transaction."""
-    summary = AnalysisSummary()
+@dataclass
+class Prepared:
+    """An item's verdict and indicators, worked out before any transaction opens (CPU only)."""
+
+    row: Pending
+    text: str
+    verdict: Any
+    found: list[Found]
+    signature: Any = None  # MinHash of a positive item's text (shops/cluster.minhash_of)
+
+
+def prepare(detector: Detector, policy: CardPolicy, rows: list[Pending]) -> list[Prepared]:
     texts = [row.text[:MAX_TEXT] for row in rows]
     verdicts = detector.classify(texts)
+    out = []
+    for row, text, verdict in zip(rows, texts, verdicts, strict=True):
+        own = [own_address(row.url, row.channel),
+               own_address(row.final_url, None) if row.final_url and row.final_url != row.url else None]  # fmt: skip
+        signature = minhash_of(text) if verdict.label in POSITIVE else None
+        out.append(Prepared(row, text, verdict, [o for o in own if o] + extract_indicators(text, policy), signature))
+    return out
+
+
+def store_batch(session: Session, version: str, batch: list[Prepared]) -> AnalysisSummary:
+    """Write prepared verdicts and indicators and link the items into shops, in the caller's
+    (short) transaction."""
+    summary = AnalysisSummary()
     insert = _insert(session)
+    rows = [p.row for p in batch]
     _forget_old_text(session, rows)
     incoming = []
-    for (item_id, _, sha, lang, url, channel, final_url, media), text, verdict in zip(
-        rows, texts, verdicts, strict=True
-    ):
+    for p in batch:
+        verdict = p.verdict
         session.execute(
             insert(Verdict)
             .values(
-                item_id=item_id,
-                model_version=detector.version,
-                text_sha256=sha,
+                item_id=p.row.id,
+                model_version=version,
+                text_sha256=p.row.text_sha256,
                 label=verdict.label,
                 score=verdict.score,
                 probabilities=verdict.probabilities,
                 terms=[t.as_json() for t in verdict.terms],
-                lang=lang or quick_language(text),
+                lang=p.row.lang or quick_language(p.text),
                 created_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["item_id", "model_version", "text_sha256"])
@@ -193,21 +219,16 @@ def analyse_batch(
         summary.items += 1
         positive = verdict.label in POSITIVE
         summary.positive += positive
-        found = extract_indicators(text, policy)
-        own = [
-            own_address(url, channel),
-            own_address(final_url, None) if final_url and final_url != url else None,
-        ]
-        summary.indicators += _store_indicators(session, item_id, [o for o in own if o] + found)
-        incoming.append(Incoming(item_id, positive, text, image_hashes(media)))
+        incoming.append(Incoming(p.row.id, positive, p.text, image_hashes(p.row.media), p.signature))
+    summary.indicators += _store_indicators(session, [(p.row.id, p.found) for p in batch])
     linked = link_items(session, incoming, Warninglist.load(session))
     summary.shops_created += linked.shops_created
     summary.merges += linked.merges
     if rows:
         audit.record(
-            session, "detect.analyse", f"items:{rows[0][0]}-{rows[-1][0]}", actor="system:analyse",
+            session, "detect.analyse", f"items:{rows[0].id}-{rows[-1].id}", actor="system:analyse",
             reason="items came in or the model changed",
-            detail={"model_version": detector.version, **summary.as_json()},
+            detail={"model_version": version, **summary.as_json()},
         )  # fmt: skip
     return summary
 
@@ -229,14 +250,34 @@ def analyse_pending(rt: Runtime, *, on_batch: Callable[[int], None] | None = Non
             on_batch(len(rows))
 
 
+def analyse_items(rt: Runtime, item_ids: list[int], *, detector: Detector | None = None) -> AnalysisSummary:
+    """Analyse those of ``item_ids`` that the current model has not seen with their current text."""
+    total = AnalysisSummary()
+    detector, policy = detector or rt.detector, rt.card_policy
+    ids = sorted(set(item_ids))
+    for start in range(0, len(ids), BATCH):
+        with rt.db.read() as session:
+            rows = _pending(session, detector.version, 0, BATCH, only=ids[start : start + BATCH])
+        if rows:
+            total.add(_analyse_or_isolate(rt, detector, policy, rows))
+    return total
+
+
+def analyse_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    """The ``analyse`` stage: classify, extract and link the job's items."""
+    return analyse_items(rt, [int(i) for i in payload.get("items", [])]).as_json()
+
+
 def _analyse_or_isolate(rt: Runtime, detector: Detector, policy: CardPolicy, rows: list[Pending]) -> AnalysisSummary:
-    """Analyse a batch in one transaction; if it fails, each item alone, recording the ones that fail.
+    """Analyse a batch: the CPU work first, then one short transaction; if it fails, each item alone,
+    recording the ones that fail.
 
     Rows analysed by a concurrent run in the meantime are skipped by the unique keys.
     """
     try:
+        batch = prepare(detector, policy, rows)
         with rt.db.write() as session:
-            return analyse_batch(session, detector, policy, rows)
+            return store_batch(session, detector.version, batch)
     except OperationalError:
         raise  # the database is busy, locked or gone: nothing is wrong with the items; a later run retries
     except Exception as exc:  # one bad item must not stop the others: find it

@@ -13,13 +13,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from shekteu.db.tables import AuditEntry, utcnow
 from shekteu.text.clean import clean_json, clean_text
 
 GENESIS = "0" * 64
+PENDING = "shekteu.audit.pending"
 
 
 def current_actor() -> str:
@@ -49,9 +50,12 @@ def record(
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7242001)"))
-    prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    """Add an entry to the caller's transaction; it is chained and written as the transaction commits.
+
+    Chaining needs the newest entry's hash, so chaining writers take turns (an advisory lock on
+    PostgreSQL, the write lock on SQLite). Taking that turn at commit, after every row lock the
+    transaction holds, keeps it short and means it can never wait in a cycle with a row lock: the
+    deadlocks of issue 20 came from taking it mid-transaction."""
     # Cleaned before hashing: the stored values are cleaned (``db/tables.py``), and the hash must
     # be of what is stored.
     entry = AuditEntry(
@@ -61,12 +65,29 @@ def record(
         target=clean_text(target),
         reason=clean_text(reason) if reason else reason,
         detail=clean_json(detail or {}),
-        prev_hash=prev,
     )
-    entry.hash = _digest(prev, entry)
-    session.add(entry)
-    session.flush()
+    session.info.setdefault(PENDING, []).append(entry)
     return entry
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    entries = session.info.pop(PENDING, None)
+    if not entries:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7242001)"))
+    prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    for entry in entries:
+        entry.prev_hash = prev
+        entry.hash = prev = _digest(prev, entry)
+        session.add(entry)
+    session.flush()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(PENDING, None)
 
 
 def verify_chain(session: Session) -> list[int]:

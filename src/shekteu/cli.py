@@ -32,6 +32,8 @@ app.add_typer(items_app, name="items")
 app.add_typer(captures_app, name="captures")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON Lines instead of a table.")]
+NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Only queue the work (`shekteu worker` runs it); by "
+                                         "default its jobs run here before the command prints.")]
 
 
 class UserError(Exception):
@@ -80,19 +82,30 @@ def capture(
     urls: Annotated[list[str] | None, typer.Argument(help="URLs to capture.")] = None,
     telegram: Annotated[str | None, typer.Option("--telegram", help="Public Telegram channel.")] = None,
     pages: Annotated[int | None, typer.Option("--pages", min=1, help="t.me/s pages to read.")] = None,
+    no_wait: NoWaitOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Capture web pages (WARC + SHA-256, text, language) or a public Telegram channel."""
     if telegram:
         if urls:
             raise UserError("give URLs or --telegram CHANNEL, not both")
-        _capture_channel(telegram, pages, json_out)
+        _capture_channel(telegram, pages, json_out, wait=not no_wait)
         return
     if not urls:
         raise UserError("nothing to capture: give one or more URLs, or --telegram CHANNEL")
     from shekteu.capture.web import capture_urls
 
     rt = _runtime()
+    if no_wait:
+        from shekteu.queue import handoffs
+
+        with rt.db.write() as s:
+            job = handoffs.urls_to_capture(s, list(urls))
+        if json_out:
+            emit_json({"job": job, "urls": len(urls)})
+        else:
+            out.print(f"queued capture job {job} ({len(urls)} URLs); a worker runs it (shekteu queue)")
+        return
     with progress(len(urls), "capturing") as bar:
         outcomes = capture_urls(rt, urls, on_done=lambda _o: bar.advance(bar.task_ids[0]))
     if json_out:
@@ -121,7 +134,7 @@ def capture(
         raise typer.Exit(2)
 
 
-def _capture_channel(channel: str, pages: int | None, json_out: bool) -> None:
+def _capture_channel(channel: str, pages: int | None, json_out: bool, *, wait: bool = True) -> None:
     from shekteu.capture.telegram_web import ChannelError, capture_channel
 
     rt = _runtime()
@@ -129,7 +142,8 @@ def _capture_channel(channel: str, pages: int | None, json_out: bool) -> None:
     try:
         with progress(total, f"t.me/s/{channel}") as bar:
             run = capture_channel(
-                rt, channel, pages=pages, on_page=lambda r: bar.update(bar.task_ids[0], completed=r.pages)
+                rt, channel, pages=pages, on_page=lambda r: bar.update(bar.task_ids[0], completed=r.pages),
+                wait=wait,
             )
     except ChannelError as exc:
         raise UserError(str(exc)) from None
@@ -161,6 +175,7 @@ def import_telegram_export(
     channel: Annotated[
         str | None, typer.Option("--channel", help="The channel's public @name, for t.me permalinks.")
     ] = None,
+    no_wait: NoWaitOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Import a Telegram Desktop JSON export; a rerun adds only what is missing."""
@@ -169,7 +184,7 @@ def import_telegram_export(
 
     rt = _runtime()
     try:
-        summary = import_export(rt, path, channel=channel)
+        summary = import_export(rt, path, channel=channel, wait=not no_wait)
     except (ExportError, ChannelError) as exc:
         raise UserError(str(exc)) from None
     for problem in summary.problems[:20]:
@@ -255,6 +270,7 @@ from shekteu import (  # noqa: E402, F401  (register their commands on app)
     cli_detect,
     cli_field,
     cli_model,
+    cli_queue,
     cli_shops,
     cli_street,
     cli_takedown,

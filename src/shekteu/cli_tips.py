@@ -115,10 +115,19 @@ def serve(
         raise UserError(
             f"serving needs the web extra: pip install 'shekteu[web]' ({exc.name} missing)"
         ) from None
+    from shekteu.children import worker_process
     from shekteu.web.server import run
 
     rt = _runtime()
-    run(create_app(rt), rt.settings, host or rt.settings.host, port or rt.settings.port)
+    # The job worker runs beside the server as a child process: in the server's own threads it
+    # would share one interpreter lock with every request (SHEKTEU_EMBEDDED_WORKER=false: none).
+    worker = worker_process() if rt.settings.embedded_worker else None
+    try:
+        run(create_app(rt, embedded_worker=False), rt.settings, host or rt.settings.host, port or rt.settings.port)
+    finally:
+        if worker is not None:
+            worker.terminate()  # SIGTERM: it stops after its running jobs
+            worker.wait(120)
 
 
 @app.command("bot")

@@ -178,6 +178,28 @@ class Settings(BaseSettings):
         description="Smallest field site kept, in hectares (0.02 ha = 200 m²).",
     )
 
+    embedded_worker: bool = Field(
+        True,
+        description="`shekteu serve` and `shekteu bot` run a job worker in the same process; turn off "
+        "(false) when separate `shekteu worker` processes run the queue.",
+    )
+    worker_concurrency: int = Field(
+        2, ge=1, le=64, description="Jobs one worker process runs at once (threads)."
+    )
+    worker_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often an idle worker looks for due jobs, in seconds."
+    )
+    job_lease_seconds: int = Field(
+        900,
+        ge=5,
+        le=86_400,
+        description="How long a claimed job may run before another worker may take it over (a worker "
+        "that died on another machine); a worker on the same machine is noticed at once.",
+    )
+    recheck_every_hours: float = Field(
+        24.0, ge=0, le=24 * 30, description="Re-check sent and blocked takedowns this often (0: never)."
+    )
+
     @field_validator("fetch_allow_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:

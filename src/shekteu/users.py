@@ -32,6 +32,7 @@ PERMISSIONS = {
     "user.manage": ("admin",),
     "verdict.correct": ("analyst",),
     "model.manage": ("admin",),
+    "queue.manage": ("admin",),
 }
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from shekteu.analysis import analyse_pending
-from shekteu.db.tables import AnalysisFailure, AuditEntry, Item, Tip, Verdict
+from shekteu.db.tables import AnalysisFailure, AuditEntry, Item, Job, Tip, Verdict
 from shekteu.detect.model import Detector
 from shekteu.items import ItemData, add_item
 from shekteu.runtime import Runtime
@@ -163,7 +163,8 @@ def test_two_reports_at_once_from_one_address_cannot_pass_its_limit(make_runtime
 
 def test_a_busy_database_is_not_the_items_fault(rt: Runtime) -> None:
     """A deadlock or lock timeout says nothing about the item: the run stops, nothing is recorded
-    against the item or the tip, and the next run analyses them."""
+    against the item or the tip (its job waits in the queue, no attempt counted), and the next run
+    analyses them."""
     from sqlalchemy.exc import OperationalError
 
     if rt.db.engine.dialect.name != "postgresql":
@@ -172,8 +173,10 @@ def test_a_busy_database_is_not_the_items_fault(rt: Runtime) -> None:
     refuse_insert(rt, "verdicts", "1 = 1", sqlstate="40P01")
     with pytest.raises(OperationalError):
         analyse_pending(rt)
-    with pytest.raises(OperationalError):
-        process_pending(rt, capture=False)
+    assert process_pending(rt, capture=False) == []
+    with rt.db.read() as s:
+        job = s.scalar(select(Job).where(Job.stage == "tip"))
+        assert (job.state, job.attempts) == ("failed", 0) and "OperationalError" in job.last_error
     with rt.db.write() as s:
         s.execute(text("DROP TRIGGER poison ON verdicts"))
     with rt.db.read() as s:

@@ -3,8 +3,8 @@
 Handlers are thin: they read the update, download photos within the size limit (refusing before
 the download when Telegram says the file is too big), and run ``BotCore`` in a worker thread so the
 database never blocks the event loop. A "pump" runs after reports and every few seconds: it
-processes new tips (capture, classify, duplicates), sends staff alerts for high-score tips and
-delivers queued notifications in order. A reporter who floods gets one warning a minute, not one per
+sends staff alerts for high-score tips; processing tips and delivering notifications are queued
+jobs, run by the worker that ``shekteu bot`` embeds (issue 20). A reporter who floods gets one warning a minute, not one per
 message; everything they sent within the limits is kept.
 """
 
@@ -19,7 +19,6 @@ from typing import Any
 
 from shekteu.bot.core import BotCore, Reporter
 from shekteu.runtime import Runtime
-from shekteu.tips.outbox import DeliveryError, deliver
 
 log = logging.getLogger("shekteu.bot")
 PUMP_SECONDS = 5.0
@@ -157,26 +156,14 @@ class TelegramBot:
 
     # -- background work ----------------------------------------------------------------------------
     async def pump(self) -> None:
-        """Process new tips, alert staff, deliver notifications (one run at a time)."""
-        from shekteu.tips.process import process_pending
-
-        if self._pump_lock.locked():
+        """Send staff alerts for high-score tips (one run at a time). Processing tips and delivering
+        reporters' notifications are queued jobs: a worker runs them (embedded in ``shekteu bot``
+        and ``shekteu serve``, or separate ``shekteu worker`` processes)."""
+        if self._pump_lock.locked() or self.rt.settings.telegram_staff_chat is None:
             return
         async with self._pump_lock:
-            loop = asyncio.get_running_loop()
-            await asyncio.to_thread(process_pending, self.rt)
-            if self.rt.settings.telegram_staff_chat is not None:
-                for text in await asyncio.to_thread(self.core.staff_alerts):
-                    await self._send(self.rt.settings.telegram_staff_chat, text)
-
-            def send(address: str, text: str) -> None:
-                future = asyncio.run_coroutine_threadsafe(self.bot.send_message(int(address), text), loop)
-                try:
-                    future.result(timeout=30)
-                except Exception as exc:
-                    raise DeliveryError(f"Telegram refused: {type(exc).__name__}") from None
-
-            await asyncio.to_thread(deliver, self.rt, "telegram", send)
+            for text in await asyncio.to_thread(self.core.staff_alerts):
+                await self._send(self.rt.settings.telegram_staff_chat, text)
 
     async def _send(self, chat_id: int, text: str) -> None:
         try:
@@ -199,6 +186,12 @@ class TelegramBot:
     async def run_polling(self, stop: asyncio.Event | None = None) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
         halt = asyncio.Event()
+        worker = None
+        if self.rt.settings.embedded_worker:
+            from shekteu.queue.worker import Worker
+
+            worker = Worker(self.rt)
+            worker.start()
         pumper = asyncio.create_task(self._pump_forever(halt))
         polling = asyncio.create_task(
             self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
@@ -211,11 +204,14 @@ class TelegramBot:
                 await self.dp.stop_polling()
                 await polling
         finally:
-            # Let a pump that is running finish: its work runs in a thread that cancelling would not
-            # stop, and it would go on writing after the bot (or a test's database) is gone.
+            # Let a pump and the worker's current jobs finish: their work runs in threads that
+            # cancelling would not stop, and they would go on writing after the bot (or a test's
+            # database) is gone.
             halt.set()
             await pumper
             await asyncio.gather(*self._tasks, return_exceptions=True)  # pumps started by reports
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
             await self.bot.session.close()
 
     async def set_webhook(self, url: str) -> None:

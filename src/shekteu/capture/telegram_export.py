@@ -21,9 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from shekteu import audit
 from shekteu.capture.telegram_web import PUBLIC_BASE, channel_name
+from shekteu.db.tables import Job
 from shekteu.items import TELEGRAM_POST, ItemData, add_item
+from shekteu.queue import handoffs
 from shekteu.runtime import Runtime
 from shekteu.text.clean import clean_text, is_clean
 from shekteu.text.language import detect_language
@@ -211,14 +215,16 @@ def load_export(path: Path) -> tuple[Any, bytes]:
         raise ExportError(f"{path} is nested too deeply to be a Telegram export") from None
 
 
-def import_export(rt: Runtime, path: Path, *, channel: str | None = None) -> ImportSummary:
-    """Import every message; a rerun (or an interrupted run resumed) adds only what is missing."""
+def import_export(rt: Runtime, path: Path, *, channel: str | None = None, wait: bool = True) -> ImportSummary:
+    """Import every message; a rerun (or an interrupted run resumed) adds only what is missing. Each
+    batch's analysis is queued with it; with ``wait`` those jobs are run (or waited for) here."""
     data, raw = load_export(path)
     summary = ImportSummary()
     posts = read_posts(data, channel, summary)
     digest = rt.store.put_blob(raw)
     root = path if path.is_dir() else path.parent
     seen: dict[str, dict[str, Any]] = {}
+    jobs: list[int] = []
     while True:
         batch = [p for _, p in zip(range(BATCH), posts, strict=False)]
         if not batch:
@@ -226,11 +232,19 @@ def import_export(rt: Runtime, path: Path, *, channel: str | None = None) -> Imp
         for post in batch:
             post.media = [store_media(rt, root, m, seen) for m in post.media or []]
         with rt.db.write() as session:
+            ids, new = [], 0
             for post in batch:
-                _id, created = add_item(session, post)
-                summary.items += 1
-                summary.new += created
-                summary.duplicates += not created
+                item_id, created = add_item(session, post)
+                ids.append(item_id)
+                new += created
+            summary.items += len(batch)
+            summary.new += new
+            summary.duplicates += len(batch) - new
+            jobs.extend(handoffs.items_stored(session, ids))
+            # Each batch says what it added, with it: an import killed halfway leaves its record.
+            audit.record(session, "telegram.import_batch", f"file:{path.name}", reason="export imported",
+                         detail={"sha256": digest, "items": len(batch), "new": new,
+                                 "item_ids": [min(ids), max(ids)]})  # fmt: skip
     with rt.db.write() as session:
         audit.record(
             session,
@@ -238,7 +252,16 @@ def import_export(rt: Runtime, path: Path, *, channel: str | None = None) -> Imp
             f"file:{path.name}",
             detail={"sha256": digest, **summary.as_json()},
         )
-    from shekteu.analysis import analyse_pending
+    if wait and jobs:
+        from shekteu.queue.worker import run_jobs
 
-    summary.flagged = analyse_pending(rt).positive
+        run_jobs(rt, jobs)
+        summary.flagged = flagged(rt, jobs)
     return summary
+
+
+def flagged(rt: Runtime, jobs: list[int]) -> int:
+    """Items the analysis jobs found drug-positive."""
+    with rt.db.read() as session:
+        results = session.scalars(select(Job.result).where(Job.id.in_(jobs), Job.state == "done")).all()
+    return sum(int((r or {}).get("positive", 0)) for r in results)

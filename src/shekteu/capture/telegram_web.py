@@ -21,6 +21,7 @@ from shekteu import audit
 from shekteu.capture.fetch import Fetcher
 from shekteu.capture.web import CaptureOutcome, capture_url
 from shekteu.items import TELEGRAM_POST, ItemData, add_item, latest_post_id
+from shekteu.queue import handoffs
 from shekteu.runtime import Runtime
 from shekteu.text.html import decode_body
 from shekteu.text.language import detect_language
@@ -168,12 +169,12 @@ class ChannelRun:
     subscribers: int | None = None
 
 
-def _store_posts(rt: Runtime, posts: list[TelegramPost], capture_id: int) -> list[TelegramPost]:
-    """Insert the posts in one transaction; returns those that were new."""
-    new = []
+def _store_posts(rt: Runtime, posts: list[TelegramPost], capture_id: int, jobs: list[int]) -> list[TelegramPost]:
+    """Insert the posts in one transaction, queueing their analysis; returns those that were new."""
+    new, ids = [], []
     with rt.db.write() as session:
         for post in posts:
-            _id, created = add_item(
+            item_id, created = add_item(
                 session,
                 ItemData(
                     kind=TELEGRAM_POST,
@@ -191,8 +192,10 @@ def _store_posts(rt: Runtime, posts: list[TelegramPost], capture_id: int) -> lis
                     capture_id=capture_id,
                 ),
             )
+            ids.append(item_id)
             if created:
                 new.append(post)
+        jobs.extend(handoffs.items_stored(session, ids))
     return new
 
 
@@ -202,9 +205,12 @@ def capture_channel(
     *,
     pages: int | None = None,
     on_page: Callable[[ChannelRun], None] | None = None,
+    wait: bool = True,
 ) -> ChannelRun:
-    """Read up to `pages` preview pages, newest first, stopping at posts already stored."""
+    """Read up to `pages` preview pages, newest first, stopping at posts already stored; with ``wait``
+    the posts' analysis jobs are run (or waited for) before returning."""
     channel = channel_name(raw_channel)
+    jobs: list[int] = []
     run = ChannelRun(channel=channel)
     max_pages = pages or rt.settings.telegram_pages
     with rt.db.read() as session:
@@ -228,7 +234,7 @@ def capture_channel(
                     run.error = f"no public posts at {url} (channel missing, private or not a channel)"
                 break
             run.seen += len(posts)
-            run.new_posts.extend(_store_posts(rt, sorted(posts, key=lambda p: p.post_id), outcome.id))
+            run.new_posts.extend(_store_posts(rt, sorted(posts, key=lambda p: p.post_id), outcome.id, jobs))
             if on_page:
                 on_page(run)
             oldest = min(p.post_id for p in posts)
@@ -243,9 +249,10 @@ def capture_channel(
             detail={"pages": run.pages, "new": len(run.new_posts), "seen": run.seen, "error": run.error},
         )
     run.new_posts.sort(key=lambda p: p.post_id)
-    from shekteu.analysis import analyse_pending
+    if wait and jobs:
+        from shekteu.queue.worker import run_jobs
 
-    analyse_pending(rt)
+        run_jobs(rt, jobs)
     if run.subscribers is not None:
         from shekteu.shops.cluster import record_audience
 

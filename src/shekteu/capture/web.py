@@ -17,8 +17,8 @@ from concurrent.futures import (
     Future,
     ProcessPoolExecutor,
     ThreadPoolExecutor,
-    wait,
 )
+from concurrent.futures import wait as first_done
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,9 +28,11 @@ from sqlalchemy.orm import Session
 
 from shekteu import audit
 from shekteu.capture.fetch import Fetcher, FetchResult
+from shekteu.children import die_with_parent
 from shekteu.db.tables import Capture, utcnow
 from shekteu.evidence import Exchange, WarcLocation, sha256_hex
 from shekteu.items import WEB_PAGE, ItemData, add_item
+from shekteu.queue import handoffs
 from shekteu.runtime import Runtime
 from shekteu.text.html import PageText, extract
 from shekteu.text.language import detect_language
@@ -153,13 +155,20 @@ def record(rt: Runtime, prepared: Prepared, *, make_item: bool = True) -> Captur
     return record_many(rt, [prepared], make_item=make_item)[0]
 
 
-def record_many(rt: Runtime, batch: list[Prepared], *, make_item: bool = True) -> list[CaptureOutcome]:
-    """Write prepared captures in one transaction: all of them land, or none."""
+def record_many(rt: Runtime, batch: list[Prepared], *, make_item: bool = True,
+                jobs: list[int] | None = None) -> list[CaptureOutcome]:  # fmt: skip
+    """Write prepared captures in one transaction: all of them land, or none. The pages' items are
+    queued for analysis in the same transaction (their job ids are added to ``jobs``)."""
     with rt.db.write() as session:
-        return [_record_in(session, rt, prepared, make_item) for prepared in batch]
+        recorded = [_record_in(session, rt, prepared, make_item) for prepared in batch]
+        queued = handoffs.items_stored(session, [i for _, i in recorded if i is not None])
+    if jobs is not None:
+        jobs.extend(queued)
+    return [outcome for outcome, _ in recorded]
 
 
-def _record_in(session: Session, rt: Runtime, prepared: Prepared, make_item: bool) -> CaptureOutcome:
+def _record_in(session: Session, rt: Runtime, prepared: Prepared,
+               make_item: bool) -> tuple[CaptureOutcome, int | None]:  # fmt: skip
     r = prepared.result
     previous = session.scalars(
         select(Capture).where(Capture.url == prepared.url).order_by(Capture.id.desc()).limit(1)
@@ -189,8 +198,9 @@ def _record_in(session: Session, rt: Runtime, prepared: Prepared, make_item: boo
     )
     session.add(row)
     session.flush()
+    item_id = None
     if make_item and r.has_response and r.status is not None and r.status < 400:
-        add_item(
+        item_id, _ = add_item(
             session,
             ItemData(
                 kind=WEB_PAGE,
@@ -230,7 +240,7 @@ def _record_in(session: Session, rt: Runtime, prepared: Prepared, make_item: boo
         content_type=r.content_type,
         fetched_at=r.fetched_at.isoformat(),
         refused=r.refused,
-    )
+    ), item_id
 
 
 def capture_urls(
@@ -239,8 +249,10 @@ def capture_urls(
     *,
     on_done: Callable[[CaptureOutcome], None] | None = None,
     fetcher: Fetcher | None = None,
+    wait: bool = True,
 ) -> list[CaptureOutcome]:
-    """Capture every URL (in parallel fetches); outcomes come back in input order."""
+    """Capture every URL (in parallel fetches); outcomes come back in input order. With ``wait`` the
+    pages' analysis jobs are run (or waited for) before returning, so shops are current."""
     normalised: list[str] = []
     for raw in urls:
         try:
@@ -250,6 +262,7 @@ def capture_urls(
     own = fetcher is None
     fetcher = fetcher or Fetcher(rt.settings)
     outcomes: list[CaptureOutcome | None] = [None] * len(normalised)
+    jobs: list[int] = []
     extractors = _extraction_pool(rt, len(normalised))
     try:
         with ThreadPoolExecutor(max_workers=rt.settings.capture_workers) as pool:
@@ -259,10 +272,10 @@ def capture_urls(
             pending = set(futures)
             while pending:
                 # Whatever has finished is written in one transaction: fewer commits, same safety.
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                done, pending = first_done(pending, return_when=FIRST_COMPLETED)
                 ordered = sorted(done, key=futures.__getitem__)
                 for future, outcome in zip(
-                    ordered, record_many(rt, [f.result() for f in ordered]), strict=True
+                    ordered, record_many(rt, [f.result() for f in ordered], jobs=jobs), strict=True
                 ):
                     outcomes[futures[future]] = outcome
                     if on_done:
@@ -272,10 +285,17 @@ def capture_urls(
             fetcher.close()
         if extractors is not None:
             extractors.shutdown(cancel_futures=True)
-    from shekteu.analysis import analyse_pending
+    if wait and jobs:
+        from shekteu.queue.worker import run_jobs
 
-    analyse_pending(rt)
+        run_jobs(rt, jobs)
     return [o for o in outcomes if o is not None]
+
+
+def capture_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    """The ``capture`` stage (``shekteu capture --no-wait``): fetch and record; analysis is queued."""
+    outcomes = capture_urls(rt, [str(u) for u in payload.get("urls", [])], wait=False)
+    return {"captures": [o.id for o in outcomes], "errors": sum(1 for o in outcomes if o.error)}
 
 
 def _extraction_pool(rt: Runtime, n_urls: int) -> ProcessPoolExecutor | None:
@@ -284,8 +304,10 @@ def _extraction_pool(rt: Runtime, n_urls: int) -> ProcessPoolExecutor | None:
     processes = rt.settings.capture_processes or (os.cpu_count() or 1)
     if processes <= 1 or n_urls < PROCESS_POOL_MIN_URLS:
         return None
-    # forkserver, not fork: forking a process that already runs threads can deadlock the child.
-    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("forkserver"))
+    # spawn, not fork: forking a process that already runs threads can deadlock the child. Not
+    # forkserver either: its server outlives a parent killed with SIGKILL, and so do its children.
+    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=die_with_parent)  # fmt: skip
 
 
 def capture_url(
@@ -293,4 +315,4 @@ def capture_url(
 ) -> tuple[CaptureOutcome, Prepared]:
     """One URL, synchronously; also returns the prepared fetch (for callers that parse the body)."""
     prepared = prepare(rt, fetcher, normalise_url(url))
-    return record(rt, prepared, make_item=make_item), prepared
+    return record_many(rt, [prepared], make_item=make_item)[0], prepared

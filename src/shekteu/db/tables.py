@@ -347,7 +347,10 @@ class Takedown(Base):
     __table_args__ = (
         Index("ix_takedowns_state", "state"),
         Index("ix_takedowns_target", "target_type", "target"),
-    )
+        # One open takedown per target and recipient, whatever two approvers do at once (issue 20).
+        Index("uq_takedowns_open_target", "target_type", "target", "recipient", unique=True,
+              postgresql_where=text("state <> 'rejected'"), sqlite_where=text("state <> 'rejected'")),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
@@ -465,6 +468,8 @@ class Notification(Base):
     error: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a sender took it (issue 20)
+    claimed_by: Mapped[str | None] = mapped_column(CleanText)
 
 
 class Zone(Base):
@@ -584,3 +589,42 @@ class DetectorModel(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+JOB_ACTIVE = "state IN ('pending', 'failed', 'running')"
+JOB_DUE = "state IN ('pending', 'failed')"
+
+
+class Job(Base):
+    """One unit of pipeline work (issue 20): a stage to run on a subject, claimed by one worker at a time.
+
+    ``pending`` → ``running`` → ``done``; a failure goes back to ``failed`` (due again at ``run_after``)
+    or, after ``max_attempts``, to ``quarantined``; an admin can ``drop`` one. A ``dedup_key`` is unique
+    among active jobs, so enqueueing the same work twice queues it once."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_due", "priority", "run_after", "id", postgresql_where=text(JOB_DUE),
+              sqlite_where=text(JOB_DUE)),
+        Index("ix_jobs_state_stage", "state", "stage"),
+        Index("uq_jobs_active_dedup", "dedup_key", unique=True, postgresql_where=text(JOB_ACTIVE),
+              sqlite_where=text(JOB_ACTIVE)),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage: Mapped[str] = mapped_column(CleanString(32))
+    subject: Mapped[str] = mapped_column(CleanText)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    state: Mapped[str] = mapped_column(CleanString(16), default="pending")
+    priority: Mapped[int] = mapped_column(Integer, default=5, server_default="5")  # lower runs first
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(CleanText)
+    last_error: Mapped[str | None] = mapped_column(CleanText)
+    dedup_key: Mapped[str | None] = mapped_column(CleanText)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

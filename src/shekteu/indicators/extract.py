@@ -22,23 +22,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shekteu.indicators import cards, checks
 from shekteu.indicators.defang import refang
+from shekteu.indicators.types import ADDRESS_TYPES as REGISTRY_ADDRESS_TYPES
+from shekteu.indicators.types import NAMES
 
-TYPES = (
-    "url", "domain", "onion", "telegram_username", "telegram_link", "telegram_bot", "telegram_invite",
-    "phone", "bank_card", "iban", "btc", "eth", "tron", "ltc", "xmr", "ton", "email", "telegram_chat",
-)  # fmt: skip
-
-
-# Types that name where a shop is reached (links, sites, Telegram names): what tips and wall photos give.
-ADDRESS_TYPES = (
-    "url",
-    "domain",
-    "onion",
-    "telegram_username",
-    "telegram_bot",
-    "telegram_link",
-    "telegram_invite",
-)
+TYPES = NAMES  # every type, from the registry (``types.py``)
+ADDRESS_TYPES = REGISTRY_ADDRESS_TYPES  # where a shop is reached (links, sites, Telegram names): what tips and photos give
 
 
 @dataclass(frozen=True)

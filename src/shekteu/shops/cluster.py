@@ -11,8 +11,9 @@ Rules, in order, for each item:
 - one shop: the item joins it; a positive item also brings its unowned indicators along;
 - several shops: a positive item merges them into the oldest (audited, with the shared identifier
   as reason) — unless an analyst split two of them apart, which turns the merge into a suggestion.
-Near-duplicate texts (MinHash, ``minhash.py``) and the same picture (perceptual hash, ``images.py``)
-between shops only ever become suggestions.
+Near-duplicate texts and the same picture between shops (``similar.py``) only ever become suggestions.
+On PostgreSQL the indicators a batch touches and the shops they lead to are locked first (sorted), so
+concurrent batches and an analyst's merge take turns instead of splitting one operation in two.
 """
 
 from __future__ import annotations
@@ -20,65 +21,30 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from shekteu import audit
-from shekteu import images as picture
 from shekteu.db.tables import (
-    ImageBand,
     Indicator,
     Item,
     ItemIndicator,
-    ItemSignature,
     Shop,
     ShopIndicator,
     ShopItem,
     ShopSeparation,
     ShopSuggestion,
-    SignatureBand,
     Takedown,
     utcnow,
 )
-from shekteu.items import _insert
-from shekteu.shops import minhash
+from shekteu.indicators.types import ATTACHED, REACHED_AT, STRONG
+from shekteu.shops.similar import chunks as _chunks
+from shekteu.shops.similar import minhash_of, near_duplicates, pair, same_images, suggest
 from shekteu.shops.warninglist import Warninglist
 
-STRONG = frozenset(
-    {
-        "domain",
-        "onion",
-        "telegram_username",
-        "telegram_bot",
-        "telegram_invite",
-        "phone",
-        "bank_card",
-        "iban",
-        "btc",
-        "eth",
-        "tron",
-        "ltc",
-        "xmr",
-        "ton",
-        "email",
-        "telegram_chat",
-    }
-)
-ATTACHED = frozenset({"url"})  # kept with the shop (URL-level takedowns, blocklists), never joins shops
-ADDRESSES = (
-    "telegram_bot",
-    "telegram_username",
-    "domain",
-    "onion",
-    "telegram_invite",
-)  # where a shop is reached
-NEAR_DUPLICATE = 0.8  # estimated Jaccard similarity above which two shops' texts suggest a merge
-# One ad template copied across a thousand bots must not become a million suggestions (issue 20):
-BUCKET_CANDIDATES = 50  # newest stored items read per MinHash bucket
-SHOP_SUGGESTIONS = 5  # best near-duplicate shops suggested per new item's shop and batch
-OPEN_TEXT_SUGGESTIONS = 20  # a shop with this many open text suggestions gets no more until some are decided
-SAME_IMAGE_BITS = 3  # perceptual-hash bits two copies of one picture may differ by
+ADDRESSES = REACHED_AT  # where a shop is reached, the best name for it first
 AUTO = "auto"
 
 
@@ -88,6 +54,7 @@ class Incoming:
     positive: bool  # the detector (or a tip) says this item sells drugs or recruits couriers
     text: str
     images: list[tuple[str, int]] = field(default_factory=list)  # (sha256, perceptual hash) of its photos
+    signature: Any = None  # its MinHash signature, worked out before the transaction (``minhash_of``)
 
 
 @dataclass
@@ -96,10 +63,6 @@ class LinkSummary:
     merges: int = 0
     suggestions: int = 0
     touched: set[int] = field(default_factory=set)
-
-
-def pair(a: int, b: int) -> tuple[int, int]:
-    return (a, b) if a < b else (b, a)
 
 
 def _strong_indicators(
@@ -169,25 +132,6 @@ def merge_many(session: Session, merges: list[tuple[int, int, str, dict]], *, ac
                      detail={"into": keep, **detail})  # fmt: skip
 
 
-def suggest(session: Session, a: int, b: int, kind: str, similarity: float, evidence: dict) -> bool:
-    """Record a merge suggestion once per pair and kind; True when it is new."""
-    a, b = pair(a, b)
-    stmt = (
-        _insert(session)(ShopSuggestion)
-        .values(
-            shop_a=a,
-            shop_b=b,
-            kind=kind,
-            similarity=similarity,
-            evidence=evidence,
-            status="open",
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["shop_a", "shop_b", "kind"])
-    )
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
-
-
 class _Groups:
     """Union-find over shop ids: existing shops (positive ids) and shops founded in this batch
     (negative ids until they are inserted). A group's root is its oldest existing shop."""
@@ -232,8 +176,50 @@ def _load_owners(session: Session, inds: set[int], ids: list[int]) -> tuple[dict
     return owner, placed
 
 
-def _chunks(values: list[int], size: int = 5000) -> list[list[int]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
+def lock_indicators(session: Session, indicator_ids: set[int]) -> None:
+    """On PostgreSQL, take the indicators' link locks in sorted order (held to commit): two batches that
+    share a wallet link one after the other, so the second sees the first's shop (issue 20)."""
+    if session.get_bind().dialect.name != "postgresql" or not indicator_ids:
+        return
+    for chunk in _chunks(sorted(indicator_ids)):
+        session.execute(text("SELECT pg_advisory_xact_lock(7242002, i) FROM unnest(CAST(:ids AS integer[])) AS i "
+                             "ORDER BY i"), {"ids": chunk})  # fmt: skip
+
+
+def lock_shops(session: Session, shop_ids: set[int]) -> dict[int, int | None]:
+    """Lock shop rows (sorted, to commit; a no-op on SQLite, whose writers take turns) and return
+    where each now points: None for a live shop, the shop it was merged into otherwise."""
+    if not shop_ids:
+        return {}
+    query = select(Shop.id, Shop.merged_into).where(Shop.id.in_(sorted(shop_ids))).order_by(Shop.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Shop)
+    return dict(session.execute(query).all())
+
+
+def _lock_and_load(session: Session, inds: set[int], ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Owners of the indicators and shops of the items, read under the locks that keep them true until
+    commit: the indicators' link locks, then the rows of the shops they lead to. A shop merged away
+    meanwhile (an analyst's merge, which also locks the rows) is followed to the shop it went into."""
+    lock_indicators(session, inds)
+    locked: dict[int, int | None] = {}
+    while True:
+        owner, placed = _load_owners(session, inds, ids)
+        shops = set(owner.values()) | set(placed.values())
+        pointers = set(p for p in locked.values() if p)
+        new = (shops | pointers) - set(locked)
+        if not new:
+            break
+        locked.update(lock_shops(session, new))
+
+    def live(shop: int) -> int:
+        seen = set()
+        while locked.get(shop) and shop not in seen:
+            seen.add(shop)
+            shop = locked[shop] or shop
+        return shop
+
+    return {i: live(s) for i, s in owner.items()}, {i: live(s) for i, s in placed.items()}
 
 
 def link_items(
@@ -249,9 +235,8 @@ def link_items(
         return summary
     ids = [i.item_id for i in incoming]
     strong, attached = _strong_indicators(session, ids, warn)
-    owner, placed = _load_owners(
-        session, {i for v in [*strong.values(), *attached.values()] for i, _ in v}, ids
-    )
+    touched = {i for v in [*strong.values(), *attached.values()] for i, _ in v}
+    owner, placed = _lock_and_load(session, touched, ids)
     groups = _Groups(separated(session, set(owner.values()) | set(placed.values())))
     founded: dict[int, tuple[int, list[str]]] = {}  # temporary id -> (founding item, identifiers)
     target_of: dict[int, int] = {}
@@ -312,11 +297,12 @@ def link_items(
         if resolve(a) != resolve(b):
             summary.suggestions += suggest(session, resolve(a), resolve(b), "indicator", 1.0,
                                            {"item": item_id, "via": via})  # fmt: skip
-    positive = {i.item_id: i.text for i in incoming if i.positive and i.item_id in target_of}
+    positive = {i.item_id: (i.signature or minhash_of(i.text)) for i in incoming
+                if i.positive and i.item_id in target_of}  # fmt: skip
     shop_of = {i: resolve(t) for i, t in target_of.items()}
-    summary.suggestions += _near_duplicates(session, positive, shop_of)
+    summary.suggestions += near_duplicates(session, positive, shop_of)
     images = {i.item_id: i.images for i in incoming if i.positive and i.images and i.item_id in target_of}
-    summary.suggestions += _same_images(session, images, shop_of)
+    summary.suggestions += same_images(session, images, shop_of)
     summary.touched = {resolve(t) for t in target_of.values()}
     refresh(session, summary.touched)
     return summary
@@ -339,136 +325,6 @@ def _create_shops(session: Session, groups: _Groups, founded: dict[int, tuple[in
                  detail={str(real[t]): {"item": founded[t][0], "indicators": founded[t][1]} for t in roots})  # fmt: skip
     summary.shops_created += len(roots)
     return real
-
-
-def _near_duplicates(session: Session, texts: dict[int, str], shop_of: dict[int, int]) -> int:
-    """Store signatures of the batch's positive items; suggest shops whose texts nearly match."""
-    if not texts:
-        return 0
-    done = set(session.scalars(select(ItemSignature.item_id).where(ItemSignature.item_id.in_(list(texts)))))
-    sigs = {i: sig for i, t in texts.items() if i not in done and (sig := minhash.signature(t)) is not None}
-    if not sigs:
-        return 0
-    bands = {i: minhash.buckets(sig) for i, sig in sigs.items()}
-    by_bucket: dict[int, set[int]] = defaultdict(set)
-    for i, buckets in bands.items():
-        for bucket in buckets:
-            by_bucket[bucket].add(i)
-    known: dict[int, tuple[int, bytes]] = {}
-    for chunk in _chunks(sorted(by_bucket)):
-        newest = (
-            select(SignatureBand.item_id, SignatureBand.bucket,
-                   func.row_number().over(partition_by=SignatureBand.bucket,
-                                          order_by=SignatureBand.item_id.desc()).label("n"))
-            .where(SignatureBand.bucket.in_(chunk))
-            .subquery()
-        )  # fmt: skip
-        for other, bucket, shop, sig in session.execute(
-            select(newest.c.item_id, newest.c.bucket, ShopItem.shop_id, ItemSignature.signature)
-            .join(ShopItem, ShopItem.item_id == newest.c.item_id)
-            .join(ItemSignature, ItemSignature.item_id == newest.c.item_id)
-            .where(newest.c.n <= BUCKET_CANDIDATES)
-        ):
-            by_bucket[bucket].add(other)
-            known[other] = (shop, sig)
-    session.execute(
-        insert(ItemSignature.__table__),
-        [{"item_id": i, "signature": minhash.to_bytes(s)} for i, s in sigs.items()],
-    )
-    session.execute(insert(SignatureBand.__table__), [{"item_id": i, "band": n, "bucket": b}
-                                            for i, buckets in bands.items() for n, b in enumerate(buckets)])  # fmt: skip
-    best: dict[tuple[int, int], tuple[float, int, int]] = {}
-    for i, sig in sigs.items():
-        shop = shop_of[i]
-        for other in {o for b in bands[i] for o in by_bucket[b]} - {i}:
-            other_shop, other_sig = known[other] if other in known else (shop_of[other], None)
-            if other_shop == shop:
-                continue
-            sim = minhash.similarity(sig, minhash.from_bytes(other_sig) if other_sig else sigs[other])
-            key = pair(shop, other_shop)
-            if sim >= NEAR_DUPLICATE and sim > best.get(key, (0.0, 0, 0))[0]:
-                best[key] = (sim, i, other)
-    # The best few per shop, and none for shops whose analysts already have a full queue of them.
-    ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
-    involved = {shop for key in best for shop in key}
-    full = _open_text_suggestions(session, involved)
-    per_shop: dict[int, int] = defaultdict(int)
-    made = 0
-    for (a, b), (sim, i, o) in ranked:
-        if per_shop[a] >= SHOP_SUGGESTIONS or per_shop[b] >= SHOP_SUGGESTIONS:
-            continue
-        if full[a] >= OPEN_TEXT_SUGGESTIONS or full[b] >= OPEN_TEXT_SUGGESTIONS:
-            continue
-        if suggest(session, a, b, "text", round(sim, 3), {"items": sorted([i, o])}):
-            made += 1
-            per_shop[a] += 1
-            per_shop[b] += 1
-            full[a] += 1
-            full[b] += 1
-    return made
-
-
-def _open_text_suggestions(session: Session, shops: set[int]) -> dict[int, int]:
-    """How many open text suggestions each of ``shops`` already has."""
-    counts: dict[int, int] = defaultdict(int)
-    for chunk in _chunks(sorted(shops)):
-        for column in (ShopSuggestion.shop_a, ShopSuggestion.shop_b):
-            for shop, n in session.execute(
-                select(column, func.count()).where(column.in_(chunk), ShopSuggestion.kind == "text",
-                                                   ShopSuggestion.status == "open").group_by(column)
-            ):  # fmt: skip
-                counts[shop] += n
-    return counts
-
-
-def store_image_bands(session: Session, rows: list[tuple[int, str, int]]) -> None:
-    """Keep (item, sha256, perceptual hash) in 16-bit slices for lookups; storing twice is a no-op."""
-    if rows:
-        session.execute(
-            _insert(session)(ImageBand.__table__)
-            .values([{"item_id": i, "sha256": sha, "band": n, "bucket": b, "dhash": picture.to_signed(h)}
-                     for i, sha, h in rows for n, b in enumerate(picture.bands(h))])
-            .on_conflict_do_nothing(index_elements=["item_id", "sha256", "band"])
-        )  # fmt: skip
-
-
-def similar_images(session: Session, hashes: list[int]) -> list[tuple[int, str, int]]:
-    """(item, sha256, hash) of stored images sharing a slice with any of ``hashes``."""
-    buckets = sorted({b for h in hashes for b in picture.bands(h)})
-    found: set[tuple[int, str, int]] = set()
-    for chunk in _chunks(buckets):
-        rows = session.execute(
-            select(ImageBand.item_id, ImageBand.sha256, ImageBand.dhash).where(ImageBand.bucket.in_(chunk))
-        )
-        found |= {(i, sha, h & (2**64 - 1)) for i, sha, h in rows}
-    return sorted(found)
-
-
-def _same_images(session: Session, images: dict[int, list[tuple[str, int]]], shop_of: dict[int, int]) -> int:
-    """Store the batch's image hashes; suggest shops that post the same picture (≤ SAME_IMAGE_BITS apart)."""
-    fresh = [(i, sha, h) for i, found in images.items() for sha, h in dict(found).items()]
-    if not fresh:
-        return 0
-    candidates = similar_images(session, [h for _, _, h in fresh])
-    owners = dict(
-        session.execute(select(ShopItem.item_id, ShopItem.shop_id).where(ShopItem.item_id.in_({c[0] for c in candidates}))).all()
-    ) if candidates else {}  # fmt: skip
-    known = [(i, sha, h, owners[i]) for i, sha, h in candidates if i in owners and i not in shop_of]
-    store_image_bands(session, fresh)
-    pool = known + [(i, sha, h, shop_of[i]) for i, sha, h in fresh]
-    best: dict[tuple[int, int], tuple[int, dict]] = {}
-    for i, sha, h in fresh:
-        for other, other_sha, other_h, other_shop in pool:
-            if other_shop == shop_of[i] or (d := picture.distance(h, other_h)) > SAME_IMAGE_BITS:
-                continue
-            key = pair(shop_of[i], other_shop)
-            if key not in best or d < best[key][0]:
-                best[key] = (
-                    d,
-                    {"items": sorted([i, other]), "sha256": sorted({sha, other_sha}), "bits_apart": d},
-                )
-    return sum(suggest(session, a, b, "image", round(1 - d / picture.HASH_BITS, 3), evidence)
-               for (a, b), (d, evidence) in best.items())  # fmt: skip
 
 
 def score(items: int, mirrors: int, tips: int, graffiti: int, reach: int) -> float:

@@ -21,12 +21,24 @@ from shekteu.db.tables import (
     ShopSuggestion,
     utcnow,
 )
-from shekteu.shops.cluster import merge_into, pair, refresh
+from shekteu.shops.cluster import lock_shops, merge_into, refresh
+from shekteu.shops.similar import pair
 from shekteu.users import authorize
 
 
 class ShopError(ValueError):
     """An unknown shop, a bad indicator reference or an impossible edit; nothing was changed."""
+
+
+def lock_chain(session: Session, shop_ids: set[int]) -> None:
+    """Lock the shops and the shops they were merged into (PostgreSQL row locks, held to commit), so a
+    concurrent merge or linking run waits instead of writing to a shop that is merged away."""
+    ids = {i for i in shop_ids if 0 < i < 2**31}
+    while ids:
+        more = {p for p in lock_shops(session, ids).values() if p} - ids
+        if not more:
+            return
+        ids |= more
 
 
 def get_shop(session: Session, shop_id: int) -> Shop:
@@ -45,6 +57,7 @@ def merge(session: Session, keep_id: int, gone_id: int, *, actor: str, reason: s
     actor = authorize(session, actor, "shop.edit")
     if not reason.strip():
         raise ShopError("a merge needs a reason")
+    lock_chain(session, {keep_id, gone_id})
     keep, gone = get_shop(session, keep_id), get_shop(session, gone_id)
     if keep.id == gone.id:
         raise ShopError(f"shops {keep_id} and {gone_id} are already one shop ({keep.id})")
@@ -88,6 +101,7 @@ def split(session: Session, shop_id: int, refs: list[str], *, actor: str, reason
         raise ShopError("a split needs a reason")
     if not refs:
         raise ShopError("name the indicators that go to the new shop (--indicator TYPE:VALUE, repeatable)")
+    lock_chain(session, {shop_id})
     shop = get_shop(session, shop_id)
     moving = set(_indicator_ids(session, shop.id, refs))
     staying = (

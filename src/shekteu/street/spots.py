@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from shekteu import audit
@@ -58,6 +58,9 @@ def add_report(session: Session, *, lat: float, lon: float, indicators: list[str
                tip_id: int | None = None, photo: dict[str, Any] | None = None,
                radius: float = SPOT_RADIUS_M) -> ReportResult:  # fmt: skip
     """Record one sighting; joins or creates a spot (see the module docstring)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Two workers reading photos of one wall at once must not both found a spot there (issue 20).
+        session.execute(text("SELECT pg_advisory_xact_lock(7242003)"))
     wanted = set(indicators)
     span = radius / 111_000 * 2
     near = []

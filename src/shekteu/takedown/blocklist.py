@@ -23,14 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shekteu.db.tables import Indicator, Shop, ShopIndicator, Takedown
+from shekteu.indicators.types import LISTED, MISP_TYPES, WALLETS
 from shekteu.shops.warninglist import Warninglist
 from shekteu.takedown.requests import spreadsheet_safe
 
 FORMATS = ("hosts", "rpz", "csv", "stix", "misp")
-LISTED = ("domain", "onion", "url", "telegram_username", "telegram_bot", "telegram_invite", "email", "phone",
-          "btc", "eth", "tron", "ltc", "xmr", "ton", "iban")  # fmt: skip
 NAMESPACE = uuid.UUID("6f1f3c8e-2b0c-5a57-9d7e-5e6b7465750a")  # Shekteu's namespace for derived ids
-WALLETS = ("btc", "eth", "tron", "ltc", "xmr", "ton")
 
 
 class BlocklistError(ValueError):
@@ -159,14 +157,6 @@ def stix(items: list[Entry]) -> str:
     return bundle.serialize(pretty=True) + "\n"
 
 
-MISP_TYPES = {"domain": ("domain", "Network activity"), "onion": ("domain", "Network activity"),
-              "url": ("url", "Network activity"), "email": ("email", "Social network"),
-              "phone": ("phone-number", "Person"), "btc": ("btc", "Financial fraud"),
-              "xmr": ("xmr", "Financial fraud"), "iban": ("iban", "Financial fraud"),
-              "telegram_username": ("text", "Social network"), "telegram_bot": ("text", "Social network"),
-              "telegram_invite": ("url", "Social network"), "eth": ("text", "Financial fraud"),
-              "tron": ("text", "Financial fraud"), "ltc": ("text", "Financial fraud"),
-              "ton": ("text", "Financial fraud")}  # fmt: skip
 
 
 def misp(items: list[Entry]) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shekteu import audit
@@ -33,6 +34,7 @@ from shekteu.db.tables import (
 )
 from shekteu.indicators.cards import keyed_hash, mask
 from shekteu.indicators.extract import CardPolicy
+from shekteu.indicators.types import TAKEDOWN_TARGET, WALLETS
 from shekteu.shops.edit import ShopError, get_shop
 from shekteu.shops.warninglist import Warninglist
 from shekteu.users import require
@@ -40,9 +42,7 @@ from shekteu.users import require
 TARGETS = ("url", "domain", "telegram_channel", "telegram_bot", "telegram_account", "bank_card", "wallet")
 RECIPIENTS = ("regulator", "telegram", "bank", "hosting")
 # Which takedown an indicator of a shop leads to (the shop page offers these).
-TARGET_FOR_INDICATOR = {"url": "url", "domain": "domain", "telegram_username": "telegram_channel",
-                        "telegram_bot": "telegram_bot", "bank_card": "bank_card", "btc": "wallet", "eth": "wallet",
-                        "tron": "wallet", "ltc": "wallet", "xmr": "wallet", "ton": "wallet"}  # fmt: skip
+TARGET_FOR_INDICATOR = TAKEDOWN_TARGET
 STATES = ("proposed", "approved", "sent", "blocked", "verified", "rejected", "reappeared")
 OPEN = ("proposed", "approved", "sent", "blocked", "verified", "reappeared")
 TRANSITIONS = {
@@ -80,7 +80,7 @@ INDICATOR_TYPES = {
     "telegram_bot": ("telegram_bot",),
     "telegram_account": ("telegram_username",),
     "bank_card": ("bank_card",),
-    "wallet": ("btc", "eth", "tron", "ltc", "xmr", "ton"),
+    "wallet": WALLETS,
 }
 _TG_NAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
 
@@ -290,7 +290,10 @@ def propose(
         updated_at=now,
     )
     session.add(td)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # a proposal of the same target committed meanwhile (the partial unique index)
+        raise TakedownError(f"{kind} {target} already has an open takedown to {recipient}") from None
     event = _event(
         session,
         td,
@@ -304,8 +307,10 @@ def propose(
     return Transition(td, event)
 
 
-def get(session: Session, takedown_id: int) -> Takedown:
-    td = session.get(Takedown, takedown_id)
+def get(session: Session, takedown_id: int, *, lock: bool = False) -> Takedown:
+    """The takedown; with ``lock``, its row is locked to commit, so two people changing it at once
+    take turns and the second sees the first's change (issue 20)."""
+    td = session.get(Takedown, takedown_id, with_for_update=lock or None, populate_existing=lock)
     if td is None:
         raise TakedownError(f"no takedown with id {takedown_id}")
     return td
@@ -313,7 +318,7 @@ def get(session: Session, takedown_id: int) -> Takedown:
 
 def approve(session: Session, takedown_id: int, *, actor: str, reason: str) -> Transition:
     user = require(session, actor, "approver")
-    td = get(session, takedown_id)
+    td = get(session, takedown_id, lock=True)
     if td.state != "proposed":
         raise TakedownError(
             f"takedown {td.id} is {td.state}"
@@ -330,7 +335,7 @@ def approve(session: Session, takedown_id: int, *, actor: str, reason: str) -> T
 
 def reject(session: Session, takedown_id: int, *, actor: str, reason: str) -> Transition:
     user = require(session, actor, "approver")
-    td = get(session, takedown_id)
+    td = get(session, takedown_id, lock=True)
     return Transition(td, _event(session, td, "rejected", actor=user.name, reason=reason, captures=[]))
 
 
@@ -356,7 +361,7 @@ def mark(
         )
     if not system:
         actor = require(session, actor, "analyst", "approver").name
-    td = get(session, takedown_id)
+    td = get(session, takedown_id, lock=True)
     if state == "rejected" and td.state in ("proposed", "approved") and not system:
         require(session, actor, "approver")
     return Transition(

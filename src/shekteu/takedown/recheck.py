@@ -274,3 +274,10 @@ def _check_one(rt: Runtime, fetcher: Fetcher, td: Takedown) -> CheckResult:
             )
         after = current.state
     return CheckResult(td.id, td.target, verdict, why, capture_id, before, after)
+
+
+def recheck_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    """The periodic ``recheck`` stage (every ``SHEKTEU_RECHECK_EVERY_HOURS``): check every open
+    takedown target, moving those the checks decide."""
+    results = recheck(rt, takedown_ids=[int(i) for i in payload.get("takedowns", [])] or None)
+    return {"checked": len(results), "moved": sum(1 for r in results if r.state_before != r.state_after)}

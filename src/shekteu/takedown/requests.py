@@ -113,6 +113,7 @@ def export_requests(
             select(Takedown)
             .where(Takedown.recipient == recipient, Takedown.state == "approved")
             .order_by(Takedown.id)
+            .with_for_update()  # a second export at once waits, then finds them sent (issue 20)
         )
     )
     if not tds:

@@ -24,8 +24,9 @@ from shekteu.db.tables import Tip, utcnow
 from shekteu.images import ImageError, dhash, display_copy, exif_gps, open_image
 from shekteu.indicators.extract import ADDRESS_TYPES, extract
 from shekteu.items import ItemData, add_item
+from shekteu.queue import handoffs
 from shekteu.runtime import Runtime, contact_key, hash_key
-from shekteu.shops.cluster import store_image_bands
+from shekteu.shops.similar import store_image_bands
 from shekteu.text.clean import clean_text
 from shekteu.tips import messages
 from shekteu.tips.privacy import coarse, pseudonym, seal, seal_location
@@ -211,6 +212,7 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
         audit.record(session, "tip.receive", f"tip:{ticket}", actor=f"{tip.channel}:{who[:12]}",
                      reason="citizen report", detail={"kind": kind, "photos": len(photos), "links": len(links),
                                                       "location": source})  # fmt: skip
+        handoffs.tip_received(session, row.id, ticket)
         tip_id = row.id
     # Only the web form has no way back to the reporter (Open311 apps show their own notice).
     said = "received_web" if tip.channel == "web" else "received"
@@ -232,6 +234,7 @@ def add_location(rt: Runtime, channel: str, user_id: str, lat: float, lon: float
         tip = session.scalar(
             select(Tip).where(Tip.pseudonym == who, Tip.channel == channel,
                               Tip.created_at > utcnow() - within).order_by(Tip.id.desc()).limit(1)
+            .with_for_update()
         )  # fmt: skip
         if tip is None or tip.lat is not None:
             return None
@@ -239,6 +242,8 @@ def add_location(rt: Runtime, channel: str, user_id: str, lat: float, lon: float
         tip.location_sealed = seal_location(contact_key(rt.settings), lat, lon)
         audit.record(session, "tip.locate", f"tip:{tip.ticket}", actor=f"{channel}:{who[:12]}",
                      reason="location shared after the report")  # fmt: skip
+        if tip.kind == "graffiti" and tip.processed_at is not None:
+            handoffs.graffiti_located(session, tip.id, tip.ticket)  # processed before the place came
         return Receipt(
             tip.ticket, tip.id, tip.kind, messages.text("location_added", tip.lang, ticket=tip.ticket), True
         )

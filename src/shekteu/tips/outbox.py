@@ -2,21 +2,25 @@
 
 A notification carries its own sealed copy of the address; it is opened only to send, and erased
 once sent. A failed send is retried on the next run, up to ``MAX_ATTEMPTS``; the error is kept
-(without the address).
+(without the address). Delivery is a ``deliver`` job per channel, queued with the message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shekteu.db.tables import Notification, utcnow
+from shekteu.queue.jobs import worker_name
 from shekteu.runtime import Runtime, contact_key
 from shekteu.tips.privacy import SealError, unseal
 
 MAX_ATTEMPTS = 5
+CLAIM_SECONDS = 300  # a send that has not finished by then died with its sender
 
 
 class DeliveryError(RuntimeError):
@@ -30,17 +34,25 @@ class DeliveryRun:
 
 
 def deliver(rt: Runtime, channel: str, send: Callable[[str, str], None], *, limit: int = 200) -> DeliveryRun:
-    """Send up to ``limit`` pending notifications of ``channel`` with ``send(address, text)``."""
+    """Send up to ``limit`` pending notifications of ``channel`` with ``send(address, text)``.
+
+    Each one is claimed in its own short transaction before it is sent, so two delivery runs at
+    once (two webhook deliveries, a bot and a worker) never send one message twice; a claim older
+    than ``CLAIM_SECONDS`` (its sender died mid-send) may be taken again."""
     run = DeliveryRun()
     key = contact_key(rt.settings)
+    me = worker_name()
     with rt.db.read() as session:
         pending = list(session.scalars(
             select(Notification).where(Notification.channel == channel, Notification.status == "pending")
             .order_by(Notification.id).limit(limit)
         ))  # fmt: skip
-    blocked: set[int] = set()  # tips whose earlier message failed: later ones wait, to keep the order
+    blocked: set[int] = set()  # tips whose earlier message failed or is being sent: later ones wait
     for note in pending:
         if note.tip_id in blocked:
+            continue
+        if not _claim(rt, note.id, me):
+            blocked.add(note.tip_id)
             continue
         error = None
         try:
@@ -49,9 +61,10 @@ def deliver(rt: Runtime, channel: str, send: Callable[[str, str], None], *, limi
             error = str(exc)
         with rt.db.write() as session:
             row = session.get(Notification, note.id)
-            if row is None or row.status != "pending":
+            if row is None or row.status != "pending" or row.claimed_by != me:
                 continue
             row.attempts += 1
+            row.claimed_at = row.claimed_by = None
             if error is None:
                 row.status, row.sent_at, row.contact_sealed, row.error = "sent", utcnow(), None, None
                 run.sent += 1
@@ -62,3 +75,57 @@ def deliver(rt: Runtime, channel: str, send: Callable[[str, str], None], *, limi
                 if row.attempts >= MAX_ATTEMPTS:
                     row.status, row.contact_sealed = "failed", None
     return run
+
+
+def _claim(rt: Runtime, note_id: int, me: str) -> bool:
+    now = utcnow()
+    free = Notification.claimed_at.is_(None) | (Notification.claimed_at < now - timedelta(seconds=CLAIM_SECONDS))
+    with rt.db.write() as session:
+        return bool(session.execute(
+            update(Notification).where(Notification.id == note_id, Notification.status == "pending", free)
+            .values(claimed_at=now, claimed_by=me)
+        ).rowcount)  # fmt: skip
+
+
+def telegram_sender(rt: Runtime) -> Callable[[str, str], None]:
+    """``sendMessage`` of the Telegram Bot API, over plain HTTPS (the worker needs no bot running)."""
+    import httpx
+
+    token = rt.settings.telegram_token
+    if token is None:
+        raise DeliveryError("Telegram is not configured (SHEKTEU_TELEGRAM_TOKEN)")
+    url = f"{rt.settings.telegram_api_base}/bot{token.get_secret_value()}/sendMessage"
+
+    def send(address: str, text: str) -> None:
+        try:
+            reply = httpx.post(url, json={"chat_id": int(address), "text": text}, timeout=30)
+            ok = reply.status_code == 200 and reply.json().get("ok") is True
+        except (httpx.HTTPError, ValueError) as exc:
+            raise DeliveryError(f"Telegram could not be reached: {type(exc).__name__}") from None
+        if not ok:
+            raise DeliveryError(f"Telegram refused: HTTP {reply.status_code}")
+
+    return send
+
+
+def whatsapp_sender(rt: Runtime) -> Callable[[str, str], None]:
+    from shekteu.web.whatsapp import GraphClient
+
+    return GraphClient(rt.settings).send_text
+
+
+SENDERS = {"telegram": telegram_sender, "whatsapp": whatsapp_sender}
+
+
+def deliver_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    """The ``deliver`` stage: send a channel's pending messages. A channel that is not configured on
+    this machine is left to a worker that has it (the periodic sweep queues it again)."""
+    channel = str(payload.get("channel", ""))
+    if channel not in SENDERS:
+        return {"skipped": f"unknown channel {channel!r}"}
+    try:
+        send = SENDERS[channel](rt)
+    except (DeliveryError, ModuleNotFoundError) as exc:
+        return {"skipped": str(exc)}
+    run = deliver(rt, channel, send)
+    return {"sent": run.sent, "failed": run.failed}  # failed ones: the periodic sweep tries again

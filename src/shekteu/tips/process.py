@@ -1,17 +1,19 @@
 """Processing received tips: capture what they point to, classify, score, recognise duplicates.
 
-For each unprocessed tip: the links and Telegram names it gives are captured (WARC evidence, at most
-``MAX_CAPTURES``); the tip's own item and the captured pages are analysed (detector, indicators,
-shops); the tip's score is the highest drug-sale or recruitment probability among them. A tip is a
-duplicate of the earliest earlier tip that shares a strong identifier with it, or the same photo
-(perceptual hash), or — for graffiti — a handle within ``GRAFFITI_RADIUS_M`` metres. The reporter of
-a duplicate is told it was already known and still counts.
+Each tip is a ``tip`` job (queued when it is received, run by a worker). For each: the links and
+Telegram names it gives are captured (WARC evidence, at most ``MAX_CAPTURES``); the tip's own item
+and the captured pages are analysed (detector, indicators, shops); the tip's score is the highest
+drug-sale or recruitment probability among them. A tip is a duplicate of the earliest earlier tip
+that shares a strong identifier with it, or the same photo (perceptual hash), or — for graffiti — a
+handle within ``GRAFFITI_RADIUS_M`` metres. The reporter of a duplicate is told it was already known
+and still counts. A located graffiti tip hands its photos to a ``spot`` job: reading them (QR, two
+Tesseract runs) takes seconds and holds no lock.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -19,12 +21,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from shekteu import audit
-from shekteu.db.tables import Indicator, Item, ItemIndicator, Tip, Verdict, utcnow
+from shekteu.db.tables import Indicator, Item, ItemIndicator, Job, SpotPhoto, Tip, Verdict, utcnow
 from shekteu.geo.distance import metres
 from shekteu.images import distance
 from shekteu.indicators.extract import ADDRESS_TYPES, extract
+from shekteu.queue import handoffs
 from shekteu.runtime import Runtime, contact_key
-from shekteu.shops.cluster import STRONG, similar_images
+from shekteu.shops.cluster import STRONG
+from shekteu.shops.similar import similar_images
 from shekteu.tips import messages
 from shekteu.tips.privacy import exact_location
 from shekteu.tips.status import notify
@@ -42,6 +46,7 @@ class Processed:
     score: float | None
     duplicate_of: str | None
     captured: int
+    jobs: list[int] = field(default_factory=list)  # jobs it handed on (graffiti photos)
 
 
 def capture_targets(links: list[str], telegram_base: str) -> list[str]:
@@ -91,10 +96,10 @@ def find_duplicate(session: Session, tip: Tip, key: bytes | None = None) -> Tip 
     return None
 
 
-def _feed_spot(rt: Runtime, session: Any, tip: Tip) -> None:
-    """A located graffiti tip is a sighting of a spot: read its photos (QR, OCR) for the handles."""
+def read_photos(rt: Runtime, tip: Tip) -> tuple[set[str], dict[str, Any] | None]:
+    """The handles in a graffiti tip's text and photos (QR, OCR) and its first photo's entry: the
+    slow part (seconds per photo), run outside any transaction."""
     from shekteu.street.photo import analyse_bytes
-    from shekteu.street.spots import add_report
 
     handles = {i.normalized for i in extract(tip.text) if i.type in ADDRESS_TYPES and i.valid}
     first, key = None, contact_key(rt.settings)  # opens the sealed original photos and exact place
@@ -106,48 +111,91 @@ def _feed_spot(rt: Runtime, session: Any, tip: Tip) -> None:
             continue
         handles |= {i["normalized"] for i in result.indicators}
         first = first or {"sha256": entry["sha256"], "qr": result.qr}
+    return handles, first
+
+
+def spot_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    """The ``spot`` stage: a located graffiti tip becomes a sighting of a spot (once, whatever reruns)."""
+    from shekteu.street.spots import add_report
+
+    tip_id = int(payload["tip"])
+    with rt.db.read() as session:
+        tip = session.get(Tip, tip_id)
+        if tip is None or tip.lat is None or tip.lon is None:
+            return {"skipped": "no such located tip"}
+    handles, first = read_photos(rt, tip)
+    key = contact_key(rt.settings)
     lat, lon = exact_location(key, tip.location_sealed, tip.lat, tip.lon) or (tip.lat, tip.lon)
-    add_report(session, lat=lat, lon=lon, indicators=sorted(handles), actor="system:tips", tip_id=tip.id,
-               photo=first)  # fmt: skip
+    with rt.db.write() as session:
+        if session.scalar(select(SpotPhoto.id).where(SpotPhoto.tip_id == tip_id, SpotPhoto.role == "report")):
+            return {"skipped": "already recorded"}
+        result = add_report(session, lat=lat, lon=lon, indicators=sorted(handles), actor="system:tips",
+                            tip_id=tip_id, photo=first)  # fmt: skip
+        return {"spot": result.spot.id, "joined": result.joined}
 
 
-def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100) -> list[Processed]:
-    """Process unprocessed tips; a tip whose processing fails records why and the others go on.
+def tip_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    """The ``tip`` stage: capture what the tip points to, classify, score, look for a duplicate.
 
-    A failed tip is tried again on later runs, at most ``MAX_ATTEMPTS`` times in all.
-    """
-    from shekteu.analysis import analyse_pending
+    A failure is recorded on the tip (its page shows it) and the queue retries it with back-off."""
+    tip_id = int(payload["tip"])
+    try:
+        done = process_tip(rt, tip_id, capture=bool(payload.get("capture", True)))
+    except OperationalError:
+        raise  # the database is busy or gone: no fault of the tip's, and it is not counted against it
+    except Exception as exc:
+        _failed(rt, tip_id, exc)
+        raise
+    if done is None:
+        return {"skipped": "already processed"}
+    return {"ticket": done.ticket, "score": done.score, "duplicate_of": done.duplicate_of,
+            "captured": done.captured, "jobs": done.jobs}  # fmt: skip
+
+
+def process_tip(rt: Runtime, tip_id: int, *, capture: bool = True) -> Processed | None:
+    from shekteu.analysis import analyse_items
     from shekteu.capture.web import capture_urls
 
     with rt.db.read() as session:
-        tips = list(session.scalars(
-            select(Tip).where(Tip.processed_at.is_(None), Tip.process_attempts < MAX_ATTEMPTS)
+        tip = session.get(Tip, tip_id)
+        if tip is None or tip.processed_at is not None:
+            return None
+    targets = capture_targets(tip.links, rt.settings.telegram_web_base) if capture else []
+    # The pages' analysis jobs are run here (or waited for), so the score below counts them.
+    captures = [o.id for o in capture_urls(rt, targets)] if targets else []
+    if tip.item_id:
+        analyse_items(rt, [tip.item_id])
+    return _finish(rt, tip_id, captures)
+
+
+def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100) -> list[Processed]:
+    """Process unprocessed tips now, here (``shekteu tips process``): each one's queued job is run
+    (or waited for, when a worker has it), and so are the jobs it hands on (graffiti photos). A job
+    waiting out a back-off after a failure is tried now; after ``MAX_ATTEMPTS`` failures in all it
+    is quarantined."""
+    from shekteu.queue.jobs import DUE, active
+    from shekteu.queue.worker import run_jobs
+
+    job_ids = []
+    with rt.db.write() as session:
+        tips = session.execute(
+            select(Tip.id, Tip.ticket).where(Tip.processed_at.is_(None), Tip.process_attempts < MAX_ATTEMPTS)
             .order_by(Tip.id).limit(limit)
-        ))  # fmt: skip
-    captured: dict[int, list[int]] = {}
-    for tip in tips:
-        targets = capture_targets(tip.links, rt.settings.telegram_web_base) if capture else []
-        try:
-            captured[tip.id] = [o.id for o in capture_urls(rt, targets)] if targets else []
-        except OperationalError:
-            raise  # the database is busy or gone: no fault of the tip's, and it is not counted against it
-        except Exception as exc:  # a capture that breaks fails this tip, not the run
-            _failed(rt, tip.id, exc)
-    analyse_pending(rt)
-    results = []
-    for tip in tips:
-        if tip.id not in captured:
-            continue
-        try:
-            done = _finish(rt, tip.id, captured[tip.id])
-        except OperationalError:
-            raise
-        except Exception as exc:
-            _failed(rt, tip.id, exc)
-            continue
-        if done is not None:
-            results.append(done)
-    return results
+        ).all()  # fmt: skip
+        for tip_id, ticket in tips:
+            job = handoffs.tip_received(session, tip_id, ticket) or active(session, f"tip:{tip_id}")
+            if job is not None:
+                job_ids.append(job)
+        for job in session.scalars(select(Job).where(Job.id.in_(job_ids), Job.state.in_(DUE))):
+            job.run_after = utcnow()  # asked for now: no back-off
+            if not capture:
+                job.payload = {**job.payload, "capture": False}
+    run_jobs(rt, job_ids)
+    with rt.db.read() as session:
+        results = session.scalars(select(Job.result).where(Job.id.in_(job_ids), Job.state == "done")
+                                  .order_by(Job.id)).all()  # fmt: skip
+    return [Processed(r["ticket"], r["score"], r["duplicate_of"], r["captured"], r.get("jobs", []))
+            for r in results if r and "ticket" in r]  # fmt: skip
 
 
 def _failed(rt: Runtime, tip_id: int, exc: Exception) -> None:
@@ -167,7 +215,7 @@ def _failed(rt: Runtime, tip_id: int, exc: Exception) -> None:
 
 def _finish(rt: Runtime, tip_id: int, captures: list[int]) -> Processed | None:
     with rt.db.write() as session:
-        row = session.get(Tip, tip_id)
+        row = session.get(Tip, tip_id, with_for_update=True)  # a location arriving now waits (intake.py)
         if row is None or row.processed_at is not None:
             return None
         item_ids = [row.item_id] if row.item_id else []
@@ -182,12 +230,14 @@ def _finish(rt: Runtime, tip_id: int, captures: list[int]) -> Processed | None:
         if duplicate is not None:
             row.duplicate_of = duplicate.id
             notify(session, row, messages.text("duplicate", row.lang, ticket=duplicate.ticket))
+        jobs = []
         if row.kind == "graffiti" and row.lat is not None and row.lon is not None:
-            _feed_spot(rt, session, row)
+            jobs.append(handoffs.graffiti_located(session, row.id, row.ticket))
         row.processed_at = row.updated_at = utcnow()
         row.process_error = None
         audit.record(session, "tip.process", f"tip:{row.ticket}", actor="system:tips",
                      reason="captured, classified, checked for duplicates",
                      detail={"score": row.score, "duplicate_of": duplicate.ticket if duplicate else None,
                              "captures": captures})  # fmt: skip
-        return Processed(row.ticket, row.score, duplicate.ticket if duplicate else None, len(captures))
+        return Processed(row.ticket, row.score, duplicate.ticket if duplicate else None, len(captures),
+                         [j for j in jobs if j is not None])

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shekteu import audit
 from shekteu.db.tables import Notification, Tip, utcnow
+from shekteu.queue import handoffs
 from shekteu.tips import messages
 from shekteu.tips.tickets import parse_ticket
 from shekteu.users import authorize
@@ -50,6 +51,7 @@ def notify(session: Session, tip: Tip, text: str) -> Notification | None:
     note = Notification(tip_id=tip.id, channel=tip.channel, contact_sealed=tip.contact_sealed, text=text,
                         status="pending", attempts=0, created_at=utcnow())  # fmt: skip
     session.add(note)
+    handoffs.notification_queued(session, tip.channel)
     return note
 
 

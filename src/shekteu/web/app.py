@@ -6,6 +6,9 @@ One app serves citizens (the report form, Open311, messenger webhooks) and staff
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from urllib.parse import urlsplit
 
@@ -35,12 +38,34 @@ def content_security_policy(tiles_url: str) -> str:
             "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")  # fmt: skip
 
 
-def create_app(rt: Runtime) -> FastAPI:
+@asynccontextmanager
+async def _embedded_worker(app: FastAPI) -> AsyncIterator[None]:
+    """A job worker in the server's process (``SHEKTEU_EMBEDDED_WORKER``), stopped with the server
+    after its current jobs finish."""
+    rt: Runtime = app.state.runtime
+    worker = None
+    if app.state.embedded_worker:
+        from shekteu.queue.worker import Worker
+
+        worker = Worker(rt)
+        worker.start()
+    app.state.worker = worker
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await asyncio.to_thread(worker.stop)
+
+
+def create_app(rt: Runtime, *, embedded_worker: bool | None = None) -> FastAPI:
+    """The app; it runs a job worker in its own threads while it serves when ``embedded_worker`` (by
+    default ``SHEKTEU_EMBEDDED_WORKER``; ``shekteu serve`` runs it as a child process instead)."""
     from shekteu.web import (
         auth,
         dash_admin,
         dash_field,
         dash_overview,
+        dash_queue,
         dash_shops,
         dash_street,
         dash_takedowns,
@@ -55,8 +80,10 @@ def create_app(rt: Runtime) -> FastAPI:
 
     app = FastAPI(title="Shekteu", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
                   description="The dashboard's JSON API. Sign in with a session cookie (pages) or send "
-                  "`Authorization: Bearer shk_…` (an API token from `shekteu users token`).")  # fmt: skip
+                  "`Authorization: Bearer shk_…` (an API token from `shekteu users token`).",
+                  lifespan=_embedded_worker)  # fmt: skip
     app.state.runtime = rt
+    app.state.embedded_worker = rt.settings.embedded_worker if embedded_worker is None else embedded_worker
     app.state.login_throttle = LoginThrottle(rt.settings.login_max_failures)
     app.state.lookups = LookupLimit(rt.settings.lookup_rate_limit)
     csp = content_security_policy(rt.settings.map_tiles_url)
@@ -84,7 +111,8 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(whatsapp.router)
     app.include_router(telegram_hook.router)
     app.include_router(auth.router)
-    for module in (dash_overview, dash_tips, dash_shops, dash_takedowns, dash_street, dash_field, dash_verdicts, dash_admin):
+    for module in (dash_overview, dash_tips, dash_shops, dash_takedowns, dash_street, dash_field, dash_verdicts,
+                   dash_queue, dash_admin):
         app.include_router(module.api)
         app.include_router(module.pages)
 

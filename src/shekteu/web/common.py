@@ -1,14 +1,13 @@
-"""What the web routes share: the runtime, templates, upload limits and background processing."""
+"""What the web routes share: the runtime, templates, upload limits, form decoding."""
 
 from __future__ import annotations
 
 import re
-import threading
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from fastapi import BackgroundTasks, Request, UploadFile
+from fastapi import Request, UploadFile
 
 from shekteu.runtime import Runtime, hash_key
 from shekteu.tips.intake import TipError
@@ -40,37 +39,6 @@ async def read_upload(upload: UploadFile | None, limit: int) -> bytes | None:
     if len(data) > limit:
         raise TipError(f"the photo is larger than {limit} bytes")
     return data or None
-
-
-# By id: a runtime is not hashable. An id is reused only once its runtime is gone, and then no run of it
-# can hold the lock any more.
-_runs: dict[int, tuple[threading.Lock, threading.Event]] = {}
-_runs_lock = threading.Lock()
-
-
-def _process(rt: Runtime) -> None:
-    """One processing run at a time per runtime: a burst of reports, each asking for a run, used to
-    start as many concurrent runs (each capturing the same links) and fill the thread pool that
-    every request needs. A report that arrives during a run makes that run go round once more."""
-    from shekteu.tips.process import process_pending
-
-    with _runs_lock:
-        running, again = _runs.setdefault(id(rt), (threading.Lock(), threading.Event()))
-    again.set()
-    while again.is_set():
-        if not running.acquire(blocking=False):
-            return  # the run in progress will see the flag
-        try:
-            while again.is_set():
-                again.clear()
-                process_pending(rt)
-        finally:
-            running.release()
-
-
-def process_later(background: BackgroundTasks, rt: Runtime) -> None:
-    """Capture and classify new tips after the answer has gone out."""
-    background.add_task(_process, rt)
 
 
 def form_text(value: str, content_type: str | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -12,7 +12,7 @@ from shekteu.tips import messages
 from shekteu.tips.intake import TipError, TipInput, submit
 from shekteu.tips.status import TipStatusError, get_tip
 from shekteu.web.auth import client_address
-from shekteu.web.common import client_id, process_later, read_upload, runtime, templates
+from shekteu.web.common import client_id, read_upload, runtime, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,7 +75,6 @@ def _number(raw: str | None) -> float | None:
 @router.post("/report", response_class=HTMLResponse)
 async def report(
     request: Request,
-    background: BackgroundTasks,
     lang: Annotated[str | None, Query()] = None,
     kind: Annotated[str, Form()] = "other",
     text: Annotated[str, Form()] = "",
@@ -93,7 +92,6 @@ async def report(
     except TipError as exc:
         return _page(request, "form.html", code, 400, error=f"{TEXT[code]['error']}: {exc}", text=text,
                      lat=lat or "", lon=lon or "")  # fmt: skip
-    process_later(background, rt)
     return _page(
         request,
         "done.html",

@@ -12,14 +12,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from shekteu.tips.intake import RateLimited, TipError, TipInput, submit
 from shekteu.tips.status import TipStatusError, get_tip
 from shekteu.web.auth import client_address
-from shekteu.web.common import client_id, form_text, process_later, read_upload, runtime
+from shekteu.web.common import client_id, form_text, read_upload, runtime
 
 router = APIRouter(prefix="/open311/v2")
 
@@ -77,7 +77,6 @@ def services(fmt: str) -> Response:
 @router.post("/requests.{fmt}")
 async def create_request(
     request: Request,
-    background: BackgroundTasks,
     fmt: str,
     service_code: Annotated[str, Form()] = "",
     lat: Annotated[float | None, Form()] = None,
@@ -106,7 +105,6 @@ async def create_request(
         return error(fmt, 429, str(exc))
     except TipError as exc:
         return error(fmt, 400, str(exc))
-    process_later(background, rt)
     notice = "Thank you. Keep the request id to follow its status."
     return reply(fmt, "service_requests", "request",
                  [{"service_request_id": receipt.ticket, "service_notice": notice, "account_id": None}])  # fmt: skip

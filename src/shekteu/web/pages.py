@@ -24,7 +24,8 @@ NAV = (("overview", "/dash", N_("Overview")), ("tips", "/dash/tips", N_("Tips"))
        ("verdicts", "/dash/verdicts", N_("Verdicts")),
        ("takedowns", "/dash/takedowns", N_("Takedowns")), ("map", "/dash/map", N_("Map")),
        ("board", "/dash/board", N_("Task board")), ("audit", "/dash/audit", N_("Audit log")),
-       ("settings", "/dash/settings", N_("Settings")))  # fmt: skip
+       ("queue", "/dash/queue", N_("Job queue")), ("settings", "/dash/settings", N_("Settings")))  # fmt: skip
+NAV_PERMISSION = {"queue": "queue.manage"}  # shown only to those who may use it
 
 
 def language(request: Request, user: Principal | None) -> str:
@@ -36,7 +37,8 @@ def render(request: Request, user: Principal, name: str, *, section: str, code: 
     lang = language(request, user)
     flash = take_flash(request)
     context = {"user": user, "lang": lang, "langs": LANGS, "lang_names": NAMES, "_": translator(lang),
-               "nav": NAV, "section": section, "flash": flash, "csrf": user.csrf or "", **values}  # fmt: skip
+               "nav": [n for n in NAV if n[0] not in NAV_PERMISSION or user.may(NAV_PERMISSION[n[0]])],
+               "section": section, "flash": flash, "csrf": user.csrf or "", **values}  # fmt: skip
     response = templates().TemplateResponse(request, name, context, status_code=code)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")

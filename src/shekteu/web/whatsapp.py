@@ -25,8 +25,8 @@ from shekteu.runtime import Runtime
 from shekteu.settings import Settings
 from shekteu.tips import messages
 from shekteu.tips.intake import TipError, TipInput, add_location, submit
-from shekteu.tips.outbox import DeliveryError, deliver
-from shekteu.web.common import process_later, runtime
+from shekteu.tips.outbox import DeliveryError
+from shekteu.web.common import runtime
 from shekteu.web.limits import same_secret
 
 router = APIRouter(prefix="/webhooks/whatsapp", include_in_schema=False)
@@ -157,7 +157,6 @@ def _answer(rt: Runtime, replies: list[tuple[str, str]]) -> None:
             graph.send_text(to, text)
         except DeliveryError:
             pass  # the ticket is stored; the reporter can ask for it again
-    deliver(rt, "whatsapp", graph.send_text)
 
 
 @router.post("")
@@ -176,7 +175,6 @@ async def receive(request: Request, background: BackgroundTasks) -> Response:
         return PlainTextResponse("not a WhatsApp webhook payload", status_code=400)
     replies = await run_in_threadpool(_handle_all, rt, entries)
     background.add_task(_answer, rt, replies)
-    process_later(background, rt)
     return PlainTextResponse("ok")
 
 

@@ -1,0 +1,304 @@
+"""The job table's operations: enqueue, claim, finish, fail, and the admin's retry and drop.
+
+The pattern of Solid Queue, Oban and procrastinate on the project's own database. A job is enqueued
+in the same transaction as the change that causes it, so the change and its follow-up work commit
+together or not at all. Claiming is one short transaction: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+so any number of workers on any number of machines take different jobs; on SQLite the write lock
+makes the claiming writer the only one. A job whose worker died goes back to the queue — at once when
+the worker was on this machine (its process is gone), after ``job_lease_seconds`` otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, func, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from shekteu import audit
+from shekteu.db import Database
+from shekteu.db.tables import JOB_ACTIVE, Job, utcnow
+from shekteu.items import _insert
+from shekteu.users import authorize
+
+log = logging.getLogger(__name__)
+DUE = ("pending", "failed")
+ACTIVE = ("pending", "failed", "running")
+STATES = ("pending", "running", "failed", "quarantined", "done", "dropped")
+BACKOFF_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 3600.0
+HOST = socket.gethostname()
+
+wakeup = threading.Event()  # set when this process commits new jobs, so idle local workers look at once
+
+
+class JobError(ValueError):
+    """An admin's request on a job that cannot be met (unknown id, wrong state, no reason)."""
+
+
+@dataclass
+class Claimed:
+    id: int
+    stage: str
+    subject: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    worker: str
+
+
+def worker_name() -> str:
+    return f"{HOST}:{os.getpid()}:{threading.get_ident()}"
+
+
+def enqueue(
+    session: Session,
+    stage: str,
+    subject: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    dedup: str | None = None,
+    run_after: datetime | None = None,
+    max_attempts: int | None = None,
+) -> int | None:
+    """Queue ``stage`` for ``subject`` in the caller's transaction; the job's id, or None when an
+    active job with the same ``dedup`` key is already queued (it will do the work)."""
+    from shekteu.queue.stages import STAGES
+
+    now = utcnow()
+    known = STAGES.get(stage)
+    max_attempts = max_attempts or (known.max_attempts if known else 5)
+    values = {"stage": stage, "subject": subject[:500], "payload": payload or {}, "state": "pending",
+              "priority": known.priority if known else 5,
+              "attempts": 0, "max_attempts": max_attempts, "run_after": run_after or now, "created_at": now,
+              "dedup_key": dedup}  # fmt: skip
+    stmt = _insert(session)(Job).values(**values)
+    if dedup is not None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"], index_where=text(JOB_ACTIVE))
+    job_id = session.scalar(stmt.returning(Job.id))
+    session.info["jobs_enqueued"] = True
+    return job_id
+
+
+def active(session: Session, dedup: str) -> int | None:
+    """The id of the active job holding ``dedup``, if any."""
+    return session.scalar(select(Job.id).where(Job.dedup_key == dedup, Job.state.in_(ACTIVE)))
+
+
+def claim(db: Database, worker: str, lease_seconds: int, *, only: list[int] | None = None,
+          stages: list[str] | None = None) -> Claimed | None:  # fmt: skip
+    """Take the next due job (of ``only`` these ids, of ``stages``) for ``worker``; None if none is due."""
+    taken = claim_many(db, worker, lease_seconds, only=only, stages=stages, limit=1)
+    return taken[0] if taken else None
+
+
+def claim_many(db: Database, worker: str, lease_seconds: int, *, only: list[int] | None = None,
+               stages: list[str] | None = None, limit: int = 1) -> list[Claimed]:  # fmt: skip
+    """Take up to ``limit`` due jobs, oldest first, in one short transaction."""
+    now = utcnow()
+    with db.write() as session:
+        query = (select(Job.id).where(Job.state.in_(DUE), Job.run_after <= now)
+                 .order_by(Job.priority, Job.run_after, Job.id))  # fmt: skip
+        if only is not None:
+            query = query.where(Job.id.in_(only))
+        if stages:
+            query = query.where(Job.stage.in_(stages))
+        if db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(session.scalars(query.limit(limit)))
+        if not ids:
+            return []
+        session.execute(
+            update(Job).where(Job.id.in_(ids))
+            .values(state="running", attempts=Job.attempts + 1, worker=worker, started_at=now,
+                    lease_until=now + timedelta(seconds=lease_seconds))
+        )  # fmt: skip
+        rows = session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.id))
+        return [Claimed(j.id, j.stage, j.subject, dict(j.payload or {}), j.attempts, j.max_attempts, worker)
+                for j in rows]  # fmt: skip
+
+
+def complete(db: Database, job: Claimed, result: dict[str, Any] | None) -> bool:
+    """Mark the job done; False when this worker no longer held it (its lease ran out and another took it)."""
+    return complete_many(db, [job], result) == 1
+
+
+def complete_many(db: Database, done: list[Claimed], result: dict[str, Any] | None) -> int:
+    """Mark jobs this worker holds done, in one transaction; how many it still held."""
+    if not done:
+        return 0
+    with db.write() as session:
+        return int(session.execute(
+            update(Job).where(Job.id.in_([j.id for j in done]), Job.state == "running", Job.worker == done[0].worker)
+            .values(state="done", finished_at=utcnow(), lease_until=None, last_error=None, result=result or {})
+        ).rowcount or 0)  # fmt: skip
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before attempt ``attempts + 1``: 5 s, 10 s, 20 s … up to an hour, with ±20 % jitter."""
+    return min(BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS) * random.uniform(0.8, 1.2)
+
+
+def describe(exc: BaseException) -> str:
+    """An error for the job table and logs: its type and message, never bound statement values."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        return f"{type(exc).__name__}: {str(exc.orig).splitlines()[0][:300] if exc.orig else ''}"
+    return f"{type(exc).__name__}: {str(exc)[:500]}"
+
+
+def fail(db: Database, job: Claimed, exc: BaseException) -> str:
+    """Record a failure: back to the queue after a back-off, or quarantined after the last attempt.
+
+    A busy or lost database (deadlock, lock timeout, dropped connection) is no fault of the job's and
+    does not count as an attempt. Returns the state the job is now in."""
+    error = describe(exc)
+    transient = isinstance(exc, OperationalError)
+    attempts = job.attempts - 1 if transient else job.attempts
+    state = "quarantined" if attempts >= job.max_attempts else "failed"
+    delay = backoff(max(attempts, 1)) if not transient else random.uniform(0.05, 1.0)
+    with db.write() as session:
+        moved = session.execute(
+            update(Job).where(Job.id == job.id, Job.state == "running", Job.worker == job.worker)
+            .values(state=state, attempts=attempts, last_error=error, lease_until=None,
+                    finished_at=utcnow() if state == "quarantined" else None,
+                    run_after=utcnow() + timedelta(seconds=delay))
+        ).rowcount  # fmt: skip
+        if moved and state == "quarantined":
+            audit.record(session, "job.quarantine", f"job:{job.id}", actor="system:worker",
+                         reason=f"failed {attempts} times; the other jobs go on",
+                         detail={"stage": job.stage, "subject": job.subject, "error": error})  # fmt: skip
+    log.warning("job %d (%s %s) failed, now %s: %s", job.id, job.stage, job.subject, state, error)
+    return state
+
+
+def recover(db: Database) -> int:
+    """Return the jobs of dead workers to the queue: on this machine, those whose process is gone;
+    anywhere, those whose lease ran out. Returns how many."""
+    now = utcnow()
+    with db.write() as session:
+        mine = session.execute(
+            select(Job.id, Job.worker).where(Job.state == "running", Job.worker.startswith(HOST + ":"))
+        ).all()
+        dead = [job_id for job_id, worker in mine if not _alive(worker)]
+        stale = (Job.state == "running") & (Job.lease_until < now)
+        if dead:
+            stale = stale | Job.id.in_(dead)
+        moved = session.execute(
+            update(Job).where(stale)
+            .values(state="failed", lease_until=None, run_after=now,
+                    last_error="the worker stopped before finishing (crash, kill or lost lease)")
+        ).rowcount  # fmt: skip
+    return int(moved or 0)
+
+
+def _alive(worker: str | None) -> bool:
+    try:
+        pid = int((worker or "").split(":")[1])
+    except (IndexError, ValueError):
+        return True
+    if pid == os.getpid():
+        return True  # this process: its threads hold their jobs
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def counts(session: Session) -> dict[str, Any]:
+    """The queue at a glance: ``{"pending","running","failed","quarantined","by_stage":{…}}``."""
+    out: dict[str, Any] = {"pending": 0, "running": 0, "failed": 0, "quarantined": 0, "by_stage": {}}
+    rows = session.execute(
+        select(Job.stage, Job.state, func.count()).where(Job.state.in_(("pending", "running", "failed",
+                                                                         "quarantined")))
+        .group_by(Job.stage, Job.state)
+    )  # fmt: skip
+    for stage, state, n in rows:
+        out[state] += n
+        out["by_stage"].setdefault(stage, {"pending": 0, "running": 0, "failed": 0, "quarantined": 0})[state] = n
+    return out
+
+
+def listing(session: Session, state: str | None = None, limit: int = 100) -> list[Job]:
+    query = select(Job).order_by(Job.id.desc()).limit(max(1, min(limit, 1000)))
+    if state:
+        if state not in STATES:
+            raise JobError(f"unknown job state {state!r}; use one of {', '.join(STATES)}")
+        query = query.where(Job.state == state)
+    return list(session.scalars(query))
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {"id": job.id, "stage": job.stage, "subject": job.subject, "state": job.state,
+            "attempts": job.attempts, "max_attempts": job.max_attempts, "run_after": iso(job.run_after),
+            "created_at": iso(job.created_at), "started_at": iso(job.started_at),
+            "finished_at": iso(job.finished_at), "worker": job.worker, "last_error": job.last_error,
+            "result": job.result}  # fmt: skip
+
+
+def _get(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise JobError(f"no job with id {job_id}")
+    return job
+
+
+def retry(session: Session, job_id: int, *, actor: str, reason: str | None = None) -> Job:
+    """Put a quarantined, failed or dropped job back in the queue, due now, with its attempts reset."""
+    actor = authorize(session, actor, "queue.manage")
+    job = _get(session, job_id)
+    if job.state not in ("quarantined", "failed", "dropped"):
+        raise JobError(f"job {job_id} is {job.state}: only a quarantined, failed or dropped job can be retried")
+    if job.dedup_key and (other := active(session, job.dedup_key)) and other != job.id:
+        raise JobError(f"job {other} already does this work ({job.dedup_key}); retry that one instead")
+    before = job.state
+    job.state, job.attempts, job.run_after, job.finished_at = "pending", 0, utcnow(), None
+    audit.record(session, "job.retry", f"job:{job.id}", actor=actor, reason=reason or "retried by an admin",
+                 detail={"from": before, "stage": job.stage, "subject": job.subject, "error": job.last_error})  # fmt: skip
+    session.info["jobs_enqueued"] = True
+    return job
+
+
+def drop(session: Session, job_id: int, *, actor: str, reason: str) -> Job:
+    """Give up on a job that is not running (audited with the reason)."""
+    actor = authorize(session, actor, "queue.manage")
+    if not reason or not reason.strip():
+        raise JobError("dropping a job needs a reason (--reason)")
+    job = _get(session, job_id)
+    if job.state in ("running", "done", "dropped"):
+        raise JobError(f"job {job_id} is {job.state}: only a pending, failed or quarantined job can be dropped")
+    before = job.state
+    job.state, job.finished_at = "dropped", utcnow()
+    audit.record(session, "job.drop", f"job:{job.id}", actor=actor, reason=reason.strip(),
+                 detail={"from": before, "stage": job.stage, "subject": job.subject, "error": job.last_error})  # fmt: skip
+    return job
+
+
+def states(session: Session, ids: list[int]) -> dict[int, str]:
+    return dict(session.execute(select(Job.id, Job.state).where(Job.id.in_(ids))).all()) if ids else {}
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_local_workers(session: Session) -> None:
+    if session.info.pop("jobs_enqueued", False):
+        wakeup.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop("jobs_enqueued", None)
