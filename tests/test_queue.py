@@ -319,6 +319,17 @@ def _marked(mark: str) -> list[int]:
     return found
 
 
+def _gone(mark: str, seconds: float = 30) -> list[int]:
+    """Waits for the marked processes to end; those still there after ``seconds`` (killed now)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and _marked(mark):
+        time.sleep(0.1)
+    left = _marked(mark)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
 def test_a_capture_killed_mid_run_leaves_no_child_processes(env: dict[str, str], web: LocalServer) -> None:
     if not sys.platform.startswith("linux"):
         pytest.skip("reads /proc")
@@ -344,13 +355,7 @@ def test_a_capture_killed_mid_run_leaves_no_child_processes(env: dict[str, str],
     finally:
         capture.send_signal(signal.SIGKILL)
         capture.wait(30)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and _marked(mark):
-        time.sleep(0.1)
-    left = _marked(mark)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert left == [], "processes outlived the killed capture"
+    assert _gone(mark) == [], "processes outlived the killed capture"
 
 
 def test_reports_and_messages_go_before_photo_reading(rt: Runtime) -> None:
@@ -391,10 +396,4 @@ def test_serve_runs_its_worker_as_a_child_that_dies_with_it(env: dict[str, str],
     finally:
         server.send_signal(signal.SIGKILL)
         server.wait(30)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and _marked(mark):
-        time.sleep(0.1)
-    left = _marked(mark)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert left == [], "the worker outlived its server"
+    assert _gone(mark) == [], "the worker outlived its server"

@@ -270,3 +270,22 @@ def test_the_same_photo_sent_twice_is_a_duplicate(rt: Runtime) -> None:
     other = submit(rt, TipInput(channel="web", user_id="c", photos=[picture(2)]))
     results = {r.ticket: r.duplicate_of for r in process_pending(rt, capture=False)}
     assert results == {first.ticket: None, again.ticket: first.ticket, other.ticket: None}
+
+
+def test_a_later_tip_processed_first_is_found_a_duplicate_when_the_earlier_one_is(rt: Runtime) -> None:
+    """Two workers, or a retry, can finish the later of two repeats first: the earlier one, processed
+    after it, still marks it (and its reporter hears it was already known)."""
+    from shekteu.tips.process import process_tip
+
+    first = submit(rt, TipInput(channel="telegram", user_id="u1", contact="1001",
+                                text="Меф, клады. Бот @repeat_shop_bot")).ticket  # fmt: skip
+    second = submit(rt, TipInput(channel="telegram", user_id="u2", contact="1002",
+                                 text="Тут продают: @repeat_shop_bot")).ticket  # fmt: skip
+    with rt.db.read() as s:
+        ids = {t.ticket: t.id for t in s.scalars(select(Tip))}
+    assert process_tip(rt, ids[second], capture=False).duplicate_of is None  # nothing earlier is known yet
+    assert process_tip(rt, ids[first], capture=False).duplicate_of is None
+    with rt.db.read() as s:
+        assert s.get(Tip, ids[second]).duplicate_of == ids[first]
+        told = s.scalars(select(Notification.text).where(Notification.tip_id == ids[second])).all()
+    assert any(first in t for t in told)

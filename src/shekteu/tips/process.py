@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -63,37 +63,48 @@ def capture_targets(links: list[str], telegram_base: str) -> list[str]:
 def find_duplicate(session: Session, tip: Tip, key: bytes | None = None) -> Tip | None:
     """The earliest earlier tip this one repeats (see the module docstring), found by index lookups;
     ``key`` opens the exact locations (the plain ones are rounded to ~100 m)."""
+    found = repeats(session, tip, key, earlier=True)
+    return found[0] if found else None
+
+
+def repeats(session: Session, tip: Tip, key: bytes | None, *, earlier: bool) -> list[Tip]:
+    """Tips this one repeats (``earlier``), or later, already processed tips not yet known as
+    repeats that repeat this one: a later tip whose job ran first (two workers, a retry) is found
+    when the earlier one is processed."""
 
     def place(t: Tip) -> tuple[float, float] | None:
         return exact_location(key, t.location_sealed, t.lat, t.lon) if key else (
             (t.lat, t.lon) if t.lat is not None else None)  # fmt: skip
 
+    side = [Tip.id < tip.id] if earlier else [Tip.id > tip.id, Tip.processed_at.is_not(None),
+                                              Tip.duplicate_of.is_(None)]  # fmt: skip
     mine = set(session.scalars(
         select(ItemIndicator.indicator_id).join(Indicator, Indicator.id == ItemIndicator.indicator_id)
         .where(ItemIndicator.item_id == tip.item_id, Indicator.type.in_(STRONG), Indicator.valid.is_(True))
     )) if tip.item_id else set()  # fmt: skip
     sharing = set(session.scalars(
         select(Tip.id).join(ItemIndicator, ItemIndicator.item_id == Tip.item_id)
-        .where(ItemIndicator.indicator_id.in_(mine), Tip.id < tip.id)
+        .where(ItemIndicator.indicator_id.in_(mine), *side)
     )) if mine else set()  # fmt: skip
     hashes = [int(p["dhash"], 16) for p in tip.photos if p.get("dhash")]
     shas = {p["sha256"] for p in tip.photos}
     same_items = {i for i, sha, h in similar_images(session, hashes)
                   if sha in shas or any(distance(h, mine_h) <= SAME_PHOTO_BITS for mine_h in hashes)}  # fmt: skip
     same_photo = (
-        set(session.scalars(select(Tip.id).where(Tip.item_id.in_(same_items), Tip.id < tip.id)))
+        set(session.scalars(select(Tip.id).where(Tip.item_id.in_(same_items), *side)))
         if same_items
         else set()
     )
+    out = []
     for other in session.scalars(select(Tip).where(Tip.id.in_(sharing | same_photo)).order_by(Tip.id)):
         if tip.kind == "graffiti" and other.kind == "graffiti":
             here, there = place(tip), place(other)
             near = here is not None and there is not None and metres(here, there) <= GRAFFITI_RADIUS_M
             if other.id in same_photo or (other.id in sharing and near):
-                return other
-        elif other.id in same_photo or (other.id in sharing and tip.kind != "graffiti"):
-            return other
-    return None
+                out.append(other)
+        elif other.id in same_photo or (other.id in sharing and (tip if earlier else other).kind != "graffiti"):
+            out.append(other)  # a graffiti tip repeats another by the same handle only nearby (above)
+    return out
 
 
 def read_photos(rt: Runtime, tip: Tip) -> tuple[set[str], dict[str, Any] | None]:
@@ -215,6 +226,9 @@ def _failed(rt: Runtime, tip_id: int, exc: Exception) -> None:
 
 def _finish(rt: Runtime, tip_id: int, captures: list[int]) -> Processed | None:
     with rt.db.write() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Finishing tips take turns, so of two repeats processed at once the second sees the first.
+            session.execute(text("SELECT pg_advisory_xact_lock(7242004)"))
         row = session.get(Tip, tip_id, with_for_update=True)  # a location arriving now waits (intake.py)
         if row is None or row.processed_at is not None:
             return None
@@ -226,10 +240,18 @@ def _finish(rt: Runtime, tip_id: int, captures: list[int]) -> Processed | None:
             for p in session.scalars(select(Verdict.probabilities).where(Verdict.item_id.in_(item_ids)))
         ]
         row.score = round(max(scores), 4) if scores else None
-        duplicate = find_duplicate(session, row, contact_key(rt.settings))
+        key = contact_key(rt.settings)
+        duplicate = find_duplicate(session, row, key)
         if duplicate is not None:
             row.duplicate_of = duplicate.id
             notify(session, row, messages.text("duplicate", row.lang, ticket=duplicate.ticket))
+        else:
+            for later in repeats(session, row, key, earlier=False):  # processed before this one
+                later.duplicate_of, later.updated_at = row.id, utcnow()
+                notify(session, later, messages.text("duplicate", later.lang, ticket=row.ticket))
+                audit.record(session, "tip.duplicate", f"tip:{later.ticket}", actor="system:tips",
+                             reason="an earlier tip of the same shop was processed after it",
+                             detail={"duplicate_of": row.ticket})  # fmt: skip
         jobs = []
         if row.kind == "graffiti" and row.lat is not None and row.lon is not None:
             jobs.append(handoffs.graffiti_located(session, row.id, row.ticket))
