@@ -13,6 +13,7 @@ from shekteu.detect import drift, feedback, registry
 from shekteu.runtime import Runtime
 from shekteu.users import UserError, add_user
 from tests.people import make_staff
+from tests.races import wait_until_blocked
 from tests.test_analysis import export
 from tests.test_cli import lines, run
 
@@ -186,7 +187,6 @@ def test_two_promotions_at_once_leave_exactly_one_model_in_use(rt: Runtime, tmp_
     """Two admins promote different models at the same moment (two PostgreSQL sessions): the second
     waits for the first and then switches from it, so one model is in use, never two."""
     import threading
-    import time
 
     from sqlalchemy import func, text
 
@@ -221,15 +221,8 @@ def test_two_promotions_at_once_leave_exactly_one_model_in_use(rt: Runtime, tmp_
         registry.promote(s, versions[1], actor="cli:a")  # holds its locks until this block ends
         worker.start()
         started.wait()
-        deadline = time.monotonic() + 20
-        with rt.db.engine.connect() as watch:  # the barrier is the second session waiting on the first
-            while time.monotonic() < deadline and not done.is_set():
-                waiting = watch.execute(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :p"),
-                                        {"p": pid[0]}).scalar()  # fmt: skip
-                if waiting == "Lock":
-                    break
-                watch.rollback()
-        assert not done.is_set(), "the second promotion did not wait for the first"
+        # The barrier is the second session waiting on the first.
+        assert wait_until_blocked(rt, pid[0], done), "the second promotion did not wait for the first"
     worker.join(30)
     with rt.db.read() as s:
         assert s.scalar(select(func.count()).select_from(DetectorModel).where(DetectorModel.active.is_(True))) == 1
