@@ -48,6 +48,8 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
         "SHEKTEU_FETCH_ALLOW_NETWORKS": "127.0.0.1/32",
         "SHEKTEU_FETCH_TIMEOUT": "5",
         "SHEKTEU_CAPTURE_WORKERS": "4",
+        # No periodic re-check of takedowns in a test's background worker: a test re-checks when it means to.
+        "SHEKTEU_RECHECK_EVERY_HOURS": "0",
     }
 
 

@@ -397,3 +397,17 @@ def test_serve_runs_its_worker_as_a_child_that_dies_with_it(env: dict[str, str],
         server.send_signal(signal.SIGKILL)
         server.wait(30)
     assert _gone(mark) == [], "the worker outlived its server"
+
+
+def test_periodic_jobs_are_queued_once_per_interval(make_runtime) -> None:
+    from shekteu.queue.worker import schedule
+
+    rt = make_runtime(SHEKTEU_RECHECK_EVERY_HOURS="24")
+    first = schedule(rt)
+    assert sorted(queue(rt)["by_stage"]) == ["maintain", "recheck"] and len(first) == 2
+    assert schedule(rt) == []  # within the interval: nothing new
+    Worker(rt, concurrency=1).run(drain=True)
+    assert schedule(rt) == []  # done, but not yet due again
+    with rt.db.read() as s:
+        results = dict(s.execute(select(Job.stage, Job.result)).all())
+    assert results["recheck"] == {"checked": 0, "moved": 0} and results["maintain"]["recovered"] == 0
