@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from shekteu.cli import JsonOpt, UserError, _runtime
-from shekteu.cli_detect import model_app
+from shekteu.cli.common import JsonOpt, UserError, open_runtime
+from shekteu.cli.detect import model_app
 from shekteu.terminal import emit_json, out, safe
 
 AsOpt = Annotated[str | None, typer.Option("--as", help="Acting user (default: the local account).")]
@@ -28,7 +28,7 @@ def model_list(json_out: JsonOpt = False) -> None:
     """Every model: the packaged one and each filed in the registry, with figures and which is in use."""
     from shekteu.detect import registry
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as s:
         rows = registry.listing(s)
     if json_out:
@@ -47,7 +47,7 @@ def _switch(do, what: str) -> None:  # type: ignore[no-untyped-def]
     from shekteu.detect.registry import RegistryError
     from shekteu.users import UserError as AccountError
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.write() as s:
             message = do(s)
@@ -91,7 +91,7 @@ def model_drift(
     json_out: JsonOpt = False,
 ) -> None:
     """Per week: share of sale/recruit verdicts, new words near drug terms, disputed verdicts."""
-    from shekteu.cli_verdicts import read_with_detector
+    from shekteu.cli.verdicts import read_with_detector
     from shekteu.detect.drift import report
 
     detector, rows = read_with_detector(lambda s, d: report(s, d, weeks=weeks))

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shekteu.cli import JsonOpt, UserError, _runtime, app
+from shekteu.cli.common import JsonOpt, UserError, app, open_runtime
 from shekteu.terminal import emit_json, out, safe
 
 tips_app = typer.Typer(no_args_is_help=True, help="Citizen tips: the report queue, statuses, processing.")
@@ -23,7 +23,7 @@ def tips_list(
     """List tips, newest first."""
     from shekteu.tips.query import list_tips
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         rows = list_tips(session, limit=limit, status=status)
     if json_out:
@@ -45,7 +45,7 @@ def tips_show(ticket: str, json_out: JsonOpt = False) -> None:
     from shekteu.tips.query import show_tip
     from shekteu.tips.status import TipStatusError, get_tip
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.read() as session:
             data = show_tip(session, get_tip(session, ticket))
@@ -72,7 +72,7 @@ def tips_status(
     from shekteu import audit
     from shekteu.tips.status import TipStatusError, set_status
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.write() as session:
             tip = set_status(session, ticket, status, actor=actor or audit.current_actor(), reason=reason,
@@ -91,7 +91,7 @@ def tips_process(
     """Capture, classify and de-duplicate received tips (the server does this as tips arrive)."""
     from shekteu.tips.process import process_pending
 
-    rt = _runtime()
+    rt = open_runtime()
     for r in process_pending(rt, capture=not no_capture):
         if json_out:
             emit_json(r.__dict__)
@@ -118,7 +118,7 @@ def serve(
     from shekteu.children import worker_process
     from shekteu.web.server import run
 
-    rt = _runtime()
+    rt = open_runtime()
     # The job worker runs beside the server as a child process: in the server's own threads it
     # would share one interpreter lock with every request (SHEKTEU_EMBEDDED_WORKER=false: none).
     worker = worker_process() if rt.settings.embedded_worker else None
@@ -150,7 +150,7 @@ def bot_cmd(
         raise UserError(
             f"the bot needs the bot extra: pip install 'shekteu[bot]' ({exc.name} missing)"
         ) from None
-    rt = _runtime()
+    rt = open_runtime()
     if rt.settings.telegram_token is None:
         raise UserError("SHEKTEU_TELEGRAM_TOKEN is not set (get one from @BotFather)")
     bot = TelegramBot(rt)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.table import Table
 
-from shekteu.cli import JsonOpt, UserError, _runtime, app
+from shekteu.cli.common import JsonOpt, UserError, app, open_runtime
 from shekteu.terminal import emit_json, out, safe
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def _errors():
 
 def _in_write(change: Callable[[Session], T]) -> T:
     """Run one change in a write transaction; the user's mistakes become one-line errors."""
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.write() as session:
             return change(session)
@@ -66,7 +66,7 @@ def shops_list(
     """List shops, biggest first (items, mirrors, tips, graffiti, reach)."""
     from shekteu.shops.query import list_shops
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         rows = list_shops(session, limit=limit, min_score=min_score)
     if json_out:
@@ -93,7 +93,7 @@ def shops_show(shop_id: Annotated[int, typer.Argument(help="Shop id.")], json_ou
     """One shop in full: indicators, items, takedowns, merge suggestions."""
     from shekteu.shops.query import show_shop
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.read() as session:
             data = show_shop(session, shop_id)
@@ -176,7 +176,7 @@ def shops_suggestions(json_out: JsonOpt = False) -> None:
     """Open merge suggestions (near-duplicate texts, identifiers shared by separated shops)."""
     from shekteu.shops.query import open_suggestions
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         rows = open_suggestions(session)
     for row in rows:
@@ -205,7 +205,7 @@ def warninglist_list(json_out: JsonOpt = False) -> None:
     """Every warninglist entry."""
     from shekteu.shops.warninglist import entries
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         rows = [
             {"list": e.list_name, "type": e.type, "value": e.value, "added_by": e.added_by}
@@ -322,7 +322,7 @@ def users_list(json_out: JsonOpt = False) -> None:
     """Users and roles."""
     from shekteu.users import list_users
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         rows = [{"name": u.name, "roles": u.roles, "disabled": u.disabled} for u in list_users(session)]
     for row in rows:

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
-from shekteu.cli import JsonOpt, UserError, _runtime, app
+from shekteu.cli.common import JsonOpt, UserError, app, open_runtime
 from shekteu.terminal import emit_json, out, safe
 
 
 def read_with_detector(call: Callable[[Any, Any], list[Any]]) -> tuple[Any, list[Any]]:
     """The detector in use and ``call(session, detector)`` in one read transaction."""
-    rt = _runtime()
+    rt = open_runtime()
     detector = rt.detector
     with rt.db.read() as s:
         return detector, call(s, detector)
@@ -40,7 +40,7 @@ def verdicts_correct(
     from shekteu.detect.feedback import FeedbackError, correct
     from shekteu.users import UserError as AccountError
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.write() as s:
             row = correct(s, item, label, actor=actor, reason=reason, version=rt.detector.version)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shekteu.cli import JsonOpt, UserError, _runtime, app
+from shekteu.cli.common import JsonOpt, UserError, app, open_runtime
 from shekteu.terminal import emit_json, err, out, progress, safe
 
 td_app = typer.Typer(no_args_is_help=True, help="Takedowns: propose, approve (four eyes), send, re-check.")
@@ -32,7 +32,7 @@ def _errors():
 def _step(fn, *args, json_out: bool, with_cards: bool = False, **kwargs) -> None:
     from shekteu.takedown.lifecycle import takedown_json
 
-    rt = _runtime()
+    rt = open_runtime()
     if with_cards:
         kwargs["cards"] = rt.card_policy
     try:
@@ -126,7 +126,7 @@ def td_list(
     """List takedowns."""
     from shekteu.takedown.lifecycle import list_takedowns, takedown_json
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.read() as session:
             rows = [takedown_json(t) for t in list_takedowns(session, state)]
@@ -157,7 +157,7 @@ def td_show(takedown_id: int, json_out: JsonOpt = False) -> None:
     """One takedown with its full history (who, when, why, evidence)."""
     from shekteu.takedown.lifecycle import get, history_json
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.read() as session:
             data = history_json(session, get(session, takedown_id))
@@ -185,7 +185,7 @@ def td_recheck(
     from shekteu.takedown.lifecycle import stats
     from shekteu.takedown.recheck import recheck
 
-    rt = _runtime()
+    rt = open_runtime()
     with progress(None, "re-checking") as bar:
         results = recheck(rt, takedown_ids=takedown_id, on_done=lambda _r: bar.advance(bar.task_ids[0]))
     with rt.db.read() as session:
@@ -212,7 +212,7 @@ def td_stats() -> None:
     """Takedowns by state, time to takedown and reappearance rate (JSON)."""
     from shekteu.takedown.lifecycle import stats
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         emit_json(stats(session))
 
@@ -227,7 +227,7 @@ def td_export(
     """Approved takedowns for one recipient, not yet sent; exporting marks them sent."""
     from shekteu.takedown.requests import export_requests
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.write() as session:
             text, ids = export_requests(session, to, fmt, actor=actor)
@@ -260,7 +260,7 @@ def blocklist_cmd(
     """The shops' identifiers as a blocklist (warninglisted platforms left out)."""
     from shekteu.takedown.blocklist import blocklist
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.read() as session:
             text = blocklist(session, fmt, min_score=min_score, zone=zone)
@@ -282,7 +282,7 @@ def dossier_cmd(
     """A shop's dossier for a criminal case: WARC captures, custody log, PDF summary, SHA-256 manifest."""
     from shekteu.dossier.build import DossierError, build_dossier
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         summary = build_dossier(rt, shop_id, out_path)
     except DossierError as exc:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shekteu.cli import JsonOpt, UserError, app
+from shekteu.cli.common import JsonOpt, UserError, app
 from shekteu.field.network import TRAIN  # NumPy only: PyTorch is imported when training starts
 from shekteu.terminal import emit_json, err, out, safe
 
@@ -138,10 +138,10 @@ def detect_cmd(
 
 def _store(features: list[dict]) -> None:
     from shekteu import audit
-    from shekteu.cli import _runtime
+    from shekteu.cli.common import open_runtime
     from shekteu.field.registry import store
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.write() as session:
         added, known = store(session, features, actor=audit.current_actor())
     err.print(f"registry: {added} new site(s), {known} already known")
@@ -226,10 +226,10 @@ def train_cmd(
 
 
 def _registry(fn, *args, **kwargs):
-    from shekteu.cli import _runtime
+    from shekteu.cli.common import open_runtime
     from shekteu.field import FieldError
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.write() as session:
             return fn(session, *args, **kwargs)

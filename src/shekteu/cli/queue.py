@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from shekteu.cli import JsonOpt, UserError, _runtime, app
+from shekteu.cli.common import JsonOpt, UserError, app, open_runtime
 from shekteu.terminal import emit_json, out, safe
 
 queue_app = typer.Typer(invoke_without_command=True, help="The job queue: what waits, runs, failed.")
@@ -34,7 +34,7 @@ def worker(
     unknown = sorted(set(stage or []) - set(STAGES))
     if unknown:
         raise UserError(f"unknown stage {unknown[0]!r}; use one of {', '.join(sorted(STAGES))}")
-    rt = _runtime()
+    rt = open_runtime()
     w = Worker(rt, concurrency=concurrency, stages=stage or None)
 
     def stop(signum: int, _frame: object) -> None:
@@ -66,7 +66,7 @@ def queue_status(
         return
     from shekteu.queue import jobs
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.read() as s:
             summary = jobs.counts(s)
@@ -93,7 +93,7 @@ def _admin(do) -> None:  # type: ignore[no-untyped-def]
     from shekteu.queue.jobs import JobError
     from shekteu.users import UserError as AccountError
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.write() as s:
             job = do(s)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shekteu.cli import JsonOpt, app
+from shekteu.cli.common import JsonOpt, app
 from shekteu.terminal import emit_json, err, out, progress, safe
 
 
@@ -53,10 +53,10 @@ AsOpt = Annotated[str | None, typer.Option("--as", help="Acting user (default: t
 
 def _change(fn, *args, **kwargs) -> dict:
     from shekteu import audit
-    from shekteu.cli import UserError, _runtime
+    from shekteu.cli.common import UserError, open_runtime
     from shekteu.street.spots import SpotError, spot_json
 
-    rt = _runtime()
+    rt = open_runtime()
     actor = kwargs.pop("actor", None) or audit.current_actor()
     try:
         with rt.db.write() as session:
@@ -81,10 +81,10 @@ def spots_list(
     ] = False,
 ) -> None:
     """List graffiti spots."""
-    from shekteu.cli import _runtime
+    from shekteu.cli.common import open_runtime
     from shekteu.street.spots import list_spots
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         rows = list_spots(session, status=status, overdue=overdue)
     if json_out:
@@ -131,7 +131,7 @@ def spots_paint(
     json_out: JsonOpt = False,
 ) -> None:
     """Mark a spot painted: the after-photo must be near, later, and show no readable handle."""
-    from shekteu.cli import UserError, _runtime
+    from shekteu.cli.common import UserError, open_runtime
     from shekteu.street.photo import analyse_file
     from shekteu.street.spots import paint
 
@@ -139,7 +139,7 @@ def spots_paint(
     data = result.as_json()
     if result.error is None or result.gps:
         try:
-            data["sha256"] = _runtime().store.put_blob(photo.read_bytes())
+            data["sha256"] = open_runtime().store.put_blob(photo.read_bytes())
         except OSError as exc:
             raise UserError(f"cannot read {photo}: {exc.strerror}") from None
     _show(_change(paint, spot_id, data, reason=reason, actor=actor), json_out)
@@ -162,12 +162,12 @@ def spots_export(
     out_path: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
 ) -> None:
     """Spots as GeoJSON, KML or CSV (never photos, so never EXIF)."""
-    from shekteu.cli import UserError, _runtime
-    from shekteu.cli_takedown import _write
+    from shekteu.cli.common import UserError, open_runtime
+    from shekteu.cli.takedown import _write
     from shekteu.street.exports import render
     from shekteu.street.spots import list_spots
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         rows = list_spots(session, public=public)
     try:
@@ -181,11 +181,11 @@ def spots_hotspots(
     resolution: Annotated[int, typer.Option("--resolution", min=0, max=15, help="H3 resolution.")] = 8,
 ) -> None:
     """Spot counts per H3 cell, biggest first (JSON lines)."""
-    from shekteu.cli import _runtime
+    from shekteu.cli.common import open_runtime
     from shekteu.street.exports import hotspots
     from shekteu.street.spots import list_spots
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         rows = list_spots(session)
     for cell in hotspots(rows, resolution):
@@ -203,11 +203,11 @@ def zones_import(
 ) -> None:
     """Import zone polygons from a GeoJSON file (a zone with the same kind and name is replaced)."""
     from shekteu import audit
-    from shekteu.cli import UserError, _runtime
+    from shekteu.cli.common import UserError, open_runtime
     from shekteu.geo.boundaries import BoundaryError
     from shekteu.street.zones import import_zones
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         with rt.db.write() as session:
             names = import_zones(session, path, kind=kind, name_property=name_property,

@@ -14,7 +14,7 @@ from typing import IO, Annotated, Any
 import typer
 from rich.table import Table
 
-from shekteu.cli import JsonOpt, UserError, _runtime, app
+from shekteu.cli.common import JsonOpt, UserError, app, open_runtime
 from shekteu.terminal import emit_json, err, out, progress, safe
 
 model_app = typer.Typer(no_args_is_help=True, help="The drug-sale / recruitment detector model.")
@@ -122,7 +122,7 @@ def model_train(
 
     try:
         real = [e for path in data or [] for e in train.read_labelled(path)]
-        rt = _runtime() if feedback or register else None
+        rt = open_runtime() if feedback or register else None
         corrections = _corrections(rt) if feedback and rt else []
         real += corrections
         generated = train.synthetic(synthetic, seed) if synthetic else []
@@ -246,7 +246,7 @@ def analyse(
     from shekteu.detect import registry
     from shekteu.detect.model import ModelError
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         detector = None
         if model:

@@ -1,9 +1,4 @@
-"""The `shekteu` command: a thin Typer adapter over the library.
-
-Each command parses arguments, calls one library function and prints the result — a Rich table for
-people, JSON Lines with ``--json`` for scripts. Problems the user can fix (bad settings, unreadable
-files, failed fetches) end with a one-line message and exit code 2, never a traceback.
-"""
+"""Capture, import, items and database commands of the `shekteu` CLI, and `version` and `settings`."""
 
 from __future__ import annotations
 
@@ -14,14 +9,9 @@ import typer
 from rich.table import Table
 
 from shekteu import __version__
-from shekteu.terminal import emit_json, err, fail, out, progress, safe
+from shekteu.cli.common import JsonOpt, NoWaitOpt, UserError, app, open_runtime
+from shekteu.terminal import emit_json, err, out, progress, safe
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,  # locals can hold secrets and hostile text
-    help="Shekteu counter-narcotics platform.",
-)
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 import_app = typer.Typer(no_args_is_help=True, help="Import data from files.")
 items_app = typer.Typer(no_args_is_help=True, help="Items: pages and posts collected for analysis.")
@@ -30,25 +20,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(items_app, name="items")
 app.add_typer(captures_app, name="captures")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON Lines instead of a table.")]
-NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Only queue the work (`shekteu worker` runs it); by "
-                                         "default its jobs run here before the command prints.")]
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
-
-
-def _runtime():
-    from shekteu.db import DatabaseError
-    from shekteu.runtime import Runtime
-    from shekteu.settings import SettingsError
-
-    try:
-        return Runtime.from_env()
-    except (SettingsError, DatabaseError) as exc:
-        raise UserError(str(exc)) from None
 
 
 @app.command()
@@ -73,7 +44,7 @@ def db_upgrade() -> None:
     """Apply pending database migrations (they also run on every start)."""
     from shekteu.db import upgrade
 
-    rt = _runtime()
+    rt = open_runtime()
     out.print(f"database at revision {upgrade(rt.db.engine)}")
 
 
@@ -95,7 +66,7 @@ def capture(
         raise UserError("nothing to capture: give one or more URLs, or --telegram CHANNEL")
     from shekteu.capture.web import capture_urls
 
-    rt = _runtime()
+    rt = open_runtime()
     if no_wait:
         from shekteu.queue import handoffs
 
@@ -137,7 +108,7 @@ def capture(
 def _capture_channel(channel: str, pages: int | None, json_out: bool, *, wait: bool = True) -> None:
     from shekteu.capture.telegram_web import ChannelError, capture_channel
 
-    rt = _runtime()
+    rt = open_runtime()
     total = pages or rt.settings.telegram_pages
     try:
         with progress(total, f"t.me/s/{channel}") as bar:
@@ -182,7 +153,7 @@ def import_telegram_export(
     from shekteu.capture.telegram_export import ExportError, import_export
     from shekteu.capture.telegram_web import ChannelError
 
-    rt = _runtime()
+    rt = open_runtime()
     try:
         summary = import_export(rt, path, channel=channel, wait=not no_wait)
     except (ExportError, ChannelError) as exc:
@@ -207,7 +178,7 @@ def items_list(
     from shekteu.analysis import latest_verdicts
     from shekteu.items import item_json, list_items
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         items = list_items(session, limit=limit, kind=kind)
         verdicts = latest_verdicts(session, [i.id for i in items])
@@ -244,7 +215,7 @@ def captures_list(
     """List captures newest first; with --url, a page's snapshots and whether each changed."""
     from shekteu.capture.history import capture_json, list_captures
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.read() as session:
         rows = [capture_json(c, rt.settings.data_dir) for c in list_captures(session, url=url, limit=limit)]
     if json_out:
@@ -264,26 +235,3 @@ def captures_list(
             safe(row["error"] or row["url"], 70),
         )
     out.print(table)
-
-
-from shekteu import (  # noqa: E402, F401  (register their commands on app)
-    cli_detect,
-    cli_field,
-    cli_model,
-    cli_queue,
-    cli_shops,
-    cli_street,
-    cli_takedown,
-    cli_tips,
-    cli_verdicts,
-)
-
-
-def main() -> None:
-    from shekteu.users import UserError as AccountError  # an unknown, disabled or unpermitted --as
-
-    try:
-        app()  # standalone: Typer prints usage errors and exits with their code
-    except (UserError, AccountError) as exc:
-        fail(str(exc))
-        raise SystemExit(2) from None
