@@ -39,7 +39,7 @@ class Running:
 
 @pytest.fixture
 def running(make_runtime, web: LocalServer) -> Iterator[Running]:
-    from shekteu.bot import telegram
+    from shekteu.integrations.telegram import client as telegram
 
     api = FakeBotAPI()
     web.route("/s/snow_shop", Reply(200, SHOP_PAGE.encode()))

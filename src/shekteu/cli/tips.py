@@ -145,7 +145,7 @@ def bot_cmd(
     import asyncio
 
     try:
-        from shekteu.bot.telegram import TelegramBot
+        from shekteu.integrations.telegram.client import TelegramBot
     except ModuleNotFoundError as exc:
         raise UserError(
             f"the bot needs the bot extra: pip install 'shekteu[bot]' ({exc.name} missing)"

@@ -87,34 +87,16 @@ def _claim(rt: Runtime, note_id: int, me: str) -> bool:
         ).rowcount)  # fmt: skip
 
 
-def telegram_sender(rt: Runtime) -> Callable[[str, str], None]:
-    """``sendMessage`` of the Telegram Bot API, over plain HTTPS (the worker needs no bot running)."""
-    import httpx
-
-    token = rt.settings.telegram_token
-    if token is None:
-        raise DeliveryError("Telegram is not configured (SHEKTEU_TELEGRAM_TOKEN)")
-    url = f"{rt.settings.telegram_api_base}/bot{token.get_secret_value()}/sendMessage"
-
-    def send(address: str, text: str) -> None:
-        try:
-            reply = httpx.post(url, json={"chat_id": int(address), "text": text}, timeout=30)
-            ok = reply.status_code == 200 and reply.json().get("ok") is True
-        except (httpx.HTTPError, ValueError) as exc:
-            raise DeliveryError(f"Telegram could not be reached: {type(exc).__name__}") from None
-        if not ok:
-            raise DeliveryError(f"Telegram refused: HTTP {reply.status_code}")
-
-    return send
+# Each messenger's sender, in its integration folder (imported when a delivery of that channel runs).
+SENDERS = {"telegram": "shekteu.integrations.telegram.outbound:sender",
+           "whatsapp": "shekteu.integrations.whatsapp.outbound:sender"}  # fmt: skip
 
 
-def whatsapp_sender(rt: Runtime) -> Callable[[str, str], None]:
-    from shekteu.web.whatsapp import GraphClient
+def _sender(channel: str, rt: Runtime) -> Callable[[str, str], None]:
+    from importlib import import_module
 
-    return GraphClient(rt.settings).send_text
-
-
-SENDERS = {"telegram": telegram_sender, "whatsapp": whatsapp_sender}
+    module, name = SENDERS[channel].split(":")
+    return getattr(import_module(module), name)(rt)
 
 
 def deliver_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +106,7 @@ def deliver_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
     if channel not in SENDERS:
         return {"skipped": f"unknown channel {channel!r}"}
     try:
-        send = SENDERS[channel](rt)
+        send = _sender(channel, rt)
     except (DeliveryError, ModuleNotFoundError) as exc:
         return {"skipped": str(exc)}
     run = deliver(rt, channel, send)

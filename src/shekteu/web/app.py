@@ -60,6 +60,8 @@ async def _embedded_worker(app: FastAPI) -> AsyncIterator[None]:
 def create_app(rt: Runtime, *, embedded_worker: bool | None = None) -> FastAPI:
     """The app; it runs a job worker in its own threads while it serves when ``embedded_worker`` (by
     default ``SHEKTEU_EMBEDDED_WORKER``; ``shekteu serve`` runs it as a child process instead)."""
+    from shekteu.integrations.telegram import webhook as telegram_hook
+    from shekteu.integrations.whatsapp import webhook as whatsapp
     from shekteu.web import (
         auth,
         dash_admin,
@@ -74,8 +76,6 @@ def create_app(rt: Runtime, *, embedded_worker: bool | None = None) -> FastAPI:
         form,
         open311,
         pages,
-        telegram_hook,
-        whatsapp,
     )
 
     app = FastAPI(title="Shekteu", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",

@@ -1,7 +1,7 @@
 """What the Telegram bot says and does, independent of Telegram: commands, reports, languages.
 
 ``BotCore`` turns one incoming event (a command, text, photo or location from a user) into the
-reply text, calling the tips library. The aiogram adapter (``telegram.py``) only moves bytes: it
+reply text, calling the tips library. The aiogram adapter (``client.py``) only moves bytes: it
 downloads photos, calls these methods in a worker thread and sends the answers. Languages: the
 reporter's choice (``/lang``), else their Telegram app language, else Russian.
 """

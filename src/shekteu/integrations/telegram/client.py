@@ -1,11 +1,11 @@
 """The Telegram bot on aiogram 3: long polling (`shekteu bot`) or webhook (served by `shekteu serve`).
 
-Handlers are thin: they read the update, download photos within the size limit (refusing before
-the download when Telegram says the file is too big), and run ``BotCore`` in a worker thread so the
-database never blocks the event loop. A "pump" runs after reports and every few seconds: it
-sends staff alerts for high-score tips; processing tips and delivering notifications are queued
-jobs, run by the worker that ``shekteu bot`` embeds (issue 20). A reporter who floods gets one warning a minute, not one per
-message; everything they sent within the limits is kept.
+Handlers are thin: they read the update, download photos within the size limit (refusing before the
+download when Telegram says the file is too big), and run ``BotCore`` (``inbound.py``) in a worker
+thread so the database never blocks the event loop. A "pump" runs after reports and every few
+seconds: it sends staff alerts for high-score tips; processing tips and delivering notifications are
+queued jobs, run by the worker that ``shekteu bot`` embeds (issue 20). A reporter who floods gets
+one warning a minute, not one per message; everything they sent within the limits is kept.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import logging
 import time
 from typing import Any
 
-from shekteu.bot.core import BotCore, Reporter
+from shekteu.integrations.telegram.inbound import BotCore, Reporter
 from shekteu.runtime import Runtime
 
 log = logging.getLogger("shekteu.bot")

@@ -24,7 +24,7 @@ async def telegram_update(request: Request) -> Response:
     if token is None:
         return JSONResponse({"ok": False, "description": "the bot is not configured"}, status_code=404)
     try:
-        from shekteu.bot.telegram import TelegramBot, webhook_secret
+        from shekteu.integrations.telegram.client import TelegramBot, webhook_secret
     except ModuleNotFoundError:
         return JSONResponse({"ok": False, "description": "the bot extra is not installed"}, status_code=503)
     given = request.headers.get("x-telegram-bot-api-secret-token", "")

@@ -1,0 +1,1 @@
+"""Telegram: the bot (long polling or webhook) and notifications through the Bot API."""

@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API: the signed webhook and replies and notifications through the Graph API."""
