@@ -55,7 +55,7 @@ def serve(pages: int) -> tuple[Any, str]:
 
 def wait_idle(rt: Any, stages: tuple[str, ...] | None = None, seconds: float = 1800) -> None:
     """Until no job (of ``stages``) is pending, running or failed-and-waiting."""
-    from shekteu.db.tables import Job
+    from shekteu.db.ops_tables import Job
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -91,7 +91,8 @@ class LongestWrite(threading.Thread):
 
 
 def one_run(label: str, database_url: str, base: str, pages: int, workers: int, watch_url: str | None) -> None:
-    from shekteu.db.tables import Capture, Item, Job, Shop, Verdict
+    from shekteu.db.ops_tables import Job
+    from shekteu.db.tables import Capture, Item, Shop, Verdict
     from shekteu.queue import handoffs
     from shekteu.runtime import Runtime
     from shekteu.settings import load_settings

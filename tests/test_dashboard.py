@@ -234,7 +234,7 @@ def test_cli_users_add_with_a_password_from_stdin(dash: Dash, env: dict[str, str
 def test_admins_see_the_job_queue_and_retry_or_drop_quarantined_jobs(dash: Dash) -> None:
     from sqlalchemy import update
 
-    from shekteu.db.tables import Job
+    from shekteu.db.ops_tables import Job
     from shekteu.queue import jobs
 
     with dash.rt.db.write() as s:

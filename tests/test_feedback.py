@@ -190,7 +190,7 @@ def test_two_promotions_at_once_leave_exactly_one_model_in_use(rt: Runtime, tmp_
 
     from sqlalchemy import func, text
 
-    from shekteu.db.tables import DetectorModel
+    from shekteu.db.ops_tables import DetectorModel
 
     if rt.db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer; the race needs PostgreSQL's row locks")

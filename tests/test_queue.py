@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from shekteu.capture.telegram_export import import_export
+from shekteu.db.ops_tables import Job
 from shekteu.db.tables import (
     AuditEntry,
     Capture,
     Item,
-    Job,
     Notification,
     Shop,
     ShopIndicator,

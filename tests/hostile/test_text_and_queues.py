@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select, text
 
 from shekteu.analysis import analyse_pending
-from shekteu.db.tables import AnalysisFailure, AuditEntry, Item, Job, Tip, Verdict
+from shekteu.db.ops_tables import Job
+from shekteu.db.tables import AnalysisFailure, AuditEntry, Item, Tip, Verdict
 from shekteu.detect.model import Detector
 from shekteu.items import ItemData, add_item
 from shekteu.runtime import Runtime

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from shekteu import audit
 from shekteu.capture.telegram_web import PUBLIC_BASE, channel_name
-from shekteu.db.tables import Job
+from shekteu.db.ops_tables import Job
 from shekteu.items import TELEGRAM_POST, ItemData, add_item
 from shekteu.queue import handoffs
 from shekteu.runtime import Runtime

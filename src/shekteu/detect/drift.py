@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shekteu.db.tables import Item, Verdict, VerdictCorrection, utcnow
+from shekteu.db.ops_tables import VerdictCorrection
+from shekteu.db.tables import Item, Verdict, utcnow
 from shekteu.detect.model import POSITIVE, Detector
 from shekteu.detect.normalize import normalize_many
 

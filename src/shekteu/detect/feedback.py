@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shekteu import audit
-from shekteu.db.tables import Item, Verdict, VerdictCorrection
+from shekteu.db.ops_tables import VerdictCorrection
+from shekteu.db.tables import Item, Verdict
 from shekteu.detect.model import LABELS, POSITIVE, Detector
 from shekteu.users import authorize
 

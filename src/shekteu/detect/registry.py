@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shekteu import audit
-from shekteu.db.tables import AuditEntry, DetectorModel, utcnow
+from shekteu.db.ops_tables import DetectorModel
+from shekteu.db.tables import AuditEntry, utcnow
 from shekteu.detect.model import Detector, ModelError, default_path, load_detector
 from shekteu.users import authorize
 

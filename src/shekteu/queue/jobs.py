@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from shekteu import audit
 from shekteu.db import Database
-from shekteu.db.tables import JOB_ACTIVE, Job, utcnow
+from shekteu.db.ops_tables import JOB_ACTIVE, Job
+from shekteu.db.tables import utcnow
 from shekteu.items import _insert
 from shekteu.users import authorize
 

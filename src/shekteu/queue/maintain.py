@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from shekteu.db.tables import Job, Notification, utcnow
+from shekteu.db.ops_tables import Job
+from shekteu.db.tables import Notification, utcnow
 from shekteu.queue import handoffs
 from shekteu.queue.jobs import recover
 from shekteu.runtime import Runtime

@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from shekteu.db.tables import Job, utcnow
+from shekteu.db.ops_tables import Job
+from shekteu.db.tables import utcnow
 from shekteu.queue import jobs
 from shekteu.queue.stages import BATCH, PERIODIC, STAGES, handler
 from shekteu.runtime import Runtime

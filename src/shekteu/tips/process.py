@@ -21,7 +21,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from shekteu import audit
-from shekteu.db.tables import Indicator, Item, ItemIndicator, Job, SpotPhoto, Tip, Verdict, utcnow
+from shekteu.db.ops_tables import Job
+from shekteu.db.tables import Indicator, Item, ItemIndicator, SpotPhoto, Tip, Verdict, utcnow
 from shekteu.geo.distance import metres
 from shekteu.images import distance
 from shekteu.indicators.extract import ADDRESS_TYPES, extract

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from shekteu.db.tables import Item, Verdict, VerdictCorrection
+from shekteu.db.ops_tables import VerdictCorrection
+from shekteu.db.tables import Item, Verdict
 from shekteu.detect import feedback
 from shekteu.detect.model import LABELS
 from shekteu.runtime import Runtime
