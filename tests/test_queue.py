@@ -123,6 +123,9 @@ def test_queue_commands_show_retry_and_drop_with_an_audit_entry(env: dict[str, s
     refused = run(env, "queue", "drop", str(job_id))
     assert refused.returncode == 2 and "--reason" in refused.stderr
     assert run(env, "queue", "retry", "999").stderr.strip().endswith("no job with id 999")
+    for bad in ("99999999999", "99999999999999999999999", "0", "x"):  # past 32 bits: an error, no traceback
+        refused = run(env, "queue", "drop", bad, "--reason", "x")
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr and "Invalid value" in refused.stderr
     retried = run(env, "queue", "retry", str(job_id), "--reason", "fixed the parser")
     assert retried.returncode == 0 and "is pending" in retried.stdout
     dropped = run(env, "queue", "drop", str(job_id), "--reason", "items deleted")

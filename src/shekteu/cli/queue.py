@@ -105,7 +105,7 @@ def _admin(do) -> None:  # type: ignore[no-untyped-def]
 
 @queue_app.command("retry")
 def queue_retry(
-    job_id: Annotated[int, typer.Argument(help="The job's id (shekteu queue --state quarantined).")],
+    job_id: Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The job's id (shekteu queue --state quarantined).")],
     actor: AsOpt = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (kept in the audit log).")] = None,
 ) -> None:
@@ -118,7 +118,7 @@ def queue_retry(
 
 @queue_app.command("drop")
 def queue_drop(
-    job_id: Annotated[int, typer.Argument(help="The job's id.")],
+    job_id: Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The job's id.")],
     reason: Annotated[str, typer.Option("--reason", help="Why it is given up (kept in the audit log).")],
     actor: AsOpt = None,
 ) -> None:
