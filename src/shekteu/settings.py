@@ -196,6 +196,12 @@ class Settings(BaseSettings):
         description="How long a claimed job may run before another worker may take it over (a worker "
         "that died on another machine); a worker on the same machine is noticed at once.",
     )
+    seismic_silent_minutes: float = Field(
+        10.0, gt=0, le=24 * 60, description="A watched sensor with no data for this long raises a health alert."
+    )
+    seismic_stream_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds without a SeedLink packet before `seismic watch` reconnects."
+    )
     recheck_every_hours: float = Field(
         24.0, ge=0, le=24 * 30, description="Re-check sent and blocked takedowns this often (0: never)."
     )

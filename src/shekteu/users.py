@@ -33,6 +33,9 @@ PERMISSIONS = {
     "verdict.correct": ("analyst",),
     "model.manage": ("admin",),
     "queue.manage": ("admin",),
+    # Covert sensors (issue 22): their positions and alerts are for the drug unit only, never for
+    # volunteer coordinators; changes and position listings are audited.
+    "sensors": ("analyst",),
 }
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 

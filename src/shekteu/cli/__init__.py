@@ -14,6 +14,7 @@ from shekteu.cli import (  # noqa: F401  (importing registers their commands on 
     field,
     model,
     queue,
+    seismic,
     shops,
     street,
     takedown,

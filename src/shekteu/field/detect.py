@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from itertools import islice
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from shekteu.field import FieldError
 from shekteu.field.features import cell_pixels, network_input
 from shekteu.field.imagery import Scene
 from shekteu.field.network import HALO_CELLS, UNIT_CELLS  # torch is imported only to train
+from shekteu.parallel import run_tasks
 
 CORE_CELLS = 640  # 2,560 px at 0.6 m: about 300 MB per running window
 
@@ -174,7 +174,7 @@ def score_scene(
     grid = Grid(scene, k, np.zeros((rows, cols), np.float32), np.zeros((rows, cols), bool),
                 np.zeros((rows, cols), np.float32), np.zeros((rows, cols), np.float32), scene.layers[-1].when,
                 "aerial-model" if aerial else "sentinel2-phenology", row0, col0)  # fmt: skip
-    for r, c, p, u, n, g in _run(tasks, scheduler, workers, on_progress):
+    for r, c, p, u, n, g in run_tasks(tasks, scheduler, workers, on_progress, error=FieldError):
         r, c = r - row0, c - col0
         h, w = p.shape
         h, w = min(h, rows - r), min(w, cols - c)
@@ -183,44 +183,3 @@ def score_scene(
         grid.ndvi[r : r + h, c : c + w] = n[:h, :w]
         grid.green[r : r + h, c : c + w] = g[:h, :w]
     return grid
-
-
-def _run(tasks: list, scheduler: str | None, workers: int, on_progress: Callable[[int, int], None] | None):
-    """Results of the tasks as they finish (order does not matter: each carries its position)."""
-    total = len(tasks)
-    if scheduler:
-        try:
-            from distributed import Client, as_completed
-        except ImportError:
-            raise FieldError("--scheduler needs dask.distributed: pip install 'shekteu[field]'") from None
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise FieldError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-        with client:
-            futures = client.compute(tasks)
-            for done, future in enumerate(as_completed(futures), 1):
-                yield future.result()
-                future.release()
-                if on_progress:
-                    on_progress(done, total)
-        return
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-    # Local: each task runs on Dask's synchronous scheduler in one of ``workers`` threads, with at most
-    # two per thread in flight, so finished windows are assembled (and their memory released) while
-    # the next ones run, and no thread waits for a slow window of a batch.
-    queue = iter(tasks)
-    with ThreadPoolExecutor(workers) as pool:
-        running = {pool.submit(t.compute, scheduler="sync") for t in islice(queue, 2 * workers)}
-        done = 0
-        while running:
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                yield future.result()
-                done += 1
-                following = next(queue, None)
-                if following is not None:
-                    running.add(pool.submit(following.compute, scheduler="sync"))
-            if on_progress:
-                on_progress(done, total)

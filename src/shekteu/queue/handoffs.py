@@ -3,7 +3,7 @@
 A stage never calls or imports the next one; it calls one of these in the transaction that stores
 its result, and a worker picks the job up (``stages.py`` says which function runs it). Reading this
 file top to bottom is reading the pipeline: report → tip → capture and analysis → shops; graffiti
-photo → spot; status change → notification; sent takedown → re-check.
+photo → spot; status change → notification; sent takedown → re-check; seismic alert → staff chat.
 """
 
 from __future__ import annotations
@@ -45,3 +45,8 @@ def graffiti_located(session: Session, tip_id: int, ticket: str) -> int | None:
 def notification_queued(session: Session, channel: str) -> int | None:
     """A message owed to a reporter: one delivery run per channel covers every pending message."""
     return enqueue(session, "deliver", f"channel:{channel}", {"channel": channel}, dedup=f"deliver:{channel}")
+
+
+def seismic_alert_raised(session: Session, alert_id: int) -> int | None:
+    """Sensors at a site heard a walker or a vehicle, or one fell ill: tell the staff chat."""
+    return enqueue(session, "alert", f"seismic_alert:{alert_id}", {"alert": alert_id}, dedup=f"alert:{alert_id}")
