@@ -176,3 +176,42 @@ def test_an_analyst_disputes_a_verdict_in_the_browser(site: Dash, page) -> None:
     assert "other" in disputed and "ann" in disputed
     shot(page, "verdicts")
     assert failed == [] and not [e for e in errors if "Content Security Policy" in e], (failed, errors)
+
+
+@pytest.fixture
+def sensor_site(make_runtime, tmp_path: Path) -> Iterator[Dash]:
+    rt = make_runtime()
+    ticket = seed(rt, tmp_path)
+    from tests.test_seismic_dashboard import install
+
+    install(rt)
+    for base in serve(rt):
+        yield Dash(rt, base, ticket)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_sensor_map_and_timeline_in_the_browser(sensor_site: Dash, page) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("obspy")
+    site = sensor_site
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    failed: list[str] = []  # the page's own requests (the browser's favicon probe is not one)
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.set_extra_http_headers({"Accept-Language": "ru"})
+    sign_in(page, site, "ann")
+    page.goto(site.base + "/dash/sensors")
+    page.wait_for_selector("#map[data-loaded='3']", timeout=20_000)
+    page.wait_for_selector("#seismic-alerts[data-polled='1']", timeout=20_000)
+    page.wait_for_selector("path.alert-open", state="attached")  # the site's markers turn red
+    assert "транспорт" in page.locator("#seismic-alerts").inner_text()
+    shot(page, "sensors")
+    page.click("#seismic-alerts tbody a")
+    page.wait_for_selector("ol.timeline img")
+    for _ in range(200):  # the page's CSP forbids wait_for_function's eval: poll the images instead
+        widths = page.eval_on_selector_all("ol.timeline img", "imgs => imgs.map(i => i.complete && i.naturalWidth)")
+        if widths and all(widths):
+            break
+        page.wait_for_timeout(100)
+    assert widths and all(w == 900 for w in widths), widths
+    shot(page, "sensor_site")
+    assert failed == [] and not [e for e in errors if "Content Security Policy" in e], (failed, errors)

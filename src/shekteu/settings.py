@@ -199,6 +199,9 @@ class Settings(BaseSettings):
     seismic_silent_minutes: float = Field(
         10.0, gt=0, le=24 * 60, description="A watched sensor with no data for this long raises a health alert."
     )
+    seismic_alert_score: float = Field(
+        0.5, ge=0, le=1, description="A walker or vehicle event raises an alert only at this score or above."
+    )
     seismic_stream_timeout: float = Field(
         30.0, gt=0, le=3600, description="Seconds without a SeedLink packet before `seismic watch` reconnects."
     )

@@ -68,8 +68,11 @@ def pack_waveform(traces: dict[str, np.ndarray]) -> bytes:
 
 
 def record_event(session: Session, event: Event, *, site_key: str, site_id: int | None, sensors: list[Sensor],
-                 waveform: bytes | None = None) -> SeismicEvent | None:  # fmt: skip
-    """Store a labelled event and raise or extend its site's alert; None if it was stored before."""
+                 waveform: bytes | None = None, min_score: float = 0.0) -> SeismicEvent | None:  # fmt: skip
+    """Store a labelled event and raise or extend its site's alert; None if it was stored before.
+
+    A walker or vehicle scored under ``min_score`` (SHEKTEU_SEISMIC_ALERT_SCORE) is kept, with that
+    reason, and raises nothing: on the real Luhu background most false calls score 0.4-0.56."""
     key = event_key(site_key, event)
     if session.scalar(select(SeismicEvent.id).where(SeismicEvent.key == key)):
         return None
@@ -79,6 +82,8 @@ def record_event(session: Session, event: Event, *, site_key: str, site_id: int 
                        waveform=waveform)  # fmt: skip
     if row.label in WATCHED:
         row.quiet = quiet_reason(sensors, start)
+        if row.quiet is None and row.score < min_score:
+            row.quiet = f"score {row.score:.2f} under the alert score {min_score:.2f}"
     try:
         with session.begin_nested():
             session.add(row)
@@ -191,3 +196,34 @@ def alert_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
         session.execute(update(SeismicAlert).where(SeismicAlert.id == int(payload["alert"]))
                         .values(notified_at=utcnow()))  # fmt: skip
     return {"sent": 1}
+
+
+def close(session: Session, alert_id: int, *, actor: str, reason: str) -> SeismicAlert:
+    """An officer closes an alert (patrol went, nobody there; sensor replaced …); audited."""
+    from shekteu.seismic import SeismicError
+    from shekteu.users import authorize
+
+    actor = authorize(session, actor, "sensors")
+    if not reason.strip():
+        raise SeismicError("say why the alert is closed (patrol report, sensor replaced …)")
+    alert = session.get(SeismicAlert, alert_id, with_for_update=True)
+    if alert is None:
+        raise SeismicError(f"no seismic alert {alert_id}")
+    if alert.state != "open":
+        raise SeismicError(f"alert {alert_id} is already {alert.state}")
+    alert.state = "closed"
+    audit.record(session, "seismic.alert.close", f"seismic_alert:{alert.id}", actor=actor, reason=reason)
+    return alert
+
+
+def alert_json(a: SeismicAlert) -> dict[str, Any]:
+    return {"id": a.id, "kind": a.kind, "label": a.label, "state": a.state, "site_key": a.site_key,
+            "site_id": a.site_id, "sensor_id": a.sensor_id, "first_at": a.first_at.isoformat(),
+            "last_at": a.last_at.isoformat(), "events": a.events, "score": a.score,
+            "notified": a.notified_at is not None}  # fmt: skip
+
+
+def event_json(e: SeismicEvent) -> dict[str, Any]:
+    return {"id": e.id, "site_key": e.site_key, "start": e.start.isoformat(), "end": e.end.isoformat(),
+            "duration": round((e.end - e.start).total_seconds(), 2), "stations": e.stations, "label": e.label,
+            "score": e.score, "alert_id": e.alert_id, "quiet": e.quiet, "waveform": e.waveform is not None}  # fmt: skip

@@ -18,7 +18,8 @@ from shekteu.seismic.model import Forest
 from shekteu.seismic.read import Segment, one_channel_per_station
 
 WATCHED = ("footstep", "vehicle")
-PAD = 1.0  # seconds before and after an event that go into its window
+PAD = 1.0  # seconds after an event that go into its window
+PRE = 5.0  # seconds before it: the noise the event is measured against
 MAX_EVENT_SECONDS = 60.0
 MAX_WINDOW_SECONDS = 120.0  # longer files are traces: only their events are classified
 
@@ -34,8 +35,8 @@ def event_features(segs: list[Segment], event: Event, onsets: dict[str, float] |
     end = min(event.end, event.start + MAX_EVENT_SECONDS) + PAD
     windows, times = [], []
     for seg in segs:
-        if seg.station in event.stations and seg.start <= end and seg.end >= event.start - PAD:
-            w = _cut(seg, event.start - PAD, end)
+        if seg.station in event.stations and seg.start <= end and seg.end >= event.start - PRE:
+            w = _cut(seg, event.start - PRE, end)
             if len(w) > seg.rate:
                 windows.append(resample(w, seg.rate))
                 if onsets and seg.station in onsets:

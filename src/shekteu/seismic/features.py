@@ -21,7 +21,7 @@ ENV_RATE = 20.0  # the envelope is looked at 20 times a second
 NAMES = (
     *(f"band_{lo}_{hi}" for lo, hi in BANDS), "centroid", "spread", "flatness", "peakiness", "kurtosis",
     "env_kurtosis", "cadence", "cadence_contrast", "slow_periodicity", "rise", "fall", "duration",
-    "log_snr", "env_cv", "amp_spread", "delay_spread",
+    "log_snr", "env_cv", *(f"snr_{lo}_{hi}" for lo, hi in BANDS), "active_share", "amp_spread", "delay_spread",
 )  # fmt: skip
 
 
@@ -93,8 +93,27 @@ def station_features(x: np.ndarray) -> np.ndarray:
         *bands, centroid, spread, flatness, peakiness, np.log10(_kurtosis(x) + 1e-9),
         np.log10(_kurtosis(env) + 1e-9), cadence, cadence - other, slow, rise, fall,
         np.log10(span / ENV_RATE + 1e-3), np.log10(np.percentile(env, 95) / quiet),
-        float(np.std(env_db) / (np.mean(env_db) + 1e-30)),
+        float(np.std(env_db) / (np.mean(env_db) + 1e-30)), *_band_contrast(x),
     ])  # fmt: skip
+
+
+def _band_contrast(x: np.ndarray) -> list[float]:
+    """Per band, how far the loud half-seconds rise over the quiet ones (log10 of power ratio), and the
+    share of half-seconds well over the quiet level: measured against the window's own noise, so a
+    noisy site and a quiet one, a sensitive sensor and a deaf one, give comparable numbers."""
+    from scipy.signal import spectrogram
+
+    if len(x) < 2 * int(RATE):
+        return [0.0] * (len(BANDS) + 1)
+    f, _, sxx = spectrogram(x, fs=RATE, nperseg=int(RATE / 2), noverlap=0)
+    out = []
+    total = np.zeros(sxx.shape[1])
+    for lo, hi in BANDS:
+        band = sxx[(f >= lo) & (f < hi)].sum(axis=0) + 1e-30
+        total += band
+        out.append(float(np.log10(np.percentile(band, 90) / np.percentile(band, 20))))
+    out.append(float(np.mean(total > 4 * np.percentile(total, 20))))
+    return out
 
 
 def window_features(windows: list[np.ndarray], onsets: list[float] | None = None) -> np.ndarray:

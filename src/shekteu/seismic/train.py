@@ -141,7 +141,7 @@ def dataset(root: Path, *, scenes: int = 300, seed: int = 7, on_progress: Callab
             for _ in range(scenes):
                 rate = float(rng.choice(RATES))
                 stations = int(rng.integers(1, 5))
-                seconds = float(rng.uniform(20, 90))
+                seconds = float(rng.uniform(8, 90))
                 sc = scene(rng, label, _noise(rng, bg, stations, seconds, rate), rate)
                 rows += [(x, y, bg.site) for x, y in _examples(_scene_segments(sc), sc.label, sc.onset, Params())]
                 done += 1

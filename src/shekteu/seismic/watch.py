@@ -98,7 +98,7 @@ class SiteWatch:
         if done:
             last = max(e.end for e in done)
             self.pending = [t for t in self.pending if t.on > last]
-            label_events(self.forest, self.segments(min(e.start for e in done) - 5, last + 5), done)
+            label_events(self.forest, self.segments(min(e.start for e in done) - 10, last + 5), done)
         horizon = watermark - BUFFER_SECONDS
         self.pending = [t for t in self.pending if t.off >= horizon]
         self.declared = [(a, b) for a, b in self.declared if b >= horizon]
@@ -246,7 +246,7 @@ class Watch:
         with self.rt.db.write() as session:
             live = [session.merge(s, load=True) for s in sensors]
             row = alerts.record_event(session, e, site_key=site.site_key, site_id=site.site_id, sensors=live,
-                                      waveform=waveform)  # fmt: skip
+                                      waveform=waveform, min_score=self.rt.settings.seismic_alert_score)  # fmt: skip
             if row is not None:
                 self.stats.events += 1
                 self.stats.alerts += int(row.alert_id is not None)

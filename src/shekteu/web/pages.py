@@ -23,9 +23,10 @@ from shekteu.web.i18n import LANGS, N_, NAMES, pick, translator
 NAV = (("overview", "/dash", N_("Overview")), ("tips", "/dash/tips", N_("Tips")), ("shops", "/dash/shops", N_("Shops")),
        ("verdicts", "/dash/verdicts", N_("Verdicts")),
        ("takedowns", "/dash/takedowns", N_("Takedowns")), ("map", "/dash/map", N_("Map")),
-       ("board", "/dash/board", N_("Task board")), ("audit", "/dash/audit", N_("Audit log")),
+       ("board", "/dash/board", N_("Task board")), ("sensors", "/dash/sensors", N_("Sensors")),
+       ("audit", "/dash/audit", N_("Audit log")),
        ("queue", "/dash/queue", N_("Job queue")), ("settings", "/dash/settings", N_("Settings")))  # fmt: skip
-NAV_PERMISSION = {"queue": "queue.manage"}  # shown only to those who may use it
+NAV_PERMISSION = {"queue": "queue.manage", "sensors": "sensors"}  # shown only to those who may use it
 
 
 def language(request: Request, user: Principal | None) -> str:
