@@ -234,7 +234,7 @@ def test_sensors_registry_is_for_the_sensors_permission_and_audited(rt: Runtime,
 
 
 def _event(start: float, label: str = "footstep") -> Event:
-    return Event(start, start + 3, ["KZ.A", "KZ.B"], 2.0, {}, label, 0.9)
+    return Event(start, start + 3, ["KZ.A", "KZ.B"], 2.0, label=label, score=0.9)
 
 
 def _sensor(session, seed: str = "KZ.A.00.HHZ", **kw) -> Sensor:
@@ -410,3 +410,33 @@ def test_two_watchers_raising_one_alert_at_once_make_one_alert(make_runtime) -> 
         rows = list(s.scalars(select(SeismicAlert)))
     assert len(rows) == 1 and rows[0].events == 2
     assert rows[0].first_at <= datetime.fromtimestamp(t0 + 1, UTC) + timedelta(seconds=1)
+
+
+def test_a_low_score_walker_is_kept_without_an_alert(rt: Runtime) -> None:
+    from shekteu.seismic.alerts import record_event
+
+    with rt.db.write() as s:
+        a = _sensor(s)
+        weak = _event(1.79e9)
+        weak.score = 0.31
+        row = record_event(s, weak, site_key=a.site_key, site_id=None, sensors=[a], min_score=0.5)
+        assert row is not None and row.alert_id is None and "under the alert score" in row.quiet
+        assert s.scalar(select(func.count()).select_from(SeismicAlert)) == 0
+
+
+def test_seismic_train_builds_a_model_that_loads_and_reports_held_out_sites(env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "forest.npz"
+    done = cli(env, "seismic", "train", str(DATA), "--out", str(out), "--scenes", "10", "--json")
+    assert done.returncode == 0, done.stderr
+    meta = json.loads(done.stdout)
+    assert set(meta["validation"]) == {"BW.KW1", "Luhu"}
+    assert "false_alerts_per_hour" in meta["validation"]["Luhu"]["deployment"]
+    assert 0 < meta["modelled_share"] < 1
+    from shekteu.seismic.model import load
+
+    forest = load(out)
+    assert forest.meta["rows"]["footstep"] > 0 and forest.proba(np.zeros((1, len(forest.meta["features"])))).shape == (1, 4)
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(SeismicError, match="not a seismic model"):
+        load(bad)

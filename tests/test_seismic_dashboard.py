@@ -30,7 +30,7 @@ def install(rt: Runtime) -> int:
     with rt.db.write() as s:
         sensors = [add(s, f"KZ.V{k}.00.HHZ", lat=43.61 + k / 1000, lon=73.75, place="ферма <b>Шу</b>",
                        actor="cli:test") for k in range(3)]  # fmt: skip
-        row = record_event(s, Event(1.78e9, 1.78e9 + 12, list(traces), 3.0, {}, "vehicle", 0.91),
+        row = record_event(s, Event(1.78e9, 1.78e9 + 12, list(traces), 3.0, label="vehicle", score=0.91),
                            site_key=sensors[0].site_key, site_id=None, sensors=sensors,
                            waveform=pack_waveform(traces))  # fmt: skip
         return int(row.alert_id)

@@ -327,7 +327,7 @@ def replay_cmd(
         recs = records(expand(paths), start_at=time.time() if now else None)
     except SeismicError as exc:
         raise _err(exc) from None
-    server = ReplayServer(recs, port=port, speed=speed)
+    server = ReplayServer(recs, port=port, speed=speed, wall_clock=now and speed == 1.0)
     err.print(f"SeedLink replay of {len(recs)} records on {server.address} (Ctrl-C stops)")
     try:
         server.serve_forever()

@@ -18,7 +18,7 @@ import numpy as np
 
 from shekteu.parallel import run_tasks
 from shekteu.seismic import SeismicError
-from shekteu.seismic.classify import PAD, PRE, Verdict, classify, label_events
+from shekteu.seismic.classify import MIN_WINDOW, PAD, PRE, Verdict, classify, label_events
 from shekteu.seismic.detect import Event, Params, Trigger, coincide, station_triggers
 from shekteu.seismic.features import RATE, resample
 from shekteu.seismic.model import Forest
@@ -51,7 +51,8 @@ def scan_file(path: str, params: Params, per_station: dict[str, Params]) -> Scan
         for seg in segs:
             if seg.station == t.station and seg.start <= t.on <= seg.end:
                 a = max(0, int((t.on - PRE - 1 - seg.start) * seg.rate))
-                b = min(len(seg.data), int((min(t.off, t.on + SNIPPET_AFTER) + PAD - seg.start) * seg.rate) + 1)
+                b = min(len(seg.data), int((min(max(t.off, t.on + MIN_WINDOW), t.on + SNIPPET_AFTER) + PAD - seg.start)
+                                            * seg.rate) + 1)
                 scan.snippets.append(Segment(seg.seed_id, seg.start + a / seg.rate, RATE,
                                              resample(seg.data[a:b], seg.rate).astype(np.float32)))  # fmt: skip
     return scan

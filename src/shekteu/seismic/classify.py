@@ -20,6 +20,7 @@ from shekteu.seismic.read import Segment, one_channel_per_station
 WATCHED = ("footstep", "vehicle")
 PAD = 1.0  # seconds after an event that go into its window
 PRE = 5.0  # seconds before it: the noise the event is measured against
+MIN_WINDOW = 15.0  # seconds after the onset always looked at: a vehicle's swell and fade, a walker's steps
 MAX_EVENT_SECONDS = 60.0
 MAX_WINDOW_SECONDS = 120.0  # longer files are traces: only their events are classified
 
@@ -30,9 +31,15 @@ def _cut(seg: Segment, start: float, end: float) -> np.ndarray:
     return seg.data[a:b] if b > a else np.zeros(0)
 
 
-def event_features(segs: list[Segment], event: Event, onsets: dict[str, float] | None = None) -> np.ndarray:
+def window_end(event: Event) -> float:
+    """Where an event's window ends: at least ``MIN_WINDOW`` after its onset, at most a minute."""
+    return min(max(event.end, event.start + MIN_WINDOW), event.start + MAX_EVENT_SECONDS) + PAD
+
+
+def event_features(segs: list[Segment], event: Event) -> np.ndarray:
     """The features of ``event`` from the raw traces of its stations (resampled to 100 Hz)."""
-    end = min(event.end, event.start + MAX_EVENT_SECONDS) + PAD
+    end = window_end(event)
+    onsets = event.onsets
     windows, times = [], []
     for seg in segs:
         if seg.station in event.stations and seg.start <= end and seg.end >= event.start - PRE:

@@ -73,6 +73,7 @@ class Event:
     stations: list[str]
     coincidence: float
     peaks: dict[str, float] = field(default_factory=dict)
+    onsets: dict[str, float] = field(default_factory=dict)  # each station's trigger-on time
     label: str | None = None
     score: float | None = None
 
@@ -207,19 +208,19 @@ def coincide(triggers: Iterable[Trigger], min_sum: float, *, extension: float = 
     while pending:
         first = pending.pop(0)
         off, total = first.off, first.weight
-        stations, peaks = [first.station], {first.station: first.peak}
+        stations, peaks, onsets = [first.station], {first.station: first.peak}, {first.station: first.on}
         for t in pending:
             if t.station in stations:
                 continue
             if t.on > off + extension:
                 break
             stations.append(t.station)
-            peaks[t.station] = t.peak
+            peaks[t.station], onsets[t.station] = t.peak, t.on
             total += t.weight
             off = max(off, t.off)
         if total < min_sum or off <= last_off:
             continue
-        events.append(Event(first.on, off, stations, total, peaks))
+        events.append(Event(first.on, off, stations, total, peaks, onsets))
         last_off = off
     return events
 

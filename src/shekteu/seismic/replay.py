@@ -4,8 +4,10 @@ It speaks SeedLink 3 as ringserver and SeisComP's seedlink do, enough for ObsPy'
 other: ``HELLO`` (two lines: server id and organisation), ``STATION sta net``, ``SELECT pattern``,
 ``DATA [seq]``, ``END`` (then the data flows: ``SL`` + six hex digits of sequence number + one 512-byte
 MiniSEED record), ``BYE``. Records are cut from the files with ObsPy (Steim-2, 512 bytes) and sent in
-time order, either at the pace they were recorded (``speed`` 1, or faster) or as fast as the client
-reads. ``drop_after`` closes each connection after that many records, to exercise reconnection.
+time order: at the pace they were recorded (``speed`` 1, or faster), as fast as the client reads
+(``speed`` 0), or — for data stamped as if recorded now — each when the wall clock passes its last
+sample (``wall_clock``), as a live station would send it. ``drop_after`` closes each connection after
+that many records, to exercise reconnection.
 """
 
 from __future__ import annotations
@@ -121,7 +123,11 @@ class _Handler(socketserver.StreamRequestHandler):
         for seq, rec in enumerate(srv.records):
             if seq <= after or not _wanted(rec, stations):
                 continue
-            if srv.speed:
+            if srv.wall_clock:  # stamped as live: out when its last sample has been "recorded"
+                wait = rec.end - time.time()
+                if wait > 0 and srv.stopping.wait(wait):
+                    return
+            elif srv.speed:
                 wait = (rec.end - first) / srv.speed - (time.monotonic() - t0)
                 if wait > 0 and srv.stopping.wait(wait):
                     return
@@ -154,9 +160,9 @@ class ReplayServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
     def __init__(self, recs: list[Record], *, host: str = "127.0.0.1", port: int = 0, speed: float = 0.0,
-                 drop_after: int = 0) -> None:  # fmt: skip
+                 drop_after: int = 0, wall_clock: bool = False) -> None:  # fmt: skip
         super().__init__((host, port), _Handler)
-        self.records, self.speed, self.drop_after = recs, speed, drop_after
+        self.records, self.speed, self.drop_after, self.wall_clock = recs, speed, drop_after, wall_clock
         self.stopping, self.finished = threading.Event(), threading.Event()
         self.sent = self.drops = 0
 

@@ -4,7 +4,8 @@ No licensed recording of people walking past a geophone could be obtained (see t
 README), and none of a vehicle either, so both are modelled from physics and every figure that rests
 on them says so. A step is a short force pulse exciting the ground's resonances (damped modes of
 15-45 Hz), repeated at walking cadence (1.5-2.5 steps/s) with the jitter and loudness changes of a
-real gait; a vehicle is an engine's firing frequency and harmonics (8-35 Hz, wandering, Doppler-
+real gait; "other" is a quake, blast or rockfall far off (sharp onset, decaying coda, alike at every
+sensor) or a knock or two near one sensor; a vehicle is an engine's firing frequency and harmonics (8-35 Hz, wandering, Doppler-
 shifted) plus broadband tyre and road noise and the odd bump. Both reach each sensor through
 geometric spreading and frequency-dependent absorption along a straight path past it, with the
 travel delay of the distance. The noise is always real: hours of background from the shared
@@ -25,7 +26,7 @@ Q = 20.0  # absorption quality factor of the top soil
 class Scene:
     """One modelled episode: per-station traces (signal + real noise), rate, and what is in them."""
 
-    label: str  # footstep | vehicle | none
+    label: str  # footstep | vehicle | other | none
     rate: float
     traces: dict[str, np.ndarray]
     onset: float | None  # seconds from the window start when the source becomes audible (None: none)
@@ -129,6 +130,48 @@ def vehicle(rng: np.random.Generator, rate: float, n: int, sensors: np.ndarray, 
     return out
 
 
+def quake(rng: np.random.Generator, rate: float, n: int, sensors: np.ndarray, onset: float) -> np.ndarray:
+    """A local quake, blast or rockfall far from the site: sharp onset, P then a larger S, and a coda
+    that decays over seconds; nearly the same at every sensor (the source is far compared with the
+    sensor spacing), arriving within a fraction of a second."""
+    from scipy.signal import butter, sosfilt
+
+    t = np.arange(n) / rate
+    lo = rng.uniform(1.5, 8)
+    hi = min(rng.uniform(lo * 2, 45), 0.45 * rate)
+    sp = rng.uniform(0.3, 5.0)  # S minus P, seconds
+    tau = rng.uniform(0.8, 8.0)  # coda decay
+    heading = rng.uniform(0, 2 * np.pi)
+    slowness = rng.uniform(0, 1 / 1500) * np.array([np.cos(heading), np.sin(heading)])
+    out = np.zeros((len(sensors), n))
+    for k, pos in enumerate(sensors):
+        carrier = sosfilt(butter(2, [lo, hi], "bandpass", fs=rate, output="sos"), rng.normal(0, 1, n))
+        tp = onset + float(pos @ slowness)
+        ts = tp + sp
+        env = np.where(t >= tp, 0.3 * np.exp(-np.clip(t - tp, 0, None) / max(sp, 0.3)), 0.0)
+        env += np.where(t >= ts, np.exp(-np.clip(t - ts, 0, None) / tau), 0.0)
+        out[k] = carrier * env * rng.lognormal(0, 0.15)
+    return out
+
+
+def thump(rng: np.random.Generator, rate: float, n: int, sensors: np.ndarray, onset: float) -> np.ndarray:
+    """One or two knocks near one sensor (an animal, a dropped object, a door): no cadence, no swell."""
+    out = np.zeros((len(sensors), n))
+    near = int(rng.integers(len(sensors)))
+    f, zeta = rng.uniform(10, 60), rng.uniform(0.05, 0.3)
+    ring = int(0.5 * rate)
+    tt = np.arange(ring) / rate
+    for j in range(int(rng.integers(1, 3))):
+        i = int((onset + j * rng.uniform(0.1, 1.5)) * rate)
+        for k, pos in enumerate(sensors):
+            r = float(np.hypot(*(pos - sensors[near]))) + rng.uniform(1, 5)
+            a = float(_attenuate(1.0, f, np.array([r]))[0])
+            m = min(ring, n - i)
+            if m > 0:
+                out[k, i : i + m] += a * np.exp(-zeta * 2 * np.pi * f * tt[:m]) * np.sin(2 * np.pi * f * tt[:m])
+    return out
+
+
 def embed(rng: np.random.Generator, signal: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """Signal scaled so that its loudest sensor's peak 1-s RMS is ``snr_db`` over the noise RMS, plus noise."""
     noise_rms = float(np.sqrt(np.mean(noise**2))) + 1e-30
@@ -152,6 +195,9 @@ def scene(rng: np.random.Generator, label: str, noise: np.ndarray, rate: float) 
         nearest = rng.uniform(0.3, 0.7) * seconds
         sig = vehicle(rng, rate, n, sensors, nearest)
         onset = max(0.0, nearest - 8)
+    elif label == "other":
+        onset = rng.uniform(0.2, 0.7) * seconds
+        sig = quake(rng, rate, n, sensors, onset) if rng.random() < 0.7 else thump(rng, rate, n, sensors, onset)
     else:
         return Scene("none", rate, {f"S{k}": noise[k] for k in range(stations)}, None)
     mixed = embed(rng, sig, noise, rng.uniform(3, 30))

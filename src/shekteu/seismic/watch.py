@@ -26,7 +26,7 @@ import numpy as np
 from shekteu.db.seismic_tables import Sensor
 from shekteu.runtime import Runtime
 from shekteu.seismic import SeismicError, alerts
-from shekteu.seismic.classify import label_events
+from shekteu.seismic.classify import label_events, window_end
 from shekteu.seismic.detect import Event, Params, StationDetector, Trigger, coincide
 from shekteu.seismic.features import resample
 from shekteu.seismic.model import Forest
@@ -92,13 +92,14 @@ class SiteWatch:
         opened = self._open()
         done = []
         for e in coincide(self.pending, self.base.min_stations, extension=self.base.extension):
-            if e.end + self.base.extension >= watermark or any(t.on <= e.end + self.base.extension for t in opened):
-                continue
+            if window_end(e) >= watermark or any(t.on <= e.end + self.base.extension for t in opened):
+                continue  # more may join, or the window it is classified on has not arrived yet
             done.append(e)
         if done:
             last = max(e.end for e in done)
             self.pending = [t for t in self.pending if t.on > last]
-            label_events(self.forest, self.segments(min(e.start for e in done) - 10, last + 5), done)
+            label_events(self.forest, self.segments(min(e.start for e in done) - 10, max(window_end(e) for e in done) + 1),
+                         done)  # fmt: skip
         horizon = watermark - BUFFER_SECONDS
         self.pending = [t for t in self.pending if t.off >= horizon]
         self.declared = [(a, b) for a, b in self.declared if b >= horizon]
