@@ -28,11 +28,10 @@ from shekteu.seismic import SeismicError
 from shekteu.seismic.detect import REFERENCE, Event, Params, StationDetector
 from shekteu.seismic.read import read_stream
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "seismic"
+DATA = Path(__file__).resolve().parent / "data" / "seismic"  # real recordings, a subset of ../shared (see README)
 UH = sorted(glob.glob(str(DATA / "obspy_testdata" / "BW.UH*.cut.slist.gz")))
 KW1 = DATA / "obspy_testdata" / "BW.KW1..EHZ.2011.090_downsampled.mseed"
-LUHU = sorted(glob.glob(str(DATA / "rocknet_luhu" / "sac" / "*" / "*EHZ*.sac")))
-pytestmark = pytest.mark.skipif(not UH, reason="shared seismic data not present")
+LUHU = sorted(glob.glob(str(DATA / "rocknet_luhu" / "sac" / "*" / "*EHZ*")))
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -196,9 +195,9 @@ def test_real_background_windows_are_not_called_walkers_or_vehicles() -> None:
     kw1 = read_stream(KW1)[0]
     data, rate = kw1.data.astype(float), kw1.stats.sampling_rate
     labels = [classify(forest, [Segment("BW.KW1..EHZ", 0.0, rate, data[i : i + int(60 * rate)])], Params()).label
-              for i in range(0, len(data) - int(60 * rate), int(600 * rate))]  # fmt: skip
+              for i in range(0, len(data) - int(60 * rate), int(150 * rate))]  # fmt: skip
     watched = sum(label in ("footstep", "vehicle") for label in labels)
-    assert watched <= len(labels) // 5, labels
+    assert len(labels) >= 15 and watched <= len(labels) // 5, labels
 
 
 def test_sensors_registry_is_for_the_sensors_permission_and_audited(rt: Runtime, env: dict[str, str]) -> None:
@@ -440,3 +439,75 @@ def test_seismic_train_builds_a_model_that_loads_and_reports_held_out_sites(env:
     bad.write_bytes(b"not a model")
     with pytest.raises(SeismicError, match="not a seismic model"):
         load(bad)
+
+
+def test_overlapping_records_and_a_gap_in_one_file_are_read_and_detected(tmp_path: Path) -> None:
+    from obspy import Stream, Trace, UTCDateTime
+
+    from shekteu.seismic.detect import detect
+    from shekteu.seismic.read import segments
+
+    rng = np.random.default_rng(9)
+    t0 = UTCDateTime(2026, 6, 1)
+    head = {"network": "KZ", "station": "G1", "channel": "HHZ", "sampling_rate": 100.0}
+    a = Trace(rng.normal(0, 50, 6000).astype(np.int32), header={**head, "starttime": t0})
+    b = Trace(rng.normal(0, 50, 6000).astype(np.int32), header={**head, "starttime": t0 + 50})  # 10 s overlap
+    c = Trace(rng.normal(0, 50, 6000).astype(np.int32), header={**head, "starttime": t0 + 200})  # 90 s gap
+    path = tmp_path / "messy.mseed"
+    Stream([a, b, c]).write(str(path), format="MSEED", reclen=512, encoding="STEIM2")
+    segs = segments(read_stream(path))
+    assert [(round(s.start - t0.timestamp), len(s.data)) for s in segs] == [(0, 11000), (200, 6000)]
+    assert detect(segs, Params(min_stations=1)) is not None  # runs across the hole without error
+
+
+def test_flat_and_clipped_traces_are_health_problems() -> None:
+    from shekteu.seismic.alerts import trace_problems
+
+    rng = np.random.default_rng(4)
+    assert trace_problems(np.full(3000, 7.0), 100.0) == ["flat"]
+    assert trace_problems(np.clip(rng.normal(0, 3000, 3000), -2048, 2047).round(), 100.0) == ["clipped"]
+    assert trace_problems(rng.normal(0, 30, 3000).round(), 100.0) == []
+    assert trace_problems(np.full(300, 7.0), 100.0) == []  # under 10 s: too little to say
+
+
+def test_the_watch_command_runs_until_sigterm_and_uses_each_sensors_settings(env: dict[str, str], make_runtime,
+                                                                             tmp_path: Path) -> None:  # fmt: skip
+    import signal
+
+    from shekteu.seismic.replay import ReplayServer, records
+
+    rt = make_runtime()
+    with rt.db.write() as s:
+        for k in range(3):
+            _sensor(s, f"KZ.W{k}.00.HHZ")
+    server = ReplayServer(records(_replay_files(tmp_path, "vehicle", 11, time.time() - 90))).start()
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | env
+    proc = subprocess.Popen([sys.executable, "-c", "from shekteu.cli import main; main()", "seismic", "watch",
+                             "--seedlink", server.address], env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with rt.db.read() as s:
+                if s.scalar(select(func.count()).select_from(SeismicEvent)):
+                    break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        server.stop()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "stopped:" in err and "Traceback" not in err, err
+    with rt.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(SeismicEvent)) >= 1
+    # `detect` picks up the registered sensors' own settings: an impossible threshold silences W0-W2
+    with rt.db.write() as s:
+        for sensor in s.scalars(select(Sensor)):
+            sensor.params = {"on": 1e9, "off": 1.0}
+    files = [str(p) for p in _replay_files(tmp_path, "vehicle", 11, time.time() - 90)]  # stations KZ.W0-W2
+    done = cli(env, "seismic", "detect", *files, "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+    elsewhere = {**env, "SHEKTEU_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}  # no sensors registered
+    assert cli(elsewhere, "seismic", "detect", *files, "--json").stdout.strip() != ""

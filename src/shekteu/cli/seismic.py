@@ -182,9 +182,11 @@ def detect_cmd(
         params = _params(freqmin, freqmax, sta, lta, on, off, min_stations)
         files = expand(paths)
         forest = load(model)
+        per_station = _registered(params)
         bar, update = _bars("detecting")
         with bar:
-            found = detect_files(files, params, forest, scheduler=scheduler, workers=_workers(), on_progress=update)
+            found = detect_files(files, params, forest, per_station=per_station, scheduler=scheduler,
+                                 workers=_workers(), on_progress=update)  # fmt: skip
     except SeismicError as exc:
         raise _err(exc) from None
     for _path, problem in found.errors:
@@ -202,6 +204,18 @@ def detect_cmd(
         out.print(f"{len(rows)} events in {found.files - len(found.errors)} files from {found.stations} stations")
     if found.errors and not rows and len(found.errors) == found.files:
         raise SystemExit(2)
+
+
+def _registered(params):  # type: ignore[no-untyped-def]
+    """Registered sensors' own detection settings over ``params`` (none if there is no database yet)."""
+    from shekteu.seismic.sensors import by_station, station_params
+
+    try:
+        rt = open_runtime()
+    except UserError:
+        return {}
+    with rt.db.read() as session:
+        return station_params(by_station(session), params)
 
 
 @seismic_app.command("classify")

@@ -51,7 +51,7 @@ def _z(paths: list[str]) -> list[Segment]:
 
 def backgrounds(root: Path) -> list[Background]:
     kw1 = _z([str(root / "obspy_testdata" / "BW.KW1..EHZ.2011.090_downsampled.mseed")])
-    luhu = _z(sorted(glob.glob(str(root / "rocknet_luhu" / "sac" / "*" / "*EHZ*.sac"))))
+    luhu = _z(sorted(glob.glob(str(root / "rocknet_luhu" / "sac" / "*" / "*EHZ*"))))
     if not kw1 or not luhu:
         raise SeismicError(f"{root}: expected the shared seismic folder (obspy_testdata/, rocknet_luhu/)")
     cut = []
@@ -73,18 +73,23 @@ def real_events(root: Path) -> list[tuple[str, list[Segment]]]:
     for t in (1274977473.21, 1274977621.26, 1274977650.51):
         out.append(("BW.UH", [_slice(s, t - 5, t + 15) for s in uh]))
     for name in ("BW.UH1._.EHZ.D.2010.147.a.slist.gz", "BW.UH1._.EHZ.D.2010.147.b.slist.gz"):
-        out.append(("BW.UH", _z([str(d / name)])))
+        if (d / name).exists():
+            out.append(("BW.UH", _z([str(d / name)])))
     for name, rate in (("manz_waldk.a01.gz", 200.0), ("loc_RJOB20050801145719850.z", 200.0)):
+        if not (d / name).exists():  # the test suite's subset of the shared folder has fewer files
+            continue
         data = np.loadtxt(d / name, dtype=np.float64)  # bare columns of numbers (ObsPy's test files)
         peak = int(np.argmax(np.abs(data - data.mean())))
         a = max(0, peak - int(10 * rate))
         out.append((name.split(".")[0], [Segment(f"XX.{name[:4].upper()}..Z", 0.0, rate, data[a : a + int(40 * rate)])]))
     for path in sorted(glob.glob(str(root / "coal_node" / "*.mseed"))):
         out.append(("coal", _z([path])))
-    luhu = _z(sorted(glob.glob(str(root / "rocknet_luhu" / "sac" / "*" / "*EHZ*.sac"))))
+    luhu = _z(sorted(glob.glob(str(root / "rocknet_luhu" / "sac" / "*" / "*EHZ*"))))
     for a, b in LUHU_EVENTS:
         for k in range(0, int(b - a) - 40, 30):
-            out.append(("Luhu", [_slice(s, a + k, a + k + 60) for s in luhu]))
+            cut = [_slice(s, a + k, a + k + 60) for s in luhu]
+            if all(len(c.data) > 30 * c.rate for c in cut):
+                out.append(("Luhu", cut))
     return out
 
 
@@ -236,8 +241,8 @@ def background_sites(root: Path) -> dict[str, tuple[list[list[Segment]], tuple[t
     """Real background as sites of up to three time-aligned sensors, with the stretches to leave out
     (RockNet's labelled rockfall at Luhu): BW.KW1 is one sensor alone."""
     kw1 = _z([str(root / "obspy_testdata" / "BW.KW1..EHZ.2011.090_downsampled.mseed")])
-    luhu = _z(sorted(glob.glob(str(root / "rocknet_luhu" / "sac" / "*" / "*EHZ*.sac"))))
-    return {"BW.KW1": ([kw1], ()), "Luhu": ([luhu[:3], luhu[2:5]], LUHU_EVENTS)}
+    luhu = _z(sorted(glob.glob(str(root / "rocknet_luhu" / "sac" / "*" / "*EHZ*"))))
+    return {"BW.KW1": ([kw1], ()), "Luhu": ([luhu[i : i + 3] for i in range(0, max(1, len(luhu) - 2), 2)], LUHU_EVENTS)}
 
 
 def deployment_figures(forest: Forest, root: Path, site: str, *, episodes: int = 30, seed: int = 3,

@@ -171,9 +171,18 @@ class Watch:
         self.last_health = time.monotonic()
 
     def stop(self) -> None:
+        """Stop soon: the collect loop sees the flag, and a read blocked on a silent server is cut."""
+        import socket
+
         self.stopping.set()
         if self.conn is not None:
             self.conn.terminate()
+            sock = getattr(self.conn, "socket", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def run(self) -> WatchStats:
         from obspy.clients.seedlink.client.seedlinkconnection import SeedLinkConnection
