@@ -2,12 +2,7 @@
 // vendored Leaflet. Every text from the data goes in with textContent, never as HTML.
 (function () {
   "use strict";
-  function el(tag, text, cls) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    if (cls) { node.className = cls; }
-    return node;
-  }
+  var el = window.ShekteuMap.el, getJSON = window.ShekteuMap.getJSON;
   function spotPopup(p) {
     var box = el("div", null, "popup");
     box.appendChild(el("strong", "#" + p.id + " " + p.status));
@@ -24,10 +19,6 @@
     box.appendChild(el("div", [p.district, p.kato, p.date].filter(Boolean).join(" · ")));
     box.appendChild(el("div", "NDVI " + p.ndvi + " · " + p.method));
     return box;
-  }
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { if (!r.ok) { throw new Error(url + ": " + r.status); } return r.json(); });
   }
   function start() {
     var box = document.getElementById("map");

@@ -2,16 +2,7 @@
 // Every text from the data goes in with textContent, never as HTML.
 (function () {
   "use strict";
-  function el(tag, text, cls) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    if (cls) { node.className = cls; }
-    return node;
-  }
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { if (!r.ok) { throw new Error(url + ": " + r.status); } return r.json(); });
-  }
+  var el = window.ShekteuMap.el, getJSON = window.ShekteuMap.getJSON;
   var openSites = {};
   var markers = [];
   function paint() {
