@@ -196,6 +196,11 @@ def accuracy(data: Path, scenes: int) -> None:
         print(f"  as deployed there (model never saw {site}): modelled episodes alerted {d['episodes_alerted']}, "
               f"real background {d['background_hours']} h: {d['false_events_per_hour']} walker/vehicle events/h, "
               f"{d['false_alerts_per_hour']} alerts/h")  # fmt: skip
+        for w in d["windows"]:
+            print(f"  `seismic classify` on {w['seconds']:.0f}-s single-sensor windows there: "
+                  f"{w['background_called_vehicle']:.1%} of {w['background_windows']} real background windows called "
+                  f"vehicle, {w['vehicle_recall']:.0%} of modelled vehicle windows found, balanced accuracy "
+                  f"{w['balanced_accuracy']:.3f}")  # fmt: skip
     print(f"accuracy: {modelled:.0%} of rows are modelled (walkers, vehicles, far quakes, knocks) over real "
           "noise; the rest are real recordings (quakes, mine events, rockfall, background triggers and windows)")
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -511,3 +512,18 @@ def test_the_watch_command_runs_until_sigterm_and_uses_each_sensors_settings(env
     assert done.stdout.strip() == ""
     elsewhere = {**env, "SHEKTEU_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}  # no sensors registered
     assert cli(elsewhere, "seismic", "detect", *files, "--json").stdout.strip() != ""
+
+
+def test_coincidence_runs_within_each_registered_site(tmp_path: Path) -> None:
+    from shekteu.seismic.batch import detect_files
+
+    z = [Path(p) for p in UH if "SHE" not in p and "SHN" not in p]
+    together = detect_files(z, REFERENCE, None, workers=1)
+    assert len(together.events) == 3
+    # UH1 and UH2 at one site, UH3 and UH4 at another: no site has three stations any more
+    apart = detect_files(z, REFERENCE, None, workers=1, site_of={"BW.UH1": "a", "BW.UH2": "a",
+                                                                    "BW.UH3": "b", "BW.UH4": "b"})  # fmt: skip
+    assert apart.events == []
+    two = detect_files(z, replace(REFERENCE, min_stations=2), None, workers=1,
+                       site_of={"BW.UH1": "a", "BW.UH2": "a", "BW.UH3": "b", "BW.UH4": "b"})  # fmt: skip
+    assert {tuple(sorted(e.stations)) for e in two.events} >= {("BW.UH1", "BW.UH2"), ("BW.UH3", "BW.UH4")}

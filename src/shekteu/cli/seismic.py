@@ -182,10 +182,10 @@ def detect_cmd(
         params = _params(freqmin, freqmax, sta, lta, on, off, min_stations)
         files = expand(paths)
         forest = load(model)
-        per_station = _registered(params)
+        per_station, site_of = _registered(params)
         bar, update = _bars("detecting")
         with bar:
-            found = detect_files(files, params, forest, per_station=per_station, scheduler=scheduler,
+            found = detect_files(files, params, forest, per_station=per_station, site_of=site_of, scheduler=scheduler,
                                  workers=_workers(), on_progress=update)  # fmt: skip
     except SeismicError as exc:
         raise _err(exc) from None
@@ -207,15 +207,17 @@ def detect_cmd(
 
 
 def _registered(params):  # type: ignore[no-untyped-def]
-    """Registered sensors' own detection settings over ``params`` (none if there is no database yet)."""
+    """Registered sensors' own detection settings over ``params``, and each one's site (coincidence
+    runs per site); nothing if there is no database yet."""
     from shekteu.seismic.sensors import by_station, station_params
 
     try:
         rt = open_runtime()
     except UserError:
-        return {}
+        return {}, {}
     with rt.db.read() as session:
-        return station_params(by_station(session), params)
+        sensors = by_station(session)
+        return station_params(sensors, params), {st: s.site_key for st, s in sensors.items()}
 
 
 @seismic_app.command("classify")

@@ -67,9 +67,12 @@ class Detection:
 
 
 def detect_files(paths: list[Path], params: Params, forest: Forest | None, *, per_station: dict[str, Params] | None = None,
-                 scheduler: str | None = None, workers: int = 2,
+                 site_of: dict[str, str] | None = None, scheduler: str | None = None, workers: int = 2,
                  on_progress: Callable[[int, int], None] | None = None) -> Detection:  # fmt: skip
-    """Network events across all files (labelled when ``forest`` is given), and the files that failed."""
+    """Network events across all files (labelled when ``forest`` is given), and the files that failed.
+
+    Coincidence runs within each site (``site_of``: station → site key, from the registry); stations
+    of no registered site form one group together."""
     import dask
 
     params.check()
@@ -84,7 +87,12 @@ def detect_files(paths: list[Path], params: Params, forest: Forest | None, *, pe
         triggers += scan.triggers
         snippets += scan.snippets
         stations |= scan.stations
-    events = coincide(triggers, params.min_stations, extension=params.extension)
+    groups: dict[str, list[Trigger]] = {}
+    for t in triggers:
+        groups.setdefault((site_of or {}).get(t.station, ""), []).append(t)
+    events = sorted((e for group in groups.values()
+                     for e in coincide(group, params.min_stations, extension=params.extension)),
+                    key=lambda e: (e.start, e.stations))  # fmt: skip
     if forest is not None:
         label_events(forest, snippets, events)
     return Detection(events, errors, len(paths), len(stations))
