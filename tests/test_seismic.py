@@ -471,35 +471,37 @@ def test_flat_and_clipped_traces_are_health_problems() -> None:
     assert trace_problems(np.full(300, 7.0), 100.0) == []  # under 10 s: too little to say
 
 
-def test_the_watch_command_runs_until_sigterm_and_uses_each_sensors_settings(env: dict[str, str], make_runtime,
-                                                                             tmp_path: Path) -> None:  # fmt: skip
+def test_the_watch_command_alerts_the_staff_chat_stops_on_sigterm_and_detect_uses_sensor_settings(
+    env: dict[str, str], make_runtime, tmp_path: Path
+) -> None:
     import signal
 
     from shekteu.seismic.replay import ReplayServer, records
+    from tests.fake_telegram import TOKEN, FakeBotAPI
 
+    api = FakeBotAPI()
+    chat = {"SHEKTEU_TELEGRAM_TOKEN": TOKEN, "SHEKTEU_TELEGRAM_API_BASE": api.base,
+            "SHEKTEU_TELEGRAM_STAFF_CHAT": "-100555", "SHEKTEU_WORKER_POLL_SECONDS": "0.2"}  # fmt: skip
     rt = make_runtime()
     with rt.db.write() as s:
         for k in range(3):
             _sensor(s, f"KZ.W{k}.00.HHZ")
     server = ReplayServer(records(_replay_files(tmp_path, "vehicle", 11, time.time() - 90))).start()
-    full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | env
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | env | chat
     proc = subprocess.Popen([sys.executable, "-c", "from shekteu.cli import main; main()", "seismic", "watch",
                              "--seedlink", server.address], env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            with rt.db.read() as s:
-                if s.scalar(select(func.count()).select_from(SeismicEvent)):
-                    break
-            time.sleep(0.2)
+        sent = api.wait_sent(1, timeout=120)  # the watch's own worker sends the alert: no `shekteu worker`
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
         server.stop()
+        api.close()
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and "stopped:" in err and "Traceback" not in err, err
+    assert sent and str(sent[0]["chat_id"]) == "-100555" and "Сейсмодатчики" in sent[0]["text"]
     with rt.db.read() as s:
         assert s.scalar(select(func.count()).select_from(SeismicEvent)) >= 1
     # `detect` picks up the registered sensors' own settings: an impossible threshold silences W0-W2

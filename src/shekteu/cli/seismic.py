@@ -320,7 +320,17 @@ def watch_cmd(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     err.print(f"watching {len(w.streams)} streams at {safe(seedlink)} (Ctrl-C stops)")
-    stats = w.run()
+    sender = None
+    if rt.settings.embedded_worker:  # alerts reach the staff chat without a separate `shekteu worker`
+        from shekteu.queue.worker import Worker
+
+        sender = Worker(rt, concurrency=1, stages=["alert"])
+        sender.start()
+    try:
+        stats = w.run()
+    finally:
+        if sender is not None:
+            sender.stop()
     err.print(f"stopped: {stats.records} records, {stats.events} events, {stats.alerts} alerts, "
               f"{stats.reconnects} reconnections")  # fmt: skip
 
