@@ -95,6 +95,10 @@ def test_a_gap_restarts_the_detector_instead_of_smearing_across_it() -> None:
     assert det.n == 300 and det.t0 == 100.0
     found, cft = det.feed(100.0, rng.normal(0, 1, 100))  # wholly old data (a repeated record)
     assert det.n == 300 and not found and not len(cft)
+    det.feed(102.0, rng.normal(0, 1, 200))  # overlapping by one second: only the new second is used
+    assert det.n == 400
+    det.feed(20.0, rng.normal(0, 1, 300))  # the clock was set back 84 s: start over, not ignore it for 84 s
+    assert det.n == 300 and det.t0 == 20.0
 
 
 def _mseed(tmp: Path, name: str = "ok.mseed") -> Path:
@@ -529,3 +533,25 @@ def test_coincidence_runs_within_each_registered_site(tmp_path: Path) -> None:
     two = detect_files(z, replace(REFERENCE, min_stations=2), None, workers=1,
                        site_of={"BW.UH1": "a", "BW.UH2": "a", "BW.UH3": "b", "BW.UH4": "b"})  # fmt: skip
     assert {tuple(sorted(e.stations)) for e in two.events} >= {("BW.UH1", "BW.UH2"), ("BW.UH3", "BW.UH4")}
+
+
+def test_a_clock_set_back_or_running_ahead_is_a_health_alert(rt: Runtime) -> None:
+    from obspy import Trace, UTCDateTime
+
+    from shekteu.seismic.model import load
+    from shekteu.seismic.watch import Watch
+
+    with rt.db.write() as s:
+        _sensor(s, "KZ.C1.00.HHZ")
+    w = Watch(rt, "127.0.0.1:1", load())  # handle() only: nothing connects
+    rng = np.random.default_rng(8)
+    head = {"network": "KZ", "station": "C1", "location": "00", "channel": "HHZ", "sampling_rate": 100.0}
+    now = time.time()
+    w.handle(Trace(rng.normal(0, 10, 1000), header={**head, "starttime": UTCDateTime(now - 20)}))
+    with rt.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(SeismicAlert)) == 0
+    w.handle(Trace(rng.normal(0, 10, 1000), header={**head, "starttime": UTCDateTime(now - 400)}))  # set back
+    w.handle(Trace(rng.normal(0, 10, 1000), header={**head, "starttime": UTCDateTime(now + 3600)}))  # ahead
+    with rt.db.read() as s:
+        (alert,) = s.scalars(select(SeismicAlert)).all()
+    assert (alert.kind, alert.label, alert.events) == ("health", "clock", 2)

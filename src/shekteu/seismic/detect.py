@@ -54,6 +54,7 @@ class Params:
         return replace(self, **known).check()
 
 
+CLOCK_JUMP_SECONDS = 60.0  # data this far before what came already: the clock was set back, not a repeat
 REFERENCE = Params(freqmin=10, freqmax=20, sta=0.5, lta=10, on=3.5, off=1, min_stations=3, max_seconds=1e6)
 
 
@@ -125,15 +126,18 @@ class StationDetector:
         closed: list[Trigger] = []
         expected = self.next_time
         tolerance = 1.5 / self.rate
-        if expected is None or abs(start - expected) > tolerance:
-            if expected is not None and start < expected - tolerance and start + len(data) / self.rate <= expected:
-                return [], np.zeros(0)  # wholly old data (a repeated record): nothing new
-            if expected is not None and start < expected - tolerance:  # partial overlap: keep the new part
-                skip = round((expected - start) * self.rate)
-                data, start = data[skip:], expected
-            else:  # a gap or a forward clock jump: close what was open and start over
+        if expected is None:
+            self.reset(start)
+        elif abs(start - expected) > tolerance:
+            if start < expected - CLOCK_JUMP_SECONDS or start > expected:
+                # a clock set back, a gap or a forward jump: close what was open and start over
                 closed += self.finish()
                 self.reset(start)
+            elif start + len(data) / self.rate <= expected:
+                return [], np.zeros(0)  # wholly old data (a repeated record): nothing new
+            else:  # partial overlap: keep the new part
+                skip = round((expected - start) * self.rate)
+                data, start = data[skip:], expected
         if not len(data):
             return closed, np.zeros(0)
         filtered, self.zi = sosfilt(self.sos, np.asarray(data, dtype=np.float64), zi=self.zi)

@@ -27,7 +27,7 @@ from shekteu.db.seismic_tables import Sensor
 from shekteu.runtime import Runtime
 from shekteu.seismic import SeismicError, alerts
 from shekteu.seismic.classify import label_events, window_end
-from shekteu.seismic.detect import Event, Params, StationDetector, Trigger, coincide
+from shekteu.seismic.detect import CLOCK_JUMP_SECONDS, Event, Params, StationDetector, Trigger, coincide
 from shekteu.seismic.features import resample
 from shekteu.seismic.model import Forest
 from shekteu.seismic.read import Segment
@@ -168,6 +168,7 @@ class Watch:
                 site.per_station[station] = self.base.merged(sensor.params)
             self.station_site[station] = site
         self.last_seen: dict[str, float] = {}
+        self.last_end: dict[str, float] = {}  # per station, the end of the newest data
         self.last_health = time.monotonic()
 
     def stop(self) -> None:
@@ -240,6 +241,10 @@ class Watch:
         self.last_seen[station] = now
         if start > now + CLOCK_AHEAD_SECONDS:
             self._health(station, "clock", {"ahead_seconds": round(start - now, 1)})
+        before = self.last_end.get(station)
+        if before is not None and start < before - CLOCK_JUMP_SECONDS:  # the detector restarts there too
+            self._health(station, "clock", {"jumped_back_seconds": round(before - start, 1)})
+        self.last_end[station] = max(before or start, start + len(data) / rate)
         declared, finished = site.feed(station, start, rate, data)
         for e in declared:
             self.stats.declared += 1
