@@ -555,3 +555,47 @@ def test_a_clock_set_back_or_running_ahead_is_a_health_alert(rt: Runtime) -> Non
     with rt.db.read() as s:
         (alert,) = s.scalars(select(SeismicAlert)).all()
     assert (alert.kind, alert.label, alert.events) == ("health", "clock", 2)
+
+
+def test_bad_sensor_settings_and_streams_are_one_line_errors(rt: Runtime, env: dict[str, str]) -> None:
+    from shekteu.seismic.watch import Watch
+
+    with rt.db.write() as s, pytest.raises(SeismicError, match="HH:MM-HH:MM"):
+        _sensor(s, quiet_hours=["8-10"])
+    with rt.db.write() as s, pytest.raises(SeismicError, match="must be numbers"):
+        _sensor(s, params={"on": "loud"})
+    with rt.db.write() as s, pytest.raises(SeismicError, match="need on > off"):
+        _sensor(s, params={"on": 1.0, "off": 2.0})
+    with pytest.raises(SeismicError, match=r"NET\.STA"):
+        Watch(rt, "127.0.0.1:1", None, streams=["KZ.A.B"])  # type: ignore[arg-type]
+    done = cli(env, "seismic", "watch", "--seedlink", "127.0.0.1:1")
+    assert done.returncode == 2 and "nothing to watch" in done.stderr and "Traceback" not in done.stderr
+    done = cli(env, "sensors", "add", "KZ.X.00.HHZ", "--lat", "91", "--lon", "0", "--place", "x")
+    assert done.returncode == 2 and "latitude" in done.stderr
+
+
+def test_two_officers_installing_one_sensor_at_once_make_one(make_runtime) -> None:
+    from tests.races import need_postgres
+
+    rt = make_runtime()
+    need_postgres(rt)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def one() -> None:
+        try:
+            with rt.db.write() as s:
+                start.wait(10)
+                _sensor(s, "KZ.SAME.00.HHZ")
+            outcomes.append("added")
+        except SeismicError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes)[0] == "added" and "already installed" in sorted(outcomes)[1], outcomes
+    with rt.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Sensor)) == 1

@@ -49,8 +49,12 @@ class Params:
         return self
 
     def merged(self, overrides: dict[str, Any] | None) -> Params:
-        known = {k: float(v) if k != "corners" else int(v) for k, v in (overrides or {}).items()
-                 if k in asdict(self) and v is not None}  # fmt: skip
+        """These settings with a sensor's or the command line's overrides (unknown keys ignored)."""
+        try:
+            known = {k: float(v) if k != "corners" else int(v) for k, v in (overrides or {}).items()
+                     if k in asdict(self) and v is not None}  # fmt: skip
+        except (TypeError, ValueError):
+            raise SeismicError(f"detection settings must be numbers: {overrides!r}"[:300]) from None
         return replace(self, **known).check()
 
 
