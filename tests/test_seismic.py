@@ -599,3 +599,22 @@ def test_two_officers_installing_one_sensor_at_once_make_one(make_runtime) -> No
     assert sorted(outcomes)[0] == "added" and "already installed" in sorted(outcomes)[1], outcomes
     with rt.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Sensor)) == 1
+
+
+def test_a_three_component_stream_votes_once_per_station_with_its_vertical(rt: Runtime, tmp_path: Path) -> None:
+    from obspy import Trace, UTCDateTime
+
+    from shekteu.seismic.model import load
+    from shekteu.seismic.watch import Watch
+
+    w = Watch(rt, "127.0.0.1:1", load(), streams=["KZ.T3"])  # NET.STA: the server sends every channel
+    rng = np.random.default_rng(6)
+    t0 = time.time() - 300
+    for k in range(10):  # E, N and Z records of the same seconds, interleaved as a server sends them
+        for cha in ("HHE", "HHN", "HHZ"):
+            w.handle(Trace(rng.normal(0, 10, 1000), header={"network": "KZ", "station": "T3", "channel": cha,
+                                                            "sampling_rate": 100.0,
+                                                            "starttime": UTCDateTime(t0 + 10 * k)}))  # fmt: skip
+    det = w.station_site["KZ.T3"].detectors["KZ.T3"]
+    assert w.channel_of["KZ.T3"] == "HHZ"
+    assert det.n == 10_000  # the vertical's samples, once each: the first E record's start was dropped

@@ -169,6 +169,7 @@ class Watch:
             self.station_site[station] = site
         self.last_seen: dict[str, float] = {}
         self.last_end: dict[str, float] = {}  # per station, the end of the newest data
+        self.channel_of: dict[str, str] = {}  # per station, the channel its detector reads
         self.last_health = time.monotonic()
 
     def stop(self) -> None:
@@ -233,6 +234,14 @@ class Watch:
         station = f"{s.network}.{s.station}"
         site = self.station_site.get(station)
         if site is None:
+            return
+        chosen = self.channel_of.get(station)  # one channel per station votes: the vertical if it comes
+        if chosen is None or (not chosen.endswith("Z") and str(s.channel).endswith("Z")):
+            if chosen is not None:  # the vertical arrived after all: start its station afresh on it
+                site.detectors.pop(station, None)
+                site.buffers.pop(station, None)
+            self.channel_of[station] = chosen = str(s.channel)
+        if s.channel != chosen:
             return
         self.stats.records += 1
         start, rate = float(s.starttime.timestamp), float(s.sampling_rate)
