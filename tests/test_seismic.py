@@ -618,3 +618,17 @@ def test_a_three_component_stream_votes_once_per_station_with_its_vertical(rt: R
     det = w.station_site["KZ.T3"].detectors["KZ.T3"]
     assert w.channel_of["KZ.T3"] == "HHZ"
     assert det.n == 10_000  # the vertical's samples, once each: the first E record's start was dropped
+
+
+def test_a_loggers_dc_offset_does_not_change_the_label_at_any_rate() -> None:
+    from shekteu.seismic.classify import classify
+    from shekteu.seismic.model import load
+
+    forest = load()
+    same = 0
+    for seed in range(300, 306):
+        sc = _scene(("footstep", "vehicle", "none")[seed % 3], seed, rate=500.0)
+        plain = classify(forest, _segments(sc), Params()).label
+        offset = classify(forest, [replace(s, data=s.data + 65_000.0) for s in _segments(sc)], Params()).label
+        same += plain == offset
+    assert same == 6

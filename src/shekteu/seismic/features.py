@@ -31,10 +31,13 @@ def resample(data: np.ndarray, rate: float) -> np.ndarray:
 
     from scipy.signal import resample_poly
 
+    x = np.asarray(data, dtype=np.float64)
     if abs(rate - RATE) < 1e-6:
-        return np.asarray(data, dtype=np.float64)
+        return x
     ratio = Fraction(RATE / rate).limit_denominator(1000)
-    return resample_poly(np.asarray(data, dtype=np.float64), ratio.numerator, ratio.denominator)
+    # The offset is removed first: resampling pads with zeros, and a logger's DC offset (tens of
+    # thousands of counts) would ring at both ends of the window as a loud false transient.
+    return resample_poly(x - np.median(x), ratio.numerator, ratio.denominator)
 
 
 def _kurtosis(x: np.ndarray) -> float:
