@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from shekteu import audit
 from shekteu.cli.common import JsonOpt, UserError, app, open_runtime
 from shekteu.terminal import emit_json, err, out, progress, safe
 
@@ -16,7 +17,8 @@ sensors_app = typer.Typer(no_args_is_help=True, help="Covert seismic sensors: wh
 seismic_app = typer.Typer(no_args_is_help=True, help="Seismic detection: walkers and vehicles at watched sites.")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(seismic_app, name="seismic")
-AsOpt = Annotated[str, typer.Option("--as", help="Acting user (needs the sensors permission).")]
+AsOpt = Annotated[str | None, typer.Option("--as", help="Acting user (needs the sensors permission; default: "
+                                             "the local account).")]  # fmt: skip
 SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786); "
                                                   "default: local threads.")]  # fmt: skip
 ModelOpt = Annotated[Path | None, typer.Option("--model", help="A model file from `seismic train` (default: shipped).")]
@@ -24,12 +26,6 @@ ModelOpt = Annotated[Path | None, typer.Option("--model", help="A model file fro
 
 def _err(exc: Exception) -> UserError:
     return UserError(str(exc))
-
-
-def _local() -> str:
-    import getpass
-
-    return f"cli:{getpass.getuser()}"
 
 
 @sensors_app.command("add")
@@ -44,7 +40,7 @@ def sensors_add(
     gain: Annotated[float | None, typer.Option("--gain", help="Counts per m/s, if known.")] = None,
     response: Annotated[str | None, typer.Option("--response", help="Instrument or response description.")] = None,
     quiet: Annotated[list[str] | None, typer.Option("--quiet", help="Patrol hours HH:MM-HH:MM (repeatable).")] = None,
-    actor: Annotated[str | None, typer.Option("--as", help="Acting user (default: the local account).")] = None,
+    actor: AsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Register an installed sensor."""
@@ -55,7 +51,7 @@ def sensors_add(
     try:
         with rt.db.write() as session:
             s = add(session, seed_id, lat=lat, lon=lon, site_id=site, place=place, installed_on=installed, rate=rate,
-                    gain=gain, response=response, quiet_hours=quiet or [], actor=actor or _local())  # fmt: skip
+                    gain=gain, response=response, quiet_hours=quiet or [], actor=actor or audit.current_actor())  # fmt: skip
             row = as_json(s)
     except SeismicError as exc:
         raise _err(exc) from None
@@ -65,7 +61,7 @@ def sensors_add(
 @sensors_app.command("list")
 def sensors_list(
     all_sensors: Annotated[bool, typer.Option("--all", help="Include removed sensors.")] = False,
-    actor: Annotated[str | None, typer.Option("--as", help="Acting user (default: the local account).")] = None,
+    actor: AsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Sensors with their positions (sensitive: the listing is audited)."""
@@ -75,7 +71,7 @@ def sensors_list(
 
     rt = open_runtime()
     with rt.db.write() as session:
-        rows = [as_json(s) for s in listing(session, actor=actor or _local(), all_sensors=all_sensors)]
+        rows = [as_json(s) for s in listing(session, actor=actor or audit.current_actor(), all_sensors=all_sensors)]
     if json_out:
         for r in rows:
             emit_json({k: r[k] for k in ("id", "seed_id", "lat", "lon", "site_id", "rate")} | r)
@@ -93,7 +89,7 @@ def sensors_remove(
     seed_id: Annotated[str, typer.Argument()],
     reason: Annotated[str, typer.Option("--reason", help="Why (audit log).")],
     on: Annotated[str | None, typer.Option("--on", help="YYYY-MM-DD (default today).")] = None,
-    actor: Annotated[str | None, typer.Option("--as", help="Acting user (default: the local account).")] = None,
+    actor: AsOpt = None,
 ) -> None:
     """Mark a sensor removed (its record stays)."""
     from shekteu.seismic import SeismicError
@@ -102,7 +98,7 @@ def sensors_remove(
     rt = open_runtime()
     try:
         with rt.db.write() as session:
-            s = remove(session, seed_id, actor=actor or _local(), reason=reason, on=on)
+            s = remove(session, seed_id, actor=actor or audit.current_actor(), reason=reason, on=on)
             out.print(f"sensor {s.id} {safe(s.seed_id)} removed on {s.removed_on}")
     except SeismicError as exc:
         raise _err(exc) from None
@@ -113,7 +109,7 @@ def sensors_mute(
     seed_id: Annotated[str, typer.Argument()],
     reason: Annotated[str, typer.Option("--reason", help="Why (audit log).")],
     off: Annotated[bool, typer.Option("--off", help="Unmute.")] = False,
-    actor: Annotated[str | None, typer.Option("--as", help="Acting user (default: the local account).")] = None,
+    actor: AsOpt = None,
 ) -> None:
     """Mute a sensor: its events are kept but raise no alert (works, a herd grazing there …)."""
     from shekteu.seismic import SeismicError
@@ -122,7 +118,7 @@ def sensors_mute(
     rt = open_runtime()
     try:
         with rt.db.write() as session:
-            set_muted(session, seed_id, not off, actor=actor or _local(), reason=reason)
+            set_muted(session, seed_id, not off, actor=actor or audit.current_actor(), reason=reason)
     except SeismicError as exc:
         raise _err(exc) from None
 
