@@ -215,3 +215,35 @@ def test_the_sensor_map_and_timeline_in_the_browser(sensor_site: Dash, page) -> 
     assert widths and all(w == 900 for w in widths), widths
     shot(page, "sensor_site")
     assert failed == [] and not [e for e in errors if "Content Security Policy" in e], (failed, errors)
+
+
+@pytest.fixture
+def posts_site(make_runtime, tmp_path: Path) -> Iterator[Dash]:
+    rt = make_runtime()
+    ticket = seed(rt, tmp_path)
+    from tests.test_posts_dashboard import install
+
+    install(rt, tmp_path)
+    for base in serve(rt):
+        yield Dash(rt, base, ticket)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_checkpoint_plan_map_in_the_browser(posts_site: Dash, page) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("shapely")
+    site = posts_site
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.set_extra_http_headers({"Accept-Language": "kk"})
+    sign_in(page, site, "ann")
+    page.goto(site.base + "/dash/posts")
+    page.wait_for_selector("#map[data-loaded='2']", timeout=20_000)
+    marks = page.locator(".post-mark")
+    assert marks.count() == 2 and sorted(marks.all_inner_texts()) == ["1", "2"]
+    assert page.locator("path.flow").count() >= 1
+    assert "Бекеттер" in page.locator("h2").first.inner_text()
+    shot(page, "posts")
+    assert not [f for f in failed if "/favicon" not in f], failed
+    assert not [e for e in errors if "Content Security Policy" in e], errors

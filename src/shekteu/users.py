@@ -36,6 +36,9 @@ PERMISSIONS = {
     # Covert sensors (issue 22): their positions and alerts are for the drug unit only, never for
     # volunteer coordinators; changes and position listings are audited.
     "sensors": ("analyst",),
+    # Checkpoint plans (issue 26): where mobile posts stand is for the drug unit only; every plan made
+    # and every view of post positions is audited.
+    "posts": ("analyst",),
 }
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 

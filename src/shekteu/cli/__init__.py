@@ -13,6 +13,7 @@ from shekteu.cli import (  # noqa: F401  (importing registers their commands on 
     detect,
     field,
     model,
+    posts,
     queue,
     seismic,
     shops,

@@ -42,7 +42,7 @@ VOCABULARY = (
     "received", "in_review", "actioned", "closed", "rejected", "online_shop", "graffiti", "other",
     "proposed", "approved", "sent", "blocked", "verified", "reappeared", "regulator", "telegram", "bank", "hosting",
     "reported", "assigned", "painted", "confirmed", "merged", "separated", "suggested",
-    "footstep", "vehicle", "silent", "flat", "clipped", "clock", "open",
+    "footstep", "vehicle", "silent", "flat", "clipped", "clock", "open", "ilp", "ilp-time-limit", "greedy",
 )  # fmt: skip
 _CALL = re.compile(r"""\b(?:N_|_)\(\s*(["'])((?:\\.|(?!\1).)+)\1\s*\)""")
 
