@@ -6,13 +6,7 @@
   function start() {
     var box = document.getElementById("map");
     if (!box || !window.L) { return; }
-    var map = L.map(box).setView([43.6, 73.8], 7);
-    var layers = L.control.layers(null, {}).addTo(map);
-    getJSON("/api/districts").then(function (data) {
-      var layer = L.geoJSON(data, { style: { color: "#777", weight: 1, fill: false, className: "district" },
-        onEachFeature: function (f, l) { l.bindTooltip(el("span", f.properties.name)); } });
-      layer.addTo(map); layer.bringToBack();
-    }).catch(function () {});
+    var base = window.ShekteuMap.withDistricts(box, [43.6, 73.8], 7), map = base.map, layers = base.layers;
     getJSON("/api/posts/plans/" + encodeURIComponent(box.dataset.plan)).then(function (data) {
       var kind = function (k) { return data.features.filter(function (f) { return f.properties.kind === k; }); };
       var top = Math.max.apply(null, kind("flow").map(function (f) { return f.properties.share; }).concat([0.001]));

@@ -29,13 +29,7 @@
   function start() {
     var box = document.getElementById("map");
     if (!box || !window.L) { return; }
-    var map = L.map(box).setView([43.6, 73.8], 8);
-    var layers = L.control.layers(null, {}).addTo(map);
-    getJSON("/api/districts").then(function (data) {
-      var layer = L.geoJSON(data, { style: { color: "#777", weight: 1, fill: false, className: "district" },
-        onEachFeature: function (f, l) { l.bindTooltip(el("span", f.properties.name)); } });
-      layer.addTo(map); layer.bringToBack();
-    }).catch(function () {});
+    var base = window.ShekteuMap.withDistricts(box, [43.6, 73.8], 8), map = base.map, layers = base.layers;
     getJSON("/api/field/sites").then(function (data) {
       var layer = L.geoJSON(data, { style: { weight: 2, fillOpacity: 0.3, className: "field" } }).addTo(map);
       layers.addOverlay(layer, box.dataset.labelField);
