@@ -17,6 +17,7 @@ from shekteu.cli import (  # noqa: F401  (importing registers their commands on 
     queue,
     seismic,
     shops,
+    stats,
     street,
     takedown,
     tips,
