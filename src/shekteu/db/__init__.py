@@ -86,7 +86,7 @@ class Database:
     """The engine plus session factories; `write()` and `read()` are the only ways in."""
 
     def __init__(self, url: str, migrate: bool = True) -> None:
-        from shekteu.db import ops_tables, posts_tables, seismic_tables  # noqa: F401  (their models join the metadata)
+        from shekteu.db import ops_tables, posts_tables, seismic_tables, stats_tables  # noqa: F401  (their models join the metadata)
 
         self.url = url
         self.engine = make_engine(url)

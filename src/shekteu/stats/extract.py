@@ -71,6 +71,8 @@ MONEY = [
     ("cash_seized_sum", r"наличн"),
 ]
 CHANGE_AFTER = re.compile(r"^\W*(?:\w+\W+){0,1}(?:больше|меньше|көп\b|артық|kóp\b)")
+PERIOD_WORDS = re.compile(r"\b20\d\d\s*(?:год|г\.|жыл|jyl)|месяц|полгод|полугод|\bай(?:да|дың|ында|ы)?\b|\baı(?:ynda|da)?\b|"
+                          r"карасора|қарасора|qarasora|с начала года|жыл басынан|jyl basynan")  # fmt: skip
 SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[«\"(А-ЯA-ZӘҒҚҢӨҰҮҺІ0-9•-])|\n+|\s+(?=•)")
 
 
@@ -265,8 +267,12 @@ def extract(text: str, released: str | None = None) -> list[Figure]:
     t = normalise(text)
     numbers = [n for n in find(t) if not n.distractor]
     text_period = places.period_in(t, when)
+    text_year = places.year_of(t, when)
     head = t[:400]
-    text_region = places.region_in(head) if not re.search(r"казахстан|по стране|республик|қазақстан|qazaqstan", head) else None
+    national = re.search(r"в\s+казахстане|по\s+(?:всей\s+)?(?:стране|республике)|республиканск|в\s+рк\b|мвд\s+(?:рк|казахстана)|"
+                         r"елімізде|(?<!солтүстік )(?<!шығыс )(?<!батыс )қазақстанда|qazaqstanda", head)  # fmt: skip
+    text_region = None if national else places.region_in(head)
+    current_period = None
     spans = _sentences(text)
     out: list[Figure] = []
     seen: set[tuple[str, float, str, str | None]] = set()
@@ -284,7 +290,9 @@ def extract(text: str, released: str | None = None) -> list[Figure]:
             continue  # stated twice (headline and body), once with the substance left out
         seen.add((*key, substance))
         region = places.region_in(before) or text_region or places.COUNTRY
-        period = places.period_in(sentence, when) if re.search(r"\b20\d\d\s*(?:год|г\.|жыл)|месяц|\bай", sentence) else None
+        if PERIOD_WORDS.search(sentence):  # a sentence that says its period sets it for those that follow
+            current_period = places.period_in(sentence, when, text_year) or current_period
+        period = current_period
         out.append(Figure(measure, n.value, n.unit, period or text_period, region, substance, _qualifier(before, after),
                           "case" if CASE.search(sentence) else None, n.start, n.span_end))  # fmt: skip
     return out

@@ -61,6 +61,10 @@ def region_in(text: str) -> str | None:
     return best
 
 
+def year_of(text: str, released: date | None) -> int | None:
+    return _year(text, released)
+
+
 def _year(text: str, released: date | None) -> int | None:
     m = re.search(r"\b(20\d\d)\s*(?:год|г\.|жыл|jyl)", text) or re.search(r"(?:қарасора|карасора)\W{0,4}(20\d\d)", text)
     if m:
@@ -72,13 +76,18 @@ def _month_end(year: int, month: int) -> str:
     return f"{year}-{month:02d}-{calendar.monthrange(year, month)[1]:02d}"
 
 
-def period_in(text: str, released: date | None) -> str | None:
-    """An ISO interval (or a year) for ``text``; None when it gives no period and there is no date."""
-    year = _year(text, released)
+def period_in(text: str, released: date | None, year_hint: int | None = None) -> str | None:
+    """An ISO interval (or a year) for ``text``; None when it gives no period and there is no date.
+    ``year_hint`` is the year of the whole document, for a sentence that names none."""
+    year = _year(text, released) if re.search(r"\b20\d\d", text) or released else year_hint
     if year is None:
         return None
-    if re.search(r"қарасора|карасора|qarasora", text) and not re.search(r"с начала года|жыл басынан|jyl basynan", text):
-        return f"{year}-06-01/{year}-10-31"
+    if re.search(r"қарасора|карасора|qarasora", text) and not re.search(r"с начала года|жыл басынан|jyl basynan|"
+                                                                       r"(?:\d+|\w+)\s+(?:ай|aı)(?:да|ynda)", text):
+        end = f"{year}-10-31"
+        if released and released.year == year and released.isoformat() < end:
+            end = released.isoformat()  # an interim count: the operation was still running
+        return f"{year}-06-01/{end}"
     m = re.search(rf"с\s+({MONTH_RE})\w*\s+по\s+({MONTH_RE})\w*", text)
     if m:
         first, last = MONTH_NUM[m.group(1)], MONTH_NUM[m.group(2)]
@@ -89,7 +98,7 @@ def period_in(text: str, released: date | None) -> str | None:
         months = int(m.group(1)) if m.group(1).isdigit() else RU_MONTHS.get(m.group(1))
         if months and 1 <= months <= 12:
             return f"{year}-01-01/{_month_end(year, months)}"
-    m = re.search(r"(\d+|\w+)\s+ай(?:да|дың|ында|\b)", text)
+    m = re.search(r"(\d+|\w+)\s+(?:ай|aı)(?:да|дың|ында|ynda|da|\b)", text)
     if m:
         months = int(m.group(1)) if m.group(1).isdigit() else KK_MONTHS.get(m.group(1))
         if months and 1 <= months <= 12:
