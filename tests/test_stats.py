@@ -238,3 +238,21 @@ def test_two_analysts_adding_one_release_at_once_keep_one(make_runtime) -> None:
     with rt.db.read() as s:
         assert s.scalar(select(func.count()).select_from(StatSource)) == 1
         assert s.scalar(select(func.count()).select_from(StatFigure)) == added
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Благодаря боту прокуратуры заблокировано 2886 наркосайтов и возбуждено 21 уголовное дело.",
+     [("sites_blocked", 2886), ("criminal_cases", 21)]),
+    ("Число наркопреступлений удалось снизить на 15,3 % (с 457 до 387).",
+     [("change_pct", 15.3), ("drug_crimes", 457), ("drug_crimes", 387)]),
+    ("В суд направлено 350 уголовных дел. Осуждено 1 100 человек.", [("cases_to_court", 350), ("persons_convicted", 1100)]),
+    ("На учете состоят 18 тысяч наркозависимых, добровольно прошли лечение 2 300 человек.",
+     [("registered_drug_users", 18000), ("persons_treated_voluntarily", 2300)]),
+    ("Выявлено 2 400 банковских карт дропов. Заблокировано 5 тысяч банковских карт.",
+     [("bank_cards_identified", 2400), ("card_accounts_blocked", 5000)]),
+    ("Пресечены попытки обналичивания на сумму 1,2 млрд тенге.", [("cash_out_attempt_sum", 1.2e9)]),
+    ("В Павлодарской области изъято 12,5 кг героина и 3 кг кокаина, задержаны 14 человек.",
+     [("seized", 12.5), ("seized", 3), ("persons_detained", 14)]),
+])  # fmt: skip
+def test_measures_beyond_the_development_texts(text: str, expected: list) -> None:  # type: ignore[type-arg]
+    assert [(f.measure, pytest.approx(f.value)) for f in extract(text, "2025-10-01")] == expected

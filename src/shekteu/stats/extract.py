@@ -63,13 +63,18 @@ GENERIC = re.compile(r"^\W*(?:человек|адам|лиц\b|дерек|derek|
 CASE = re.compile(r"у котор|у задержанн|у него\b|у них\b|\d+-летн|житель|жительниц|гражданин|мужчин|молодой человек|"
                   r"при обыске|при осмотре|во дворе|в доме\b|тұрғын|жанынан|жолаушы|күдікті|семейн\w+ пар|задержаны двое|"
                   r"у подозреваем|в аэропорту|служебная собака|выявлена лаборатория|ер адам|жастағы")  # fmt: skip
-MONEY = [
+MONEY = [  # the nearest of these before a tenge sum in its sentence decides (first on a tie)
+    ("account_funds_sum", r"средств\w*\s+на\s+(?:\w+\s+)?сч[её]т|на\s+счетах"),
+    ("cash_out_attempt_sum", r"обналичи"),
+    ("criminal_cases_sum", r"уголовн\w+\s+дел|ущерб"),
+    ("seized_value", r"стоимост|оценива|рыночн|құны"),
     ("blocked_sum", r"карт|сч[её]т"),
     ("assets_confiscated", r"имуществ|в доход государства|легализ|конфиск"),
     ("suspicious_operations_suspended", r"подозрительн"),
     ("drug_outlets_income", r"доход"),
     ("cash_seized_sum", r"наличн"),
 ]
+COURT = re.compile(r"(?:в\s+суд|сотқа)\s+(?:\S+\s+)?$|направлен\w*\s+в\s+суд\s+(?:\S+\s+)?$")
 CHANGE_AFTER = re.compile(r"^\W*(?:\w+\W+){0,1}(?:больше|меньше|көп\b|артық|kóp\b)")
 PERIOD_WORDS = re.compile(r"\b20\d\d\s*(?:год|г\.|жыл|jyl)|месяц|полгод|полугод|\bай(?:да|дың|ында|ы)?\b|\baı(?:ynda|da)?\b|"
                           r"карасора|қарасора|qarasora|с начала года|жыл басынан|jyl basynan")  # fmt: skip
@@ -233,7 +238,9 @@ def _measure(n: Number, after: str, before: str, clause: str, sentence: str) -> 
     if n.unit == "ha":
         return ("hemp_area_mowed" if re.search(r"скош|скашив|mowed|орыл", sentence) else "hemp_area"), "wild_hemp"
     if n.unit == "KZT":
-        return next((m for m, rx in MONEY if re.search(rx, before)), None), None
+        near = max(((m.end(), -order, measure) for order, (measure, rx) in enumerate(MONEY) for m in re.finditer(rx, before)),
+                   default=None)  # fmt: skip
+        return (near[2] if near else None), None
     if n.unit == "USD":
         return ("crypto_arrested_value" if "крипто" in before else "seized_value"), None
     if n.unit == "doses":
@@ -242,7 +249,17 @@ def _measure(n: Number, after: str, before: str, clause: str, sentence: str) -> 
         return "seized_doses", _substance(after, before)
     if CHANGE_AFTER.match(after) and re.match(r"^\W*факт\w*\s+көп|^\W*\w*\s*(?:больше|меньше)", after):
         return "change_abs", None
-    measure = _count_measure(after, before)
+    return _refine(_count_measure(after, before), after, before, clause, sentence)
+
+
+def _refine(measure: str | None, after: str, before: str, clause: str, sentence: str) -> tuple[str | None, str | None]:
+    """A count's measure corrected by its verbs and constructions (court, found vs blocked, destroyed vs taken)."""
+    if measure == "criminal_cases" and COURT.search(before):
+        measure = "cases_to_court"
+    if measure == "card_accounts_blocked" and re.search(r"выявлен|установлен|анықтал", clause) and not re.search(
+        r"заблок|блокир|бұғат|buǵat", clause
+    ):
+        measure = "bank_cards_identified"  # found, not (yet) blocked
     if measure is None and re.search(r"(?:\bс|\bдо|\bот)\s+(?:\d[\d ]*\s+до\s+)?$", before):
         measure = _noun_before(before)  # "фактов сбыта - с 1 407 до 1 637": the noun before counts both
     if measure in ("bushes_seized", "bushes_destroyed", "plants_destroyed"):

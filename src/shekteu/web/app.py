@@ -71,6 +71,7 @@ def create_app(rt: Runtime, *, embedded_worker: bool | None = None) -> FastAPI:
         dash_queue,
         dash_seismic,
         dash_shops,
+        dash_stats,
         dash_street,
         dash_takedowns,
         dash_tips,
@@ -114,7 +115,7 @@ def create_app(rt: Runtime, *, embedded_worker: bool | None = None) -> FastAPI:
     app.include_router(telegram_hook.router)
     app.include_router(auth.router)
     for module in (dash_overview, dash_tips, dash_shops, dash_takedowns, dash_street, dash_field, dash_verdicts,
-                   dash_queue, dash_seismic, dash_posts, dash_admin):
+                   dash_queue, dash_seismic, dash_posts, dash_stats, dash_admin):
         app.include_router(module.api)
         app.include_router(module.pages)
 

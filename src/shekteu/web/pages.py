@@ -24,7 +24,7 @@ NAV = (("overview", "/dash", N_("Overview")), ("tips", "/dash/tips", N_("Tips"))
        ("verdicts", "/dash/verdicts", N_("Verdicts")),
        ("takedowns", "/dash/takedowns", N_("Takedowns")), ("map", "/dash/map", N_("Map")),
        ("board", "/dash/board", N_("Task board")), ("sensors", "/dash/sensors", N_("Sensors")),
-       ("posts", "/dash/posts", N_("Posts")),
+       ("posts", "/dash/posts", N_("Posts")), ("stats", "/dash/stats", N_("Statistics")),
        ("audit", "/dash/audit", N_("Audit log")),
        ("queue", "/dash/queue", N_("Job queue")), ("settings", "/dash/settings", N_("Settings")))  # fmt: skip
 NAV_PERMISSION = {"queue": "queue.manage", "sensors": "sensors", "posts": "posts"}  # shown only to those who may use it
