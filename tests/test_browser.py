@@ -247,3 +247,35 @@ def test_the_checkpoint_plan_map_in_the_browser(posts_site: Dash, page) -> None:
     shot(page, "posts")
     assert not [f for f in failed if "/favicon" not in f], failed
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+@pytest.fixture
+def stats_site(make_runtime, tmp_path: Path) -> Iterator[Dash]:
+    rt = make_runtime()
+    ticket = seed(rt, tmp_path)
+    from tests.test_stats_dashboard import install
+
+    install(rt)
+    for base in serve(rt):
+        yield Dash(rt, base, ticket)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_statistics_page_in_the_browser(stats_site: Dash, page) -> None:  # type: ignore[no-untyped-def]
+    site = stats_site
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.set_extra_http_headers({"Accept-Language": "kk"})
+    sign_in(page, site, "ann")
+    page.goto(site.base + "/dash/stats?measure=drug_offences&by=region")
+    assert "Жедел статистика" in page.locator("h1").inner_text()
+    assert page.locator("#stats-table tbody tr").count() >= 3
+    for _ in range(100):  # the choropleth is drawn on the server: wait for the image, no script needed
+        width = page.eval_on_selector("#stats-map", "img => img.complete && img.naturalWidth")
+        if width:
+            break
+        page.wait_for_timeout(100)
+    assert width == 1400
+    assert "дереккөздер сәйкес емес" in page.locator("#stats-issues").inner_text()
+    shot(page, "stats")
+    assert not [f for f in failed if "/favicon" not in f], failed

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from shekteu.stats.store import period_bounds
+
 NAMED = ("marijuana", "hashish", "heroin", "synthetic", "cocaine", "opium", "mephedrone", "a-PVP")
 PARTS = [  # (total measure, part measures): the parts cannot add up to more than the total
     ("drug_crimes", ("sale_cases", "cultivation_cases", "smuggling_cases")),
@@ -151,7 +153,9 @@ def compare(figs: list[dict[str, Any]], by: str = "year") -> list[dict[str, Any]
     previous = None
     for key in sorted(rows):
         group = rows[key]
-        best = max(group, key=lambda f: (_length(f["period"]), f["base"]))
+        # a year: its longest-running count; a region: its most recent one (then the longest)
+        best = max(group, key=lambda f: (_length(f["period"]), f["base"]) if by == "year" else
+                   (period_bounds(f["period"])[1] or "", _length(f["period"]), f["base"]))  # fmt: skip
         row = {by: key, "value": best["value"], "unit": best["unit"], "base": best["base"], "period": best["period"],
                "qualifier": best.get("qualifier"), "sources": sorted({f["source"].get("outlet") or f["source"]["name"]
                                                                       for f in group}),
@@ -164,8 +168,6 @@ def compare(figs: list[dict[str, Any]], by: str = "year") -> list[dict[str, Any]
 
 
 def _length(period: str) -> int:
-    from shekteu.stats.store import period_bounds
-
     a, b = period_bounds(period)
     if not a or not b:
         return 0
@@ -177,8 +179,6 @@ def _length(period: str) -> int:
 def _year_apart(a: str, b: str) -> bool:
     """Whether period ``b`` is period ``a`` one year later (Jan–Sep 2024 and Jan–Sep 2025): only then is a
     change on the year a fair comparison."""
-    from shekteu.stats.store import period_bounds
-
     (a0, a1), (b0, b1) = period_bounds(a), period_bounds(b)
     if not (a0 and a1 and b0 and b1):
         return False

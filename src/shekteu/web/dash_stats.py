@@ -59,7 +59,7 @@ async def stats_page(request: Request, user: Viewer, measure: Annotated[str, Que
                      substance: Substance = "drugs_total", by: By = "year") -> HTMLResponse:  # fmt: skip
     from shekteu.stats.compare import checks, compare
     from shekteu.stats.extract import measures
-    from shekteu.stats.report import label, region_name
+    from shekteu.stats.report import UNITS, label, number, region_name
     from shekteu.web.charts import week_bars
 
     lang = language(request, user)
@@ -72,6 +72,8 @@ async def stats_page(request: Request, user: Viewer, measure: Annotated[str, Que
     table = compare(rows, by)
     for r in table:
         r["name"] = region_name(r["region"], text_lang) if by == "region" else r["year"]
+        r["shown"] = f"{number(r['value'])} {UNITS[text_lang].get(r['unit'], r['unit'])}".strip()
+        r["all"] = ", ".join(number(v) for v in r["values"])
     all_measures = sorted(measures(), key=lambda m: label(m, text_lang))
     return render(request, user, "dash/stats.html", section="stats", measure=measure, substance=substance, by=by,
                   table=table, bars=week_bars([int(r["base"]) for r in table]) if by == "year" else [],
