@@ -217,15 +217,20 @@ def test_the_sensor_map_and_timeline_in_the_browser(sensor_site: Dash, page) -> 
     assert failed == [] and not [e for e in errors if "Content Security Policy" in e], (failed, errors)
 
 
-@pytest.fixture
-def posts_site(make_runtime, tmp_path: Path) -> Iterator[Dash]:
+def _served(make_runtime, tmp_path: Path, install) -> Iterator[Dash]:  # type: ignore[no-untyped-def]
+    """A seeded dashboard with ``install(rt)`` run on it, served on a local port."""
     rt = make_runtime()
     ticket = seed(rt, tmp_path)
-    from tests.test_posts_dashboard import install
-
-    install(rt, tmp_path)
+    install(rt)
     for base in serve(rt):
         yield Dash(rt, base, ticket)
+
+
+@pytest.fixture
+def posts_site(make_runtime, tmp_path: Path) -> Iterator[Dash]:
+    from tests.test_posts_dashboard import install
+
+    yield from _served(make_runtime, tmp_path, lambda rt: install(rt, tmp_path))
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -251,13 +256,9 @@ def test_the_checkpoint_plan_map_in_the_browser(posts_site: Dash, page) -> None:
 
 @pytest.fixture
 def stats_site(make_runtime, tmp_path: Path) -> Iterator[Dash]:
-    rt = make_runtime()
-    ticket = seed(rt, tmp_path)
     from tests.test_stats_dashboard import install
 
-    install(rt)
-    for base in serve(rt):
-        yield Dash(rt, base, ticket)
+    yield from _served(make_runtime, tmp_path, install)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

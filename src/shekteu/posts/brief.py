@@ -8,7 +8,6 @@ numbered red marks, sources green, destinations blue, district outlines grey. Ma
 from __future__ import annotations
 
 import io
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -82,29 +81,13 @@ def _coords(g: dict[str, Any]) -> list[Any]:
 
 
 def render(plan: dict[str, Any], *, author: str, source: str = "") -> bytes:
-    from fpdf import FPDF
-
+    from shekteu.dossier.pages import document
     from shekteu.dossier.pdf import _printable
 
     s = plan["shekteu"]["summary"]
     r = s["rota"]
     names = _districts()
-    fonts = resources.files("shekteu.dossier").joinpath("fonts")
-    class Brief(FPDF):
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font("DejaVu", "", 7)
-            self.cell(0, 5, f"Shekteu — ДСП — стр. {self.page_no()}/{{nb}}", align="C")
-
-    pdf = Brief(format="A4")
-    pdf.set_creator("Shekteu")
-    pdf.set_title("Мобильные посты: план размещения")
-    with (resources.as_file(fonts.joinpath("DejaVuSans.ttf")) as regular,
-          resources.as_file(fonts.joinpath("DejaVuSans-Bold.ttf")) as bold):  # fmt: skip
-        pdf.add_font("DejaVu", "", str(regular))
-        pdf.add_font("DejaVu", "B", str(bold))
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.alias_nb_pages()
+    pdf = document("Мобильные посты: план размещения", "Shekteu — ДСП")
     pdf.add_page()
     width = pdf.epw
 

@@ -170,30 +170,13 @@ def map_values(rows: list[dict[str, Any]]) -> tuple[str, str | None, dict[str, f
 
 def pdf(rows: list[dict[str, Any]], checks: list[dict[str, Any]], *, period: str, region: str | None,
         lang: str = "ru") -> bytes:  # fmt: skip
-    from fpdf import FPDF
-
+    from shekteu.dossier.pages import document
     from shekteu.dossier.pdf import _printable
 
     if lang not in LANGS:
         raise StatsError(f"--lang {lang}: use ru or kk")
     words, units, subs = WORDS[lang], UNITS[lang], SUBSTANCES[lang]
-    fonts = resources.files("shekteu.dossier").joinpath("fonts")
-
-    class Report(FPDF):
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font("DejaVu", "", 7)
-            self.cell(0, 5, f"Shekteu — {words['title']} — {self.page_no()}/{{nb}}", align="C")
-
-    doc = Report(format="A4")
-    doc.set_creator("Shekteu")
-    doc.set_title(words["title"])
-    with (resources.as_file(fonts.joinpath("DejaVuSans.ttf")) as regular,
-          resources.as_file(fonts.joinpath("DejaVuSans-Bold.ttf")) as bold):  # fmt: skip
-        doc.add_font("DejaVu", "", str(regular))
-        doc.add_font("DejaVu", "B", str(bold))
-    doc.alias_nb_pages()
-    doc.set_auto_page_break(True, margin=15)
+    doc = document(words["title"], f"Shekteu — {words['title']}")
     doc.add_page()
     width = doc.epw
 
