@@ -29,6 +29,7 @@ def test_the_statistics_page_compares_and_flags(dash: Dash) -> None:
     page = cora.get("/dash/stats", params={"measure": "drug_offences", "by": "region"}, headers={"Accept-Language": "ru"})
     assert page.status_code == 200 and "Оперативная статистика" in page.text
     assert "Туркестанская" in page.text and "источники расходятся" in page.text  # 629 vs 673 for one region
+    assert "629, 673 — в 2 документах" in page.text and "documents" not in page.text  # said in the reader's language
     assert "<b>Outlet</b>" not in page.text and "&lt;b&gt;Outlet&lt;/b&gt;" in page.text
     years = cora.get("/dash/stats", params={"measure": "seized", "substance": "drugs_total"})
     assert years.status_code == 200 and "<rect" in years.text

@@ -53,7 +53,7 @@ def checks(figs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         lo, hi = values[0], values[-1]
         kind = "unit_off_by_1000" if lo > 0 and 900 <= hi / lo <= 1100 else "sources_disagree"
         found.append({"kind": kind, "measure": measure, "substance": substance, "region": region, "period": period,
-                      "values": values, "figures": [f["id"] for f in rows],
+                      "values": values, "figures": [f["id"] for f in rows], "documents": len(by_source),
                       "detail": f"{measure}{'/' + substance if substance else ''} {region} {period}: "
                                 f"{', '.join(_fmt(v) for v in values)} in {len(by_source)} documents"})  # fmt: skip
     found += _headlines(figs) + _parts(figs)
@@ -95,6 +95,7 @@ def _headlines(figs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 if near["base"] and 0.5 <= h["base"] / near["base"] <= 2:
                     out.append({"kind": "headline_vs_body", "measure": h["measure"], "values": [h["base"], near["base"]],
                                 "figures": [h["id"], near["id"]], "region": h["region"], "period": h.get("period"),
+                                "source": h["source"].get("name"), "substance": h.get("substance"),
                                 "detail": f"{h['measure']}: the headline says {_fmt(h['base'])}, the text "
                                           f"{_fmt(near['base'])} ({h['source'].get('name')})"})  # fmt: skip
     return out
@@ -130,6 +131,7 @@ def _parts(figs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _part_flag(measure: str, total: dict[str, Any], part_sum: float, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"kind": "parts_above_total", "measure": measure, "values": [total["base"], part_sum],
             "figures": [f["id"] for f in rows], "region": total["region"], "period": total.get("period"),
+            "source": total["source"].get("name"), "substance": total.get("substance"),
             "detail": f"{measure}: parts add up to {_fmt(part_sum)}, above the total {_fmt(total['base'])} "
                       f"({total['source'].get('name')})"}  # fmt: skip
 

@@ -43,6 +43,16 @@ UNITS = {"ru": {"count": "", "t": "т", "kg": "кг", "g": "г", "l": "л", "ha"
                 "pct": "%", "ratio": "раз", "doses": "доз"},
          "kk": {"count": "", "t": "т", "kg": "кг", "g": "г", "l": "л", "ha": "га", "KZT": "теңге", "USD": "USD",
                 "pct": "%", "ratio": "есе", "doses": "доза"}}  # fmt: skip
+SAYS = {
+    "ru": {"sources_disagree": "{what}, {where}, {period}: {values} — в {n} документах",
+           "unit_off_by_1000": "{what}, {where}, {period}: {values} — единицы расходятся в 1000 раз",
+           "headline_vs_body": "{what}: в заголовке {a}, в тексте {b} ({source})",
+           "parts_above_total": "{what}: сумма частей {b} больше итога {a} ({source})"},
+    "kk": {"sources_disagree": "{what}, {where}, {period}: {n} құжатта {values}",
+           "unit_off_by_1000": "{what}, {where}, {period}: {values} — өлшем бірліктері 1000 есе өзгеше",
+           "headline_vs_body": "{what}: тақырыпта {a}, мәтінде {b} ({source})",
+           "parts_above_total": "{what}: бөліктер қосындысы {b} жалпы {a} мәнінен көп ({source})"},
+}  # fmt: skip
 COLUMNS = ["measure", "value", "unit", "substance", "qualifier", "scope", "period", "region", "source_kind", "source",
            "outlet", "date", "url", "sha256", "as_written"]  # fmt: skip
 
@@ -62,6 +72,19 @@ def number(v: float) -> str:
     """12 500 000 and 26,1 as a Russian reader writes them."""
     text = f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}".rstrip("0").rstrip(".")
     return text.replace(",", " ").replace(".", ",")
+
+
+def describe(check: dict[str, Any], lang: str) -> str:
+    """A contradiction as a sentence in ``lang`` (the CLI prints the English ``detail``)."""
+    if lang not in SAYS:
+        return str(check["detail"])
+    substance = check.get("substance")
+    what = label(check["measure"], lang) + (f" ({SUBSTANCES[lang].get(substance, substance)})" if substance else "")
+    values = [number(v) for v in check.get("values", [])]
+    return SAYS[lang][check["kind"]].format(what=what, where=region_name(check.get("region") or places.COUNTRY, lang),
+                                            period=check.get("period") or "—", values=", ".join(values),
+                                            n=check.get("documents", ""), a=values[0] if values else "",
+                                            b=values[-1] if values else "", source=check.get("source") or "")  # fmt: skip
 
 
 def label(measure: str, lang: str) -> str:
@@ -220,7 +243,7 @@ def pdf(rows: list[dict[str, Any]], checks: list[dict[str, Any]], *, period: str
     doc.ln(3)
     line(words["checks"], 12, "B")
     for c in checks or []:
-        line(f"• {c['detail']}", 8)
+        line(f"• {describe(c, lang)}", 8)
     if not checks:
         line(words["none"])
     measure, substance, values = map_values(rows)

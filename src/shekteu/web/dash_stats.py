@@ -59,7 +59,7 @@ async def stats_page(request: Request, user: Viewer, measure: Annotated[str, Que
                      substance: Substance = "drugs_total", by: By = "year") -> HTMLResponse:  # fmt: skip
     from shekteu.stats.compare import checks, compare
     from shekteu.stats.extract import measures
-    from shekteu.stats.report import UNITS, label, number, region_name
+    from shekteu.stats.report import UNITS, describe, label, number, region_name
     from shekteu.web.charts import week_bars
 
     lang = language(request, user)
@@ -77,7 +77,8 @@ async def stats_page(request: Request, user: Viewer, measure: Annotated[str, Que
     all_measures = sorted(measures(), key=lambda m: label(m, text_lang))
     return render(request, user, "dash/stats.html", section="stats", measure=measure, substance=substance, by=by,
                   table=table, bars=week_bars([int(r["base"]) for r in table]) if by == "year" else [],
-                  issues=checks(rows), figures=len(rows), measure_label=label(measure, text_lang),
+                  issues=[c | {"said": describe(c, lang)} for c in checks(rows)], figures=len(rows),
+                  measure_label=label(measure, text_lang),
                   choices=[(m, label(m, text_lang)) for m in all_measures])  # fmt: skip
 
 
