@@ -344,3 +344,14 @@ def test_an_evade_plan_keeps_its_rota_promise_in_the_evade_model(tmp_path: Path)
     assert m.pure_share == pytest.approx(pure.share)
     exact = sum(pr * placement.value(p, pl, "evade") for pl, pr in zip(m.placements, m.probability, strict=True))
     assert exact / p.total == pytest.approx(m.expected_share, rel=1e-6) and m.expected_share >= 0.8 * pure.share - 1e-6
+
+
+def test_sources_from_a_csv_of_coordinates(tmp_path: Path) -> None:
+    table = tmp_path / "sites.csv"
+    table.write_text(f"name,lat,lon,hectares\nA,{at(1, 1)[1]},{at(1, 1)[0]},12\n", encoding="utf-8")
+    (place,) = flows.read_places(table, kind="source")
+    assert place.weight == 12 and place.name == "A" and place.lon == pytest.approx(at(1, 1)[0])
+    bare = tmp_path / "bare.csv"
+    bare.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(PostsError, match="needs lat and lon columns"):
+        flows.read_places(bare, kind="source")

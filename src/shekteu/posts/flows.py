@@ -70,7 +70,8 @@ def _number(value: Any) -> float | None:
 
 
 def read_places(path: Path, *, kind: str) -> list[Place]:
-    """Points or polygons from a GeoJSON/GeoPackage/shapefile; weight from ``weight``, ``hectares``,
+    """Points or polygons from a GeoJSON/GeoPackage/shapefile (or a CSV with lat/lon columns); weight
+    from ``weight``, ``hectares``,
     ``population`` (or the OSM ``place`` class), a polygon's own area, or 1."""
     import pyogrio
     import pyogrio.raw
@@ -80,11 +81,19 @@ def read_places(path: Path, *, kind: str) -> list[Place]:
     if not path.is_file():
         raise PostsError(f"{path}: no such file")
     try:
-        layers = [(str(n), str(kind or "").lower()) for n, kind in pyogrio.list_layers(str(path))]
-        points = [n for n, kind in layers if "point" in kind] or [n for n, kind in layers if "polygon" in kind]
-        meta, _f, wkb, values = pyogrio.raw.read(str(path), layer=(points or [layers[0][0]])[0], max_features=1_000_001)
+        if path.suffix.lower() == ".csv":  # a table with lat/lon columns
+            meta, _f, wkb, values = pyogrio.raw.read(str(path), max_features=1_000_001, KEEP_GEOM_COLUMNS="NO",
+                                                     X_POSSIBLE_NAMES="lon,longitude,lng,x",
+                                                     Y_POSSIBLE_NAMES="lat,latitude,y")  # fmt: skip
+        else:
+            layers = [(str(n), str(kind or "").lower()) for n, kind in pyogrio.list_layers(str(path))]
+            points = [n for n, kind in layers if "point" in kind] or [n for n, kind in layers if "polygon" in kind]
+            meta, _f, wkb, values = pyogrio.raw.read(str(path), layer=(points or [layers[0][0]])[0],
+                                                     max_features=1_000_001)  # fmt: skip
     except Exception as exc:  # GDAL's reason, one line
         raise PostsError(f"{path}: not a readable points file ({str(exc).splitlines()[0][:200]})") from None
+    if wkb is None:
+        raise PostsError(f"{path}: no geometry in it (a CSV needs lat and lon columns)")
     if len(wkb) > 1_000_000:
         raise PostsError(f"{path}: more than a million features")
     crs = str(meta.get("crs") or "")
