@@ -5,6 +5,7 @@ schema of its own there, so tests stay independent and can run in parallel."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,3 +91,13 @@ def web2() -> Iterator[LocalServer]:
     server = LocalServer("127.0.0.2")
     yield server
     server.close()
+
+
+@pytest.fixture
+def tesseract() -> None:
+    """Tests that read walls with Tesseract skip where it is not installed (a newcomer's machine) and
+    fail where CI says it must be (SHEKTEU_REQUIRE_TESSERACT=1)."""
+    if shutil.which("tesseract") is None:
+        if os.environ.get("SHEKTEU_REQUIRE_TESSERACT"):
+            pytest.fail("Tesseract is required (SHEKTEU_REQUIRE_TESSERACT) but not installed")
+        pytest.skip("Tesseract is not installed: apt-get install tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz")

@@ -354,7 +354,7 @@ def test_training_without_pytorch_says_what_to_install(env, tmp_path: Path) -> N
 
     code = "import sys; sys.modules['torch'] = None; from shekteu.cli import main; main()"  # an install without PyTorch
     done = subprocess.run([sys.executable, "-c", code, "field", "train", str(NAIP), "--out", str(tmp_path / "m")],
-                          capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=False)  # fmt: skip
+                          capture_output=True, text=True, env={**os.environ, **env}, timeout=900, check=False)  # fmt: skip
     assert done.returncode == 2 and "needs PyTorch" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "m").exists()
 

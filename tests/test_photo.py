@@ -97,7 +97,7 @@ def test_heic_photos_are_read() -> None:
     assert result.error is None and result.gps == {"lat": 43.25, "lon": 76.95}
 
 
-def test_ocr_recovers_latin_handles_from_a_painted_wall() -> None:
+def test_ocr_recovers_latin_handles_from_a_painted_wall(tesseract: None) -> None:
     result = analyse_bytes("wall.jpg", jpeg(painted("@snow_almaty_bot")))
     assert result.error is None
     assert {
@@ -115,7 +115,7 @@ def test_skew_is_measured_from_the_text(angle: float) -> None:
     assert skew_angle(np.full((300, 900), 255, np.uint8)) == 0.0  # nothing to measure: left as it is
 
 
-def test_ocr_reads_a_handle_photographed_at_an_angle() -> None:
+def test_ocr_reads_a_handle_photographed_at_an_angle(tesseract: None) -> None:
     result = analyse_bytes("tilted.jpg", jpeg(painted_tilted("@snow_almaty_bot", 12, seed=4)))
     assert result.error is None
     assert "@snow_almaty_bot" in [i["normalized"] for i in result.indicators]

@@ -191,11 +191,12 @@ def test_a_flood_from_one_number_is_limited_and_the_server_keeps_going(served: S
     flood = whatsapp(*[msg(100 + n, "text", text={"body": f"спам {n}"}) for n in range(500)])
     body, headers = signed(flood)
     assert (
-        httpx.post(served.url("/webhooks/whatsapp"), content=body, headers=headers, timeout=120).status_code
+        httpx.post(served.url("/webhooks/whatsapp"), content=body, headers=headers, timeout=900).status_code
         == 200
     )
     assert served.tips() == served.rt.settings.tip_rate_limit
-    replies = [m["text"]["body"] for m in served.sent(at_least=500, timeout=60)]
+    # waits, not a speed limit: a busy 2-core machine may take minutes to answer 500 messages
+    replies = [m["text"]["body"] for m in served.sent(at_least=500, timeout=900)]
     assert sum("Слишком много" in r for r in replies) == 500 - served.rt.settings.tip_rate_limit
     other = whatsapp(msg(9999, "text", sender="77015550000", text={"body": "магазин @other_one_bot"}))
     body, headers = signed(other)
