@@ -154,3 +154,8 @@ def test_an_allow_list_opens_only_the_listed_networks() -> None:
     assert check_url("http://127.0.0.2/", allow) is not None
     assert check_url("http://10.0.0.1/", allow) is not None
     assert refusal_reason(ipaddress.ip_address("::1"), allow) is not None
+
+
+def test_a_refusal_says_how_to_allow_a_network() -> None:
+    reason = check_url("http://127.0.0.1:8080/") or ""
+    assert "loopback" in reason and "SHEKTEU_FETCH_ALLOW_NETWORKS" in reason

@@ -227,3 +227,17 @@ def test_two_promotions_at_once_leave_exactly_one_model_in_use(rt: Runtime, tmp_
     with rt.db.read() as s:
         assert s.scalar(select(func.count()).select_from(DetectorModel).where(DetectorModel.active.is_(True))) == 1
         assert registry.active(s).version == versions[2]
+
+
+def test_training_without_out_leaves_the_packaged_model_alone(env: dict[str, str], tmp_path: Path) -> None:
+    import hashlib
+
+    pytest.importorskip("sklearn")
+    from shekteu.detect.model import default_path
+
+    before = hashlib.sha256(default_path().read_bytes()).hexdigest()
+    done = run(env, "model", "train", "--synthetic", "30")
+    assert done.returncode == 0, done.stderr
+    written = Path(env["SHEKTEU_DATA_DIR"]) / "models" / "detector.npz"
+    assert written.exists() and "SHEKTEU_MODEL_PATH" in done.stdout
+    assert hashlib.sha256(default_path().read_bytes()).hexdigest() == before

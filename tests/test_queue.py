@@ -386,9 +386,9 @@ def test_serve_runs_its_worker_as_a_child_that_dies_with_it(env: dict[str, str],
     full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | env | {
         "SHEKTEU_PORT": str(port), "SHEKTEU_WORKER_POLL_SECONDS": "0.2", mark.split("=")[0]: mark.split("=")[1]}  # fmt: skip
     server = subprocess.Popen([sys.executable, "-c", "from shekteu.cli import main; main()", "serve"], env=full,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 600  # a wait, not a speed limit
         processed = None
         while time.monotonic() < deadline and processed is None:  # the child worker processes the tip
             with rt.db.read() as s:
@@ -398,8 +398,9 @@ def test_serve_runs_its_worker_as_a_child_that_dies_with_it(env: dict[str, str],
         assert len(_marked(mark)) == 2  # the server and its worker
     finally:
         server.send_signal(signal.SIGKILL)
-        server.wait(30)
+        said, _ = server.communicate(timeout=30)
     assert _gone(mark) == [], "the worker outlived its server"
+    assert f"dashboard: http://127.0.0.1:{port}/dash" in said  # serve says where to go
 
 
 def test_periodic_jobs_are_queued_once_per_interval(make_runtime) -> None:

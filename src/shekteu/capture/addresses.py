@@ -108,6 +108,9 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+ALLOW_HINT = "to capture from it anyway, list its network in SHEKTEU_FETCH_ALLOW_NETWORKS"
+
+
 def _category(ip: IPAddress) -> str | None:
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
@@ -144,7 +147,7 @@ def refusal_reason(ip: IPAddress, allow: Iterable[IPNetwork] = ()) -> str | None
         category = _category(addr)
         if category:
             shown = f"{ip} (carrying {addr})" if addr is not ip else str(ip)
-            return f"{shown} is {category}"
+            return f"{shown} is {category} ({ALLOW_HINT})"
     return None
 
 

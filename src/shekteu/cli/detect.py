@@ -95,7 +95,8 @@ def model_train(
         list[Path] | None, typer.Option("--data", help="Labelled JSONL (text, label); repeatable.")
     ] = None,
     out_path: Annotated[
-        Path | None, typer.Option("--out", help="Model file to write (default: the packaged one).")
+        Path | None, typer.Option("--out", help="Model file to write (default: models/detector.npz in the data "
+                                  "directory; the packaged model is never overwritten unless named here).")
     ] = None,
     synthetic: Annotated[
         int, typer.Option("--synthetic", min=0, help="Generated messages per label.")
@@ -118,7 +119,6 @@ def model_train(
     except ImportError as exc:
         raise UserError(f"training needs the train extra (pip install 'shekteu[train]'): {exc}") from None
     from shekteu.detect.lexicon import LexiconError
-    from shekteu.detect.model import default_path
 
     try:
         real = [e for path in data or [] for e in train.read_labelled(path)]
@@ -144,11 +144,14 @@ def model_train(
     if rt is not None:
         _register(rt, detector, out_path)
         return
-    target = out_path or default_path()
+    target = out_path or open_runtime().settings.data_dir / "models" / "detector.npz"
+    target.parent.mkdir(parents=True, exist_ok=True)
     version = detector.save(target)
     size = target.stat().st_size
     out.print(f"model {version} written to {target} ({size / 1e6:.1f} MB, {len(real)} labelled + "
               f"{len(generated)} generated examples)")  # fmt: skip
+    if out_path is None:
+        out.print(f"use it with SHEKTEU_MODEL_PATH={target}, or train with --register and promote it")
 
 
 def _corrections(rt: Any) -> list[Any]:

@@ -122,8 +122,11 @@ def serve(
     # The job worker runs beside the server as a child process: in the server's own threads it
     # would share one interpreter lock with every request (SHEKTEU_EMBEDDED_WORKER=false: none).
     worker = worker_process() if rt.settings.embedded_worker else None
+    where, number = host or rt.settings.host, port or rt.settings.port
+    shown = f"[{where}]" if ":" in where else ("127.0.0.1" if where in ("0.0.0.0", "") else where)  # noqa: S104
+    out.print(f"dashboard: http://{shown}:{number}/dash  (citizen form: http://{shown}:{number}/)")
     try:
-        run(create_app(rt, embedded_worker=False), rt.settings, host or rt.settings.host, port or rt.settings.port)
+        run(create_app(rt, embedded_worker=False), rt.settings, where, number)
     finally:
         if worker is not None:
             worker.terminate()  # SIGTERM: it stops after its running jobs
