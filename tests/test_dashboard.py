@@ -259,3 +259,13 @@ def test_admins_see_the_job_queue_and_retry_or_drop_quarantined_jobs(dash: Dash)
         assert s.get(Job, second).state == "dropped" and s.get(Job, first).state != "quarantined"
         actions = s.execute(select(AuditEntry.action, AuditEntry.actor).where(AuditEntry.action.startswith("job.")))
         assert sorted(actions) == [("job.drop", "adm"), ("job.retry", "adm")]
+
+
+def test_audit_details_read_as_text_in_their_own_letters(dash: Dash) -> None:
+    from shekteu import audit
+
+    with dash.rt.db.write() as s:
+        audit.record(s, "test.note", "shop:1", actor="cli:test", reason="проверка",
+                     detail={"name": "Магазин <b>шоп</b>", "ids": [1, 2]})  # fmt: skip
+    page = dash.login("adm").get("/dash/audit", params={"action": "test."}).text
+    assert "Магазин &lt;b&gt;шоп&lt;/b&gt;" in page and "\\u041c" not in page and "[1, 2]" in page

@@ -22,7 +22,20 @@ def runtime(request: Request) -> Runtime:
 def templates() -> Any:
     from fastapi.templating import Jinja2Templates
 
-    return Jinja2Templates(directory=str(resources.files("shekteu.web").joinpath("templates")))
+    t = Jinja2Templates(directory=str(resources.files("shekteu.web").joinpath("templates")))
+    t.env.filters["readable"] = readable
+    return t
+
+
+def readable(detail: Any) -> list[tuple[str, str]]:
+    """An audit entry's detail as (key, value) text in the letters it was written in (no \\u escapes);
+    the template escapes both."""
+    import json
+
+    if not isinstance(detail, dict):
+        return [("", json.dumps(detail, ensure_ascii=False, default=str))] if detail not in (None, "", {}) else []
+    return [(str(k), v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str))
+            for k, v in detail.items()]  # fmt: skip
 
 
 def client_id(request: Request) -> str:
