@@ -3,14 +3,25 @@
 Each entry's hash covers its content and the previous entry's hash; `verify_chain` recomputes
 the chain. Callers record inside the same transaction as the change they describe, so a change and
 its audit entry land together or not at all.
+
+A chain alone shows an edit in the middle, not a rewrite: whoever can write the table can cut its
+tail, re-hash everything after an edit, or append an entry of their own. So each entry is also
+sealed (HMAC-SHA256 under the audit key, which lives outside the database), and after every commit
+the newest entry's id and hash are written to a witness file outside the database; RFC 3161 tokens
+over the chain head (``evidence/timestamps.py``) anchor it with a third party. ``audit_check.py``
+checks all of it.
 """
 
 from __future__ import annotations
 
 import getpass
 import hashlib
+import hmac
 import json
+import os
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select, text
@@ -21,6 +32,9 @@ from shekteu.text.clean import clean_json, clean_text
 
 GENESIS = "0" * 64
 PENDING = "shekteu.audit.pending"
+KEY = "shekteu.audit.key"  # session.info: the sealing key (bytes) or None
+WITNESS = "shekteu.audit.witness"  # session.info: the witness file's path or None
+_HEAD = "shekteu.audit.head"  # session.info: (id, hash) of the newest entry this transaction wrote
 
 
 def current_actor() -> str:
@@ -32,12 +46,13 @@ def current_actor() -> str:
 
 
 def _digest(prev: str, entry: AuditEntry) -> str:
-    body = json.dumps(
-        [prev, entry.at.isoformat(), entry.actor, entry.action, entry.target, entry.reason, entry.detail],
-        ensure_ascii=False,
-        sort_keys=True,
-        default=str,
-    )
+    return digest_of(prev, entry.at.isoformat(), entry.actor, entry.action, entry.target, entry.reason, entry.detail)
+
+
+def digest_of(prev: str, at: str, actor: str, action: str, target: str, reason: str | None, detail: Any) -> str:
+    """An entry's chain hash from its exported fields (what a dossier's custody.jsonl holds)."""
+    body = json.dumps([prev, at, actor, action, target, reason, detail], ensure_ascii=False, sort_keys=True,
+                      default=str)  # fmt: skip
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -78,16 +93,76 @@ def _chain_pending(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7242001)"))
     prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    key = session.info.get(KEY)
     for entry in entries:
         entry.prev_hash = prev
         entry.hash = prev = _digest(prev, entry)
+        entry.seal = seal_of(key, entry.hash) if key else None
         session.add(entry)
     session.flush()
+    session.info[_HEAD] = (entries[-1].id, entries[-1].hash)
+
+
+@event.listens_for(Session, "after_commit")
+def _witness_head(session: Session) -> None:
+    head, path = session.info.pop(_HEAD, None), session.info.get(WITNESS)
+    if head and path:
+        advance_witness(Path(path), head[0], head[1], session.info.get(KEY))
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(_HEAD, None)
+
+
+def seal_of(key: bytes, entry_hash: str) -> str:
+    return hmac.new(key, b"shekteu-audit-seal\0" + entry_hash.encode(), hashlib.sha256).hexdigest()
+
+
+def _witness_mac(key: bytes, entry_id: int, entry_hash: str) -> str:
+    return hmac.new(key, f"shekteu-audit-witness\0{entry_id}\0{entry_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def advance_witness(path: Path, entry_id: int, entry_hash: str, key: bytes | None) -> None:
+    """Remember (id, hash) of a committed entry unless the file already names a newer one.
+
+    Writers take turns on a lock file and replace the witness atomically; a crash between a commit and
+    this write leaves the witness one step behind, which verification accepts (the log may be ahead
+    of its witness, never behind it)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        current = read_witness(path)
+        if current and current.get("id", 0) >= entry_id:
+            return
+        body = {"id": entry_id, "hash": entry_hash, "at": utcnow().isoformat()}
+        if key:
+            body["mac"] = _witness_mac(key, entry_id, entry_hash)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".audit-head-")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(body, fh)
+        os.replace(tmp, path)
+
+
+def read_witness(path: Path) -> dict[str, Any] | None:
+    """The witness file's content; None when there is none (a fresh install)."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"id": None, "error": f"{path} is not a readable witness file"}
+    return data if isinstance(data, dict) else {"id": None, "error": f"{path} is not a witness file"}
+
+
+def witness_genuine(witness: dict[str, Any], key: bytes | None) -> bool:
+    if not key or "mac" not in witness:
+        return not key  # no key: nothing to check it with; key but no mac: not ours
+    expected = _witness_mac(key, int(witness["id"]), str(witness["hash"]))
+    return hmac.compare_digest(expected, str(witness["mac"]))
 
 
 def verify_chain(session: Session) -> list[int]:

@@ -32,7 +32,11 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(self.settings.resolved_database_url)
+        self.db = Database(
+            self.settings.resolved_database_url,
+            audit_key=audit_key(self.settings),
+            audit_witness=keys_dir(self.settings) / "audit-head.json",
+        )
         self.store = EvidenceStore(self.settings.data_dir)
 
     @classmethod
@@ -80,10 +84,19 @@ def contact_key(settings: Settings) -> bytes:
     return _key(settings, settings.contact_key, "contact.key")
 
 
+def audit_key(settings: Settings) -> bytes:
+    """The secret that seals audit entries (``audit.py``): without it a rewritten log shows."""
+    return _key(settings, settings.audit_key, "audit.key")
+
+
+def keys_dir(settings: Settings) -> Path:
+    return Path(settings.keys_dir or Path(settings.data_dir) / "keys")
+
+
 def _key(settings: Settings, value: SecretStr | None, name: str) -> bytes:
     if value is not None:
         return value.get_secret_value().encode()
-    path = Path(settings.keys_dir or Path(settings.data_dir) / "keys") / name
+    path = keys_dir(settings) / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:

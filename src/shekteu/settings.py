@@ -103,6 +103,21 @@ class Settings(BaseSettings):
         description="Secret (16+ characters) that seals reporters' contact addresses; unset: a random key "
         "created once in DATA_DIR/keys/contact.key.",
     )
+    audit_key: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Secret (16+ characters) that seals each audit entry, so rewriting the log needs it; "
+        "unset: a random key created once in DATA_DIR/keys/audit.key.",
+    )
+    tsa_url: str | None = Field(
+        None,
+        description="RFC 3161 time-stamping authority (e.g. https://freetsa.org/tsr) that timestamps each "
+        "day's evidence digests and the audit-chain head; unset: nothing is timestamped.",
+    )
+    tsa_ca_file: Path | None = Field(
+        None, description="PEM file of the TSA's root (and intermediate) certificates that tokens are checked against."
+    )
+    tsa_timeout: float = Field(30.0, gt=0, le=600, description="Seconds one time-stamping request may take.")
     host: str = Field("127.0.0.1", description="Address `shekteu serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `shekteu serve` listens on.")
     public_url: str = Field(

@@ -85,8 +85,12 @@ def upgrade(engine: Engine) -> str:
 class Database:
     """The engine plus session factories; `write()` and `read()` are the only ways in."""
 
-    def __init__(self, url: str, migrate: bool = True) -> None:
-        from shekteu.db import ops_tables, posts_tables, seismic_tables, stats_tables  # noqa: F401  (their models join the metadata)
+    def __init__(
+        self, url: str, migrate: bool = True, *, audit_key: bytes | None = None, audit_witness: Path | None = None
+    ) -> None:
+        """``audit_key`` seals audit entries and ``audit_witness`` is the file outside the database that
+        remembers the newest committed entry (``audit.py``); both come from the runtime's settings."""
+        from shekteu.db import evidence_tables, ops_tables, posts_tables, seismic_tables, stats_tables  # noqa: F401  (their models join the metadata)
 
         self.url = url
         self.engine = make_engine(url)
@@ -96,7 +100,9 @@ class Database:
         except Exception as exc:
             self.engine.dispose()
             raise DatabaseError(f"cannot open database {self.engine.url!r}: {exc}") from exc
-        self._sessions = sessionmaker(expire_on_commit=False)
+        from shekteu.audit import KEY, WITNESS
+
+        self._sessions = sessionmaker(expire_on_commit=False, info={KEY: audit_key, WITNESS: audit_witness})
 
     @property
     def dialect(self) -> str:

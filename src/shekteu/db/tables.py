@@ -101,6 +101,7 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(CleanString(64))
     hash: Mapped[str] = mapped_column(CleanString(64), unique=True)
+    seal: Mapped[str | None] = mapped_column(CleanString(64))  # HMAC of hash under the audit key
 
 
 class Verdict(Base):

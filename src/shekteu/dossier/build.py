@@ -8,6 +8,9 @@ Layout (a folder, or the same inside a zip when the path ends in ``.zip``)::
     takedowns.json                  each takedown with every transition (who, when, why, evidence)
     custody.jsonl                   the audit-log entries about this shop, its items and takedowns,
                                     with their chain hashes
+    evidence.wacz                   the same captures as a WACZ package (opens in ReplayWeb.page)
+    timestamps/stamp-<sha>.txt|.tsr the RFC 3161 statements listing these captures' records and the
+                                    audit head, with their tokens; tsa-ca.pem, the authority's root
     summary.pdf                     the summary in Russian
     manifest.json                   SHA-256 and size of every file above, and whether the audit
                                     chain verified when the dossier was made
@@ -165,6 +168,16 @@ def _custody(
     return rows
 
 
+def shop_capture_ids(session: Session, shop_id: int) -> set[int]:
+    """The captures a shop's dossier carries: its items' and its takedowns' evidence."""
+    items = select(Item.capture_id).join(ShopItem, ShopItem.item_id == Item.id).where(ShopItem.shop_id == shop_id)
+    found = {c for c in session.scalars(items) if c}
+    for t in list_takedowns(session, limit=100_000):
+        if t.shop_id == shop_id:
+            found |= {c for e in history_json(session, t)["events"] for c in e["captures"]}
+    return found
+
+
 def collect(
     rt: Runtime, session: Session, shop_id: int
 ) -> tuple[dict[str, bytes], dict[str, Path], dict[str, Any]]:
@@ -242,24 +255,77 @@ def _timeline(facts: dict[str, Any]) -> list[tuple[datetime, str]]:
     return out
 
 
+def _timestamp_files(rt: Runtime, session: Session, capture_ids: set[int]) -> dict[str, bytes]:
+    """Statements (and tokens) that list these captures, plus the newest one (it holds the audit head)."""
+    from shekteu.db.evidence_tables import EvidenceStamp, StampedCapture
+
+    ids = set(session.scalars(select(StampedCapture.stamp_id).where(StampedCapture.capture_id.in_(capture_ids))))
+    newest = session.scalar(select(EvidenceStamp.id).order_by(EvidenceStamp.id.desc()).limit(1))
+    ids |= {newest} if newest else set()
+    files = {}
+    for row in session.scalars(select(EvidenceStamp).where(EvidenceStamp.id.in_(ids))):
+        files[f"timestamps/stamp-{row.sha256[:16]}.txt"] = row.statement.encode()
+        files[f"timestamps/stamp-{row.sha256[:16]}.tsr"] = row.token
+    if files and rt.settings.tsa_ca_file and rt.settings.tsa_ca_file.exists():
+        files["timestamps/tsa-ca.pem"] = rt.settings.tsa_ca_file.read_bytes()
+    return files
+
+
+def _stamp_first(rt: Runtime, actor: str | None) -> str | None:
+    """Timestamp what is new (these captures among it) before packing; the error, if any, for the manifest."""
+    if not rt.settings.tsa_url:
+        return "no time-stamping authority is set (SHEKTEU_TSA_URL): the captures are not timestamped"
+    from shekteu.evidence.timestamps import TimestampError, stamp
+
+    try:
+        stamp(rt, actor=actor)
+    except TimestampError as exc:
+        return str(exc)
+    return None
+
+
 def build_dossier(rt: Runtime, shop_id: int, out: Path, *, actor: str | None = None) -> DossierSummary:
+    from shekteu.audit_check import check_runtime
+    from shekteu.evidence import wacz
+
     out = out.expanduser()
     if out.exists() and (out.is_file() or any(out.iterdir())):
         raise DossierError(f"{out} exists and is not empty: choose a new path")
+    stamp_note = _stamp_first(rt, actor)
     try:
         from shekteu.shops.edit import ShopError
 
         with rt.db.read() as session:
             files, copies, facts = collect(rt, session, shop_id)
-            chain_intact = not audit.verify_chain(session)
+            capture_ids = {c["id"] for c in facts["captures"] if c["file"]}
+            files.update(_timestamp_files(rt, session, capture_ids))
+            packed = wacz.select_captures(session, ids=sorted(capture_ids)) if capture_ids else []
     except ShopError as exc:
         raise DossierError(str(exc)) from None
+    chain_report = check_runtime(rt)
+    scratch = Path(tempfile.mkdtemp(prefix=".dossier-wacz-", dir=out.parent if out.parent.exists() else None))
+    try:
+        if packed:
+            wacz.build(rt.settings.data_dir, packed, scratch / "evidence.wacz", title=f"Shekteu: {facts['shop']['name']}")
+            copies["evidence.wacz"] = scratch / "evidence.wacz"
+        return _finish(rt, out, files, copies, facts, chain_report, stamp_note, actor)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _finish(
+    rt: Runtime, out: Path, files: dict[str, bytes], copies: dict[str, Path], facts: dict[str, Any],
+    chain_report: Any, stamp_note: str | None, actor: str | None,
+) -> DossierSummary:
+    chain_intact = chain_report.ok
     note = (
         "Цепочка журнала аудита проверена: не нарушена."
         if chain_intact
         else "ВНИМАНИЕ: цепочка журнала аудита нарушена (см. custody.jsonl)."
     )
     note += " SHA-256 каждого файла досье — в manifest.json."
+    note += (" Метки времени RFC 3161 на записи захватов и голову журнала — в timestamps/." if stamp_note is None
+             else " Метки времени RFC 3161 не получены.")  # fmt: skip
     files["summary.pdf"] = render(facts["shop"], facts["takedowns"], _timeline(facts), note)
     listing = [
         {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
@@ -276,6 +342,8 @@ def build_dossier(rt: Runtime, shop_id: int, out: Path, *, actor: str | None = N
             "created_by": actor or audit.current_actor(),
             "software": "shekteu",
             "audit_chain_intact": chain_intact,
+            "audit_problems": chain_report.problems,
+            "timestamps": stamp_note or "captures and the audit head are timestamped (timestamps/)",
             "files": sorted(listing, key=lambda f: f["path"]),
         }
     )

@@ -26,6 +26,7 @@ def capture_records(warc_path: Path, offset: int) -> bytes:
                     f"{warc_path.name} at {offset}: expected a response record, found {record.rec_type}"
                 )
             records.read_to_end(record)
-            end = offset + records.get_record_offset() + records.get_record_length()
+            # warcio's offsets are the file's own (it asks fh.tell()), not counted from ``offset``.
+            end = records.get_record_offset() + records.get_record_length()
         fh.seek(offset)
         return fh.read(end - offset)
