@@ -269,3 +269,19 @@ def test_audit_details_read_as_text_in_their_own_letters(dash: Dash) -> None:
                      detail={"name": "Магазин <b>шоп</b>", "ids": [1, 2]})  # fmt: skip
     page = dash.login("adm").get("/dash/audit", params={"action": "test."}).text
     assert "Магазин &lt;b&gt;шоп&lt;/b&gt;" in page and "\\u041c" not in page and "[1, 2]" in page
+
+
+def test_the_audit_check_page_says_intact_then_names_a_cut_tail(dash: Dash) -> None:
+    from sqlalchemy import text
+
+    adm = dash.login("adm")
+    assert 'href="/dash/audit/verify"' in adm.get("/dash/audit").text
+    page = adm.get("/dash/audit/verify")
+    assert page.status_code == 200 and "The audit log is intact." in page.text
+    assert adm.get("/api/audit/verify").json()["ok"] is True
+    with dash.rt.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)"))
+    page = adm.get("/dash/audit/verify").text
+    assert "The audit log was tampered with." in page and "entries at the end were removed" in page
+    report = dash.login("aud").get("/api/audit/verify").json()
+    assert report["ok"] is False and report["problems"]

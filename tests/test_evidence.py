@@ -302,3 +302,24 @@ def test_a_capture_copied_out_of_the_daily_file_is_its_records_and_nothing_more(
         records.read_to_end(record)
     assert kinds == ["response", "request", "metadata"]
     assert records.get_record_offset() + records.get_record_length() == len(copy)
+
+
+def test_the_worker_timestamps_on_schedule_when_an_authority_is_set(make_runtime, web: LocalServer,
+                                                                    tsa: LocalTSA) -> None:  # fmt: skip
+    from shekteu.db.ops_tables import Job
+    from shekteu.queue.worker import Worker, schedule
+
+    plain = make_runtime()
+    with plain.db.read() as s:
+        assert "timestamp" not in set(s.scalars(select(Job.stage)))
+    schedule(plain)
+    with plain.db.read() as s:
+        assert "timestamp" not in set(s.scalars(select(Job.stage)))  # no authority: never queued
+    rt = make_runtime(SHEKTEU_TSA_URL=tsa.url)
+    _capture(rt, web, "/a", SHOP_PAGE)
+    schedule(rt)
+    Worker(rt, concurrency=1).run(drain=True)
+    with rt.db.read() as s:
+        job = s.scalars(select(Job).where(Job.stage == "timestamp")).one()
+        assert job.state == "done" and job.result["captures"] == 1
+        assert s.scalar(select(func.count()).select_from(EvidenceStamp)) == 1

@@ -118,6 +118,9 @@ class Settings(BaseSettings):
         None, description="PEM file of the TSA's root (and intermediate) certificates that tokens are checked against."
     )
     tsa_timeout: float = Field(30.0, gt=0, le=600, description="Seconds one time-stamping request may take.")
+    tsa_every_hours: float = Field(
+        24.0, ge=0, description="How often the worker timestamps new evidence and the audit head (0: only on demand)."
+    )
     host: str = Field("127.0.0.1", description="Address `shekteu serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `shekteu serve` listens on.")
     public_url: str = Field(

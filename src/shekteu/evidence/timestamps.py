@@ -228,6 +228,12 @@ def stamp(rt: Runtime, *, actor: str | None = None, now: datetime | None = None)
                        statement.audit_id, files)  # fmt: skip
 
 
+def timestamp_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    """The worker's periodic stamping; a failing authority fails the job, which is retried with back-off."""
+    result = stamp(rt, actor="worker:timestamp")
+    return result.as_json() if result else {"id": None}
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "wb") as fh:

@@ -42,6 +42,7 @@ STAGES: dict[str, Stage] = {
     "spot": Stage("shekteu.tips.process:spot_job", priority=6, heavy=True),  # seconds of QR and OCR a photo
     "recheck": Stage("shekteu.takedown.recheck:recheck_job", priority=8),
     "maintain": Stage("shekteu.queue.maintain:maintain_job", priority=9),
+    "timestamp": Stage("shekteu.evidence.timestamps:timestamp_job", max_attempts=10, priority=8),
 }
 
 
@@ -57,6 +58,7 @@ class Periodic:
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("maintain", lambda rt: 60.0),
     Periodic("recheck", lambda rt: rt.settings.recheck_every_hours * 3600),
+    Periodic("timestamp", lambda rt: rt.settings.tsa_every_hours * 3600 if rt.settings.tsa_url else 0),
 )
 
 

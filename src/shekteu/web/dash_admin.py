@@ -69,6 +69,23 @@ async def audit_page(request: Request, user: Viewer, actor: Text = None, action:
     )
 
 
+def _verify(rt: Runtime) -> dict[str, Any]:
+    from shekteu.audit_check import check_runtime
+
+    return check_runtime(rt).as_json()
+
+
+@api.get("/audit/verify", summary="Check the whole audit log: chain, seals, witness file, timestamped heads")
+async def audit_verify_json(request: Request, user: Viewer) -> dict[str, Any]:
+    return await run_in_threadpool(_verify, runtime(request))
+
+
+@pages.get("/dash/audit/verify", response_class=HTMLResponse)
+async def audit_verify_page(request: Request, user: Viewer) -> HTMLResponse:
+    report = await run_in_threadpool(_verify, runtime(request))
+    return render(request, user, "dash/audit_verify.html", section="audit", report=report)
+
+
 def _warninglist(rt: Runtime) -> list[dict[str, Any]]:
     with rt.db.read() as s:
         return [{"list": e.list_name, "type": e.type, "value": e.value, "added_by": e.added_by,
