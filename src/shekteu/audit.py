@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -124,38 +123,54 @@ def _witness_mac(key: bytes, entry_id: int, entry_hash: str) -> str:
     return hmac.new(key, f"shekteu-audit-witness\0{entry_id}\0{entry_hash}".encode(), hashlib.sha256).hexdigest()
 
 
+WITNESS_SIZE = 512  # the record is rewritten in place, padded to this size, in one write
+
+
 def advance_witness(path: Path, entry_id: int, entry_hash: str, key: bytes | None) -> None:
     """Remember (id, hash) of a committed entry unless the file already names a newer one.
 
-    Writers take turns on a lock file and replace the witness atomically; a crash between a commit and
-    this write leaves the witness one step behind, which verification accepts (the log may be ahead
-    of its witness, never behind it)."""
+    Writers take turns on the file's lock and rewrite it in place with one small write (no temporary
+    file: this runs after every commit that audits). A crash between a commit and this write leaves
+    the witness a step behind, which verification accepts: the log may be ahead of its witness,
+    never behind it."""
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        current = read_witness(path)
-        if current and current.get("id", 0) >= entry_id:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        current = _parse_witness(os.pread(fd, WITNESS_SIZE, 0))
+        if current and isinstance(current.get("id"), int) and current["id"] >= entry_id:
             return
         body = {"id": entry_id, "hash": entry_hash, "at": utcnow().isoformat()}
         if key:
             body["mac"] = _witness_mac(key, entry_id, entry_hash)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".audit-head-")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(body, fh)
-        os.replace(tmp, path)
+        os.pwrite(fd, json.dumps(body).encode().ljust(WITNESS_SIZE), 0)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _parse_witness(raw: bytes) -> dict[str, Any] | None:
+    if not raw.strip():
+        return None
+    try:
+        data = json.loads(raw.decode())
+    except (UnicodeDecodeError, ValueError):
+        return {"id": None, "error": "not a readable witness file"}
+    return data if isinstance(data, dict) else {"id": None, "error": "not a witness file"}
 
 
 def read_witness(path: Path) -> dict[str, Any] | None:
     """The witness file's content; None when there is none (a fresh install)."""
     try:
-        data = json.loads(path.read_text())
+        found = _parse_witness(path.read_bytes())
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
+    except OSError:
         return {"id": None, "error": f"{path} is not a readable witness file"}
-    return data if isinstance(data, dict) else {"id": None, "error": f"{path} is not a witness file"}
+    if found and found.get("error"):
+        found["error"] = f"{path} is {found['error']}"
+    return found
 
 
 def witness_genuine(witness: dict[str, Any], key: bytes | None) -> bool:

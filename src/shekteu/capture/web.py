@@ -12,6 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import (
+    ALL_COMPLETED,
     FIRST_COMPLETED,
     Executor,
     Future,
@@ -40,6 +41,8 @@ from shekteu.text.language import detect_language
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Below this many URLs, starting extraction processes costs more than it saves.
 PROCESS_POOL_MIN_URLS = 16
+RECORD_BATCH = 32  # finished captures that need no further wait to share one transaction
+GATHER_SECONDS = 0.05  # how long a finished fetch waits for others to share its transaction
 
 
 def normalise_url(raw: str) -> str:
@@ -272,7 +275,11 @@ def capture_urls(
             pending = set(futures)
             while pending:
                 # Whatever has finished is written in one transaction: fewer commits, same safety.
+                # A moment's wait gathers the fetches finishing right after the first.
                 done, pending = first_done(pending, return_when=FIRST_COMPLETED)
+                if pending and len(done) < RECORD_BATCH:
+                    more, pending = first_done(pending, timeout=GATHER_SECONDS, return_when=ALL_COMPLETED)
+                    done |= more
                 ordered = sorted(done, key=futures.__getitem__)
                 for future, outcome in zip(
                     ordered, record_many(rt, [f.result() for f in ordered], jobs=jobs), strict=True

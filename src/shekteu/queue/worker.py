@@ -26,6 +26,7 @@ from shekteu.queue.stages import BATCH, PERIODIC, STAGES, handler
 from shekteu.runtime import Runtime
 
 log = logging.getLogger(__name__)
+WAIT_BATCH = 128  # jobs of a batching stage that run_jobs runs as one call
 TICK_SECONDS = 10.0  # how often periodic work is looked at and running jobs' leases renewed
 
 
@@ -219,6 +220,13 @@ def run_jobs(rt: Runtime, ids: list[int], *, timeout: float = 3600.0) -> WorkerR
     deadline = time.monotonic() + timeout
     while wanted and time.monotonic() < deadline:
         job = jobs.claim(rt.db, name, rt.settings.job_lease_seconds, only=sorted(wanted))
+        if job is not None and STAGES[job.stage].batch:
+            # The caller waits for all of them anyway: take every due job of this stage at once
+            # (a capture of 500 pages queues hundreds of small analysis jobs; one call does them).
+            more = jobs.claim_many(rt.db, name, rt.settings.job_lease_seconds, only=sorted(wanted - {job.id}),
+                                   stages=[job.stage], limit=WAIT_BATCH - 1)  # fmt: skip
+            execute_together(rt, [job, *more], run)
+            continue
         if job is not None:
             result = execute(rt, job, run) or {}
             wanted |= {int(j) for j in result.get("jobs", [])}
