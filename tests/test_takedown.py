@@ -245,10 +245,12 @@ def _check_dossier(path: Path, takedown_id: int) -> None:
         assert {f["path"] for f in manifest["files"]} | {"manifest.json"} == names
         for f in manifest["files"]:
             assert sha256(zf.read(f["path"])).hexdigest() == f["sha256"]
-        warcs = [n for n in names if n.endswith(".warc.gz")]
+        warcs = sorted(n for n in names if n.endswith(".warc.gz") and "screenshot" not in n)
         assert warcs
         records = list(ArchiveIterator(io.BytesIO(zf.read(warcs[0])), check_digests=True))
-        assert [r.rec_type for r in records] == ["response", "request", "metadata"]
+        assert [r.rec_type for r in records][:3] == ["response", "request", "metadata"]
+        for shot in (n for n in names if n.endswith("-screenshot.warc.gz")):  # where Chromium drew one
+            assert [r.rec_type for r in ArchiveIterator(io.BytesIO(zf.read(shot)))] == ["resource"]
         custody = [json.loads(line) for line in zf.read("custody.jsonl").splitlines()]
         assert {"takedown.proposed", "takedown.approved", "takedown.sent", "capture.create"} <= {
             c["action"] for c in custody

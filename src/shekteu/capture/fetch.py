@@ -203,7 +203,8 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def fetch(self, url: str) -> FetchResult:
+    def fetch(self, url: str, *, max_bytes: int | None = None) -> FetchResult:
+        """Fetch ``url`` (following redirects, each hop checked); ``max_bytes`` lowers the body limit."""
         s = self.settings
         started = time.monotonic()
         deadline = started + s.fetch_timeout
@@ -215,7 +216,7 @@ class Fetcher:
                 reason = check_url(current, s.fetch_allow_networks)
                 if reason:
                     raise AddressRefused(reason)
-                self._fetch_one(current, deadline, result)
+                self._fetch_one(current, deadline, result, max_bytes)
                 location = _header(result.response_headers, "location")
                 if result.status in REDIRECT_CODES and location:
                     nxt = urljoin(current, location.strip())
@@ -238,7 +239,7 @@ class Fetcher:
             result.error = f"HTTP {result.status} {result.reason_phrase}".strip()
         return result
 
-    def _fetch_one(self, url: str, deadline: float, result: FetchResult) -> None:
+    def _fetch_one(self, url: str, deadline: float, result: FetchResult, max_bytes: int | None = None) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise httpx.TimeoutException("total time limit reached")
@@ -260,7 +261,7 @@ class Fetcher:
             result.ip = str(peer[0]) if peer else None
             if response.status_code in REDIRECT_CODES:
                 return
-            chunks, size, limit = [], 0, self.settings.fetch_max_bytes
+            chunks, size, limit = [], 0, min(self.settings.fetch_max_bytes, max_bytes or self.settings.fetch_max_bytes)
             # Decoded here, not by httpx: each read decodes at most what the size limit still allows.
             body = decoded(response.iter_raw(), _header(result.response_headers, "content-encoding"))
             while chunk := body.read(min(READ_CHUNK, limit + 1 - size)):

@@ -8,6 +8,7 @@ the new capture to the previous one and marks it changed or unchanged by body ha
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
@@ -34,12 +35,14 @@ from shekteu.db.tables import Capture, utcnow
 from shekteu.evidence import Exchange, WarcLocation, sha256_hex
 from shekteu.items import WEB_PAGE, ItemData, add_item
 from shekteu.queue import handoffs
+from shekteu.queue.jobs import enqueue
 from shekteu.runtime import Runtime
-from shekteu.text.html import PageText, extract
+from shekteu.text.html import PageText, decode_body, extract
 from shekteu.text.language import detect_language
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Below this many URLs, starting extraction processes costs more than it saves.
+log = logging.getLogger(__name__)
 PROCESS_POOL_MIN_URLS = 16
 RECORD_BATCH = 32  # finished captures that need no further wait to share one transaction
 GATHER_SECONDS = 0.05  # how long a finished fetch waits for others to share its transaction
@@ -76,6 +79,7 @@ class Prepared:
     lang: str | None = None
     sha256: str | None = None
     warc: WarcLocation | None = None
+    requisites: int | None = None  # images and style sheets stored with the page (None: not looked for)
 
 
 @dataclass
@@ -108,8 +112,31 @@ def extract_text(body: bytes, content_type: str | None, url: str) -> tuple[PageT
     return page, detect_language(page.text or page.title)
 
 
-def prepare(rt: Runtime, fetcher: Fetcher, url: str, extractors: Executor | None = None) -> Prepared:
-    """Fetch, store the evidence and extract text — everything but the database. Never raises."""
+def _requisites(fetcher: Fetcher, result: FetchResult, url: str) -> list[Exchange]:
+    """The page's images and style sheets as exchanges to store with it (HTML pages only)."""
+    from shekteu.capture.requisites import fetch_all
+    from shekteu.capture.screenshot import REQUESTED_HEADER
+
+    if result.status != 200 or "html" not in (result.content_type or "").lower():
+        return []
+    html = decode_body(result.body, result.content_type)
+    out = []
+    for req in fetch_all(fetcher, html, result.final_url or url):
+        r = req.result
+        if not r.has_response:
+            continue
+        out.append(Exchange(
+            url=r.final_url or req.url, fetched_at=r.fetched_at, request_headers=r.request_headers,
+            status_line=f"{r.status} {r.reason_phrase}".strip(), response_headers=r.response_headers
+            + ([(REQUESTED_HEADER, req.url)] if (r.final_url or req.url) != req.url else []),
+            body=r.body, ip=r.ip, truncated=r.truncated, metadata={}))  # fmt: skip
+    return out
+
+
+def prepare(rt: Runtime, fetcher: Fetcher, url: str, extractors: Executor | None = None,
+            requisites: bool = False) -> Prepared:  # fmt: skip
+    """Fetch, store the evidence and extract text — everything but the database. Never raises.
+    With ``requisites`` the page's images and style sheets are fetched and stored with it."""
     try:
         result = fetcher.fetch(url)
     except Exception as exc:  # a bug or an OS error must not sink the batch
@@ -117,6 +144,13 @@ def prepare(rt: Runtime, fetcher: Fetcher, url: str, extractors: Executor | None
     prepared = Prepared(url=url, result=result)
     if not result.has_response:
         return prepared
+    extras: list[Exchange] = []
+    if requisites:
+        try:
+            extras = _requisites(fetcher, result, url)
+        except Exception as exc:  # hostile HTML or a bug: the page itself is still captured
+            log.warning("requisites of %s failed: %s", url, type(exc).__name__)
+        prepared.requisites = len(extras)
     try:
         body = result.body
         prepared.sha256 = rt.store.put_blob(body) if body else sha256_hex(body)
@@ -136,8 +170,10 @@ def prepare(rt: Runtime, fetcher: Fetcher, url: str, extractors: Executor | None
                     "truncated": result.truncated,
                     "body_sha256": prepared.sha256,
                     "elapsed_seconds": round(result.elapsed, 3),
+                    "requisites": prepared.requisites,
                 },
-            )
+            ),
+            extras,
         )
     except OSError as exc:
         result.error = f"evidence store failed: {exc}"
@@ -165,6 +201,10 @@ def record_many(rt: Runtime, batch: list[Prepared], *, make_item: bool = True,
     with rt.db.write() as session:
         recorded = [_record_in(session, rt, prepared, make_item) for prepared in batch]
         queued = handoffs.items_stored(session, [i for _, i in recorded if i is not None])
+        shots = [o.id for (o, _), p in zip(recorded, batch, strict=True) if p.requisites is not None and p.warc]
+        if shots:
+            queued += [j for j in [enqueue(session, "screenshot", f"captures:{shots[0]}-{shots[-1]}",
+                                           {"captures": shots})] if j is not None]  # fmt: skip
     if jobs is not None:
         jobs.extend(queued)
     return [outcome for outcome, _ in recorded]
@@ -198,6 +238,7 @@ def _record_in(session: Session, rt: Runtime, prepared: Prepared,
         error=r.error,
         previous_id=previous.id if previous else None,
         changed=changed,
+        requisites=prepared.requisites,
     )
     session.add(row)
     session.flush()
@@ -253,9 +294,16 @@ def capture_urls(
     on_done: Callable[[CaptureOutcome], None] | None = None,
     fetcher: Fetcher | None = None,
     wait: bool = True,
+    screenshot: bool | None = False,
 ) -> list[CaptureOutcome]:
     """Capture every URL (in parallel fetches); outcomes come back in input order. With ``wait`` the
-    pages' analysis jobs are run (or waited for) before returning, so shops are current."""
+    pages' analysis (and screenshot) jobs are run (or waited for) before returning, so shops are
+    current. ``screenshot`` also stores each HTML page's images and style sheets and queues its
+    screenshot (None: where Chromium is installed, as ``shekteu capture`` does)."""
+    if screenshot is None:
+        from shekteu.capture.screenshot import chromium
+
+        screenshot = chromium() is not None
     normalised: list[str] = []
     for raw in urls:
         try:
@@ -270,7 +318,7 @@ def capture_urls(
     try:
         with ThreadPoolExecutor(max_workers=rt.settings.capture_workers) as pool:
             futures: dict[Future[Prepared], int] = {
-                pool.submit(prepare, rt, fetcher, url, extractors): i for i, url in enumerate(normalised)
+                pool.submit(prepare, rt, fetcher, url, extractors, screenshot): i for i, url in enumerate(normalised)
             }
             pending = set(futures)
             while pending:
@@ -301,7 +349,9 @@ def capture_urls(
 
 def capture_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
     """The ``capture`` stage (``shekteu capture --no-wait``): fetch and record; analysis is queued."""
-    outcomes = capture_urls(rt, [str(u) for u in payload.get("urls", [])], wait=False)
+    shot = payload.get("screenshot")
+    outcomes = capture_urls(rt, [str(u) for u in payload.get("urls", [])], wait=False,
+                            screenshot=bool(shot) if shot is not None else None)  # fmt: skip
     return {"captures": [o.id for o in outcomes], "errors": sum(1 for o in outcomes if o.error)}
 
 

@@ -54,6 +54,10 @@ def capture(
     telegram: Annotated[str | None, typer.Option("--telegram", help="Public Telegram channel.")] = None,
     pages: Annotated[int | None, typer.Option("--pages", min=1, help="t.me/s pages to read.")] = None,
     no_wait: NoWaitOpt = False,
+    screenshot: Annotated[bool | None, typer.Option(
+        "--screenshot/--no-screenshot",
+        help="Also store each page's images and style sheets and a screenshot drawn from them "
+        "(default: on where Chromium is installed).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Capture web pages (WARC + SHA-256, text, language) or a public Telegram channel."""
@@ -71,14 +75,14 @@ def capture(
         from shekteu.queue import handoffs
 
         with rt.db.write() as s:
-            job = handoffs.urls_to_capture(s, list(urls))
+            job = handoffs.urls_to_capture(s, list(urls), screenshot=screenshot)
         if json_out:
             emit_json({"job": job, "urls": len(urls)})
         else:
             out.print(f"queued capture job {job} ({len(urls)} URLs); a worker runs it (shekteu queue)")
         return
     with progress(len(urls), "capturing") as bar:
-        outcomes = capture_urls(rt, urls, on_done=lambda _o: bar.advance(bar.task_ids[0]))
+        outcomes = capture_urls(rt, urls, on_done=lambda _o: bar.advance(bar.task_ids[0]), screenshot=screenshot)
     if json_out:
         for o in outcomes:
             emit_json(o.as_json())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shekteu.db.tables import Base
@@ -44,3 +44,23 @@ class StampedCapture(Base):
     capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), primary_key=True)
     stamp_id: Mapped[int] = mapped_column(ForeignKey("evidence_stamps.id"), index=True)
     sha256: Mapped[str] = mapped_column(CleanString(64))
+    screenshot_sha256: Mapped[str | None] = mapped_column(CleanString(64))  # of its screenshot's record, once stamped
+
+
+class Watch(Base):
+    """A page or channel re-captured on a schedule (issue 24), until stopped or its takedown is verified."""
+
+    __tablename__ = "watches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[str] = mapped_column(CleanText, unique=True)  # a normalised URL or @channel
+    kind: Mapped[str] = mapped_column(CleanString(16))  # url, telegram
+    every_seconds: Mapped[int] = mapped_column(Integer)
+    until_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
+    captures: Mapped[int] = mapped_column(Integer, default=0)
+    stopped_reason: Mapped[str | None] = mapped_column(CleanText)
+    created_by: Mapped[str] = mapped_column(CleanText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

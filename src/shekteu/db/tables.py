@@ -55,6 +55,10 @@ class Capture(Base):
     error: Mapped[str | None] = mapped_column(CleanText)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"))
     changed: Mapped[bool | None] = mapped_column(Boolean)
+    requisites: Mapped[int | None] = mapped_column(Integer)  # images and style sheets stored with the page
+    screenshot_sha256: Mapped[str | None] = mapped_column(CleanString(64))
+    screenshot_warc_file: Mapped[str | None] = mapped_column(CleanText)
+    screenshot_warc_offset: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Item(Base):

@@ -209,6 +209,10 @@ def collect(
             name = f"captures/capture-{c.id}.warc.gz"
             files[name] = capture_records(rt.settings.data_dir / c.warc_file, c.warc_offset)
             entry["file"] = name
+        if c.screenshot_warc_file and c.screenshot_warc_offset is not None:
+            name = f"captures/capture-{c.id}-screenshot.warc.gz"
+            files[name] = capture_records(rt.settings.data_dir / c.screenshot_warc_file, c.screenshot_warc_offset)
+            entry["screenshot_file"], entry["screenshot_sha256"] = name, c.screenshot_sha256
         capture_list.append(entry)
     for item in items:
         for media in item["media"] or []:

@@ -1,15 +1,26 @@
 """Copy one capture's WARC records, byte for byte, out of the daily WARC file it was appended to.
 
 A dossier must carry the original records (their digests are the evidence), not a re-encoding. Each
-capture's response, request and metadata records were appended together, response first; they are
-the gzip members from the response's offset up to the next response or warcinfo record.
+capture's response, request and metadata records were appended together, response first, followed
+by its requisites' records (marked ``Shekteu-Requisite-Of``); they are the gzip members from the
+response's offset up to the next record that starts something else (``starts_capture``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
+
+from shekteu.evidence.store import REQUISITE_HEADER
+
+
+def starts_capture(record: Any) -> bool:
+    """A page's response, a warcinfo or a resource (screenshot) record: where one capture's records end."""
+    if record.rec_type == "response":
+        return record.rec_headers.get_header(REQUISITE_HEADER) is None
+    return record.rec_type in ("warcinfo", "resource")
 
 
 def capture_records(warc_path: Path, offset: int) -> bytes:
@@ -19,9 +30,9 @@ def capture_records(warc_path: Path, offset: int) -> bytes:
         end = offset
         records = ArchiveIterator(fh)
         for n, record in enumerate(records):
-            if n > 0 and record.rec_type in ("response", "warcinfo"):
+            if n > 0 and starts_capture(record):
                 break
-            if n == 0 and record.rec_type != "response":
+            if n == 0 and record.rec_type not in ("response", "resource"):
                 raise ValueError(
                     f"{warc_path.name} at {offset}: expected a response record, found {record.rec_type}"
                 )

@@ -31,6 +31,8 @@ from warcio.warcwriter import WARCWriter
 import shekteu
 
 # Headers that describe the transfer, not the payload we store (decoded, whole).
+# Marks a requisite's response record with the id of the page's response record it was fetched for.
+REQUISITE_HEADER = "Shekteu-Requisite-Of"
 TRANSFER_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
 
@@ -141,8 +143,10 @@ class EvidenceStore:
         self._write_atomic(path, nonce + body + tag)
         return digest
 
-    def append_exchange(self, exchange: Exchange) -> WarcLocation:
-        """Write request, response and metadata records for one fetch; returns where they are."""
+    def append_exchange(self, exchange: Exchange, requisites: list[Exchange] | None = None) -> WarcLocation:
+        """Write request, response and metadata records for one fetch — and, right after them, a
+        response and request record for each of its requisites (images, CSS), marked with the page's
+        record id (``REQUISITE_HEADER``) so they travel with the page; returns where the page is."""
         self.warcs.mkdir(parents=True, exist_ok=True)
         name = f"shekteu-{exchange.fetched_at:%Y%m%d}.warc.gz"
         path = self.warcs / name
@@ -164,7 +168,9 @@ class EvidenceStore:
                         )
                     )
                 response_offset = start + buf.tell()
-                self._write_records(writer, exchange)
+                page_id = self._write_records(writer, exchange)
+                for requisite in requisites or []:
+                    self._write_records(writer, requisite, requisite_of=page_id)
                 fh.write(buf.getvalue())
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -172,8 +178,37 @@ class EvidenceStore:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         return WarcLocation(str(path.relative_to(self.root)), response_offset)
 
+    def append_resource(self, url: str, when: datetime, content_type: str, data: bytes,
+                        refers_to: str | None = None) -> WarcLocation:  # fmt: skip
+        """One ``resource`` record (a screenshot: ``urn:screenshot:<url>``), appended on its own."""
+        self.warcs.mkdir(parents=True, exist_ok=True)
+        name = f"shekteu-{when:%Y%m%d}.warc.gz"
+        path = self.warcs / name
+        with open(path, "ab") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                start = fh.seek(0, os.SEEK_END)
+                buf = io.BytesIO()
+                writer = _SHA256WARCWriter(buf, gzip=True, warc_version="1.1")
+                if start == 0:
+                    writer.write_record(writer.create_warcinfo_record(name, {"software": f"shekteu/{shekteu.__version__}"}))
+                offset = start + buf.tell()
+                headers = {"WARC-Date": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+                if refers_to:
+                    headers["WARC-Refers-To"] = refers_to
+                writer.write_record(writer.create_warc_record(
+                    url, "resource", payload=io.BytesIO(data), length=len(data), warc_content_type=content_type,
+                    warc_headers_dict=headers))  # fmt: skip
+                fh.write(buf.getvalue())
+                fh.flush()
+                os.fsync(fh.fileno())
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return WarcLocation(str(path.relative_to(self.root)), offset)
+
     @staticmethod
-    def _write_records(writer: WARCWriter, ex: Exchange) -> None:
+    def _write_records(writer: WARCWriter, ex: Exchange, requisite_of: str | None = None) -> str:
+        """The exchange's records; returns the response record's id."""
         date = ex.fetched_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         kept = [(k, v) for k, v in ex.response_headers if k.lower() not in TRANSFER_HEADERS]
         kept += [("X-Archive-Orig-" + k, v) for k, v in ex.response_headers if k.lower() in TRANSFER_HEADERS]
@@ -183,6 +218,8 @@ class EvidenceStore:
             warc_headers["WARC-IP-Address"] = ex.ip
         if ex.truncated:
             warc_headers["WARC-Truncated"] = "length"
+        if requisite_of:
+            warc_headers[REQUISITE_HEADER] = requisite_of
         response = writer.create_warc_record(
             ex.url,
             "response",
@@ -204,6 +241,8 @@ class EvidenceStore:
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
         )
         writer.write_record(request)
+        if requisite_of:
+            return response_id
 
         meta = json.dumps(ex.metadata, ensure_ascii=False, sort_keys=True, default=str).encode()
         record = writer.create_warc_record(
@@ -215,6 +254,7 @@ class EvidenceStore:
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
         )
         writer.write_record(record)
+        return response_id
 
 
 def _request_target(url: str) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,7 +40,7 @@ from shekteu.settings import Settings
 
 HEADER = "shekteu evidence statement 1"
 MAX_REPLY = 256 * 1024  # a token with its certificate chain is a few KB
-_LINE = re.compile(r"^(audit-head|warc-file|capture) (.+)$")
+_LINE = re.compile(r"^(audit-head|warc-file|capture|screenshot) (.+)$")
 
 
 class TimestampError(RuntimeError):
@@ -51,6 +51,7 @@ class TimestampError(RuntimeError):
 class Statement:
     text: str
     captures: dict[int, str]  # capture id -> SHA-256 of its raw records
+    screenshots: dict[int, str]  # capture id -> SHA-256 of its screenshot's raw record
     audit_id: int | None
     audit_hash: str | None
 
@@ -89,7 +90,7 @@ def parse_statement(text: str) -> dict[str, Any]:
     lines = text.splitlines()
     if not lines or lines[0] != HEADER:
         raise ValueError("not a Shekteu evidence statement (first line)")
-    out: dict[str, Any] = {"audit": None, "warc": {}, "captures": {}, "made": None}
+    out: dict[str, Any] = {"audit": None, "warc": {}, "captures": {}, "screenshots": {}, "made": None}
     for n, line in enumerate(lines[1:], start=2):
         if line.startswith("made "):
             out["made"] = line[5:]
@@ -100,8 +101,8 @@ def parse_statement(text: str) -> dict[str, Any]:
             out["audit"] = (int(parts[0]), parts[1])
         elif m and m.group(1) == "warc-file" and len(parts) == 3:
             out["warc"][parts[0]] = (int(parts[1]), parts[2])
-        elif m and m.group(1) == "capture" and len(parts) == 2:
-            out["captures"][int(parts[0])] = parts[1]
+        elif m and m.group(1) in ("capture", "screenshot") and len(parts) == 2:
+            out[m.group(1) + "s"][int(parts[0])] = parts[1]
         else:
             raise ValueError(f"statement line {n} is not understood: {line[:80]!r}")
     return out
@@ -134,6 +135,15 @@ def build_statement(rt: Runtime, session: Session, *, now: datetime | None = Non
         path = rt.settings.data_dir / warc_file
         if path.exists():
             captures[cid] = hashlib.sha256(capture_records(path, int(offset))).hexdigest()
+    shot_done = set(session.scalars(select(StampedCapture.capture_id).where(StampedCapture.screenshot_sha256.is_not(None))))
+    screenshots: dict[int, str] = {}
+    for cid, warc_file, offset in session.execute(
+        select(Capture.id, Capture.screenshot_warc_file, Capture.screenshot_warc_offset)
+        .where(Capture.screenshot_warc_file.is_not(None)).order_by(Capture.id)
+    ):  # fmt: skip
+        path = rt.settings.data_dir / warc_file
+        if cid not in shot_done and path.exists():
+            screenshots[cid] = hashlib.sha256(capture_records(path, int(offset))).hexdigest()
     known: dict[str, int] = {}
     for (text,) in session.execute(select(EvidenceStamp.statement)):
         for name, (size, _sha) in parse_statement(text)["warc"].items():
@@ -148,7 +158,7 @@ def build_statement(rt: Runtime, session: Session, *, now: datetime | None = Non
     # A stamping is itself audited: entries that only record stampings are not news worth a token.
     head_new = session.scalar(select(AuditEntry.id).where(AuditEntry.id > last, AuditEntry.action != "evidence.timestamp")
                               .limit(1)) is not None  # fmt: skip
-    if not captures and not warcs and not head_new:
+    if not captures and not screenshots and not warcs and not head_new:
         return None
     made = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     lines = [HEADER, f"made {made}"]
@@ -156,7 +166,9 @@ def build_statement(rt: Runtime, session: Session, *, now: datetime | None = Non
         lines.append(f"audit-head {head[0]} {head[1]}")
     lines += [f"warc-file {name} {size} {sha}" for name, (size, sha) in warcs.items()]
     lines += [f"capture {cid} {sha}" for cid, sha in captures.items()]
-    return Statement("\n".join(lines) + "\n", captures, head[0] if head else None, head[1] if head else None)
+    lines += [f"screenshot {cid} {sha}" for cid, sha in screenshots.items()]
+    return Statement("\n".join(lines) + "\n", captures, screenshots, head[0] if head else None,
+                     head[1] if head else None)
 
 
 def request_token(settings: Settings, data: bytes) -> bytes:
@@ -212,11 +224,21 @@ def stamp(rt: Runtime, *, actor: str | None = None, now: datetime | None = None)
             )  # fmt: skip
             session.add(row)
             session.flush()
-            session.add_all(StampedCapture(capture_id=cid, stamp_id=row.id, sha256=sha)
+            session.add_all(StampedCapture(capture_id=cid, stamp_id=row.id, sha256=sha,
+                                           screenshot_sha256=statement.screenshots.get(cid))
                             for cid, sha in statement.captures.items())  # fmt: skip
+            session.flush()
+            for cid, sha in statement.screenshots.items():
+                if cid in statement.captures:
+                    continue
+                moved = session.execute(update(StampedCapture).where(StampedCapture.capture_id == cid,
+                                        StampedCapture.screenshot_sha256.is_(None)).values(screenshot_sha256=sha))  # fmt: skip
+                if moved.rowcount != 1:  # type: ignore[attr-defined]
+                    raise IntegrityError("screenshot already stamped", None, Exception("concurrent stamping"))
             audit.record(session, "evidence.timestamp", f"stamp:{row.id}", actor=actor,
                          reason="trusted timestamp of new evidence and the audit head",
                          detail={"sha256": statement.sha256, "captures": len(statement.captures),
+                                 "screenshots": len(statement.screenshots),
                                  "audit_id": statement.audit_id, "tsa": rt.settings.tsa_url,
                                  "gen_time": info["gen_time"].isoformat()})  # fmt: skip
             stamp_id = row.id

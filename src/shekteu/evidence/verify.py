@@ -105,12 +105,14 @@ def warc_problems(name: str, data: bytes) -> list[str]:
 
 
 def capture_chunks(data: bytes) -> list[bytes]:
-    """A WARC split where each capture's response record begins (how Shekteu appends captures)."""
+    """A WARC split where each capture's records begin (a page with its requisites; a screenshot)."""
     from warcio.archiveiterator import ArchiveIterator
+
+    from shekteu.dossier.warc_copy import starts_capture
 
     starts, records = [], ArchiveIterator(io.BytesIO(data))
     for record in records:
-        if record.rec_type == "response":
+        if starts_capture(record) and record.rec_type != "warcinfo":
             starts.append(records.get_record_offset())
         records.read_to_end(record)
     bounds = [*starts, len(data)]
@@ -147,7 +149,7 @@ class _Stamps:
         head = claims["audit"][0] if claims["audit"] else None
         self.report.stamps.append({"statement": name, "gen_time": facts.gen_time.isoformat(), "serial": facts.serial,
                                    "tsa": facts.tsa_name, "audit_head": head})  # fmt: skip
-        for cid, sha in claims["captures"].items():
+        for cid, sha in [*claims["captures"].items(), *claims["screenshots"].items()]:
             self.captures[sha] = (cid, name)
         for warc, (size, sha) in claims["warc"].items():
             self.warcs.setdefault(Path(warc).name, []).append((size, sha, name))

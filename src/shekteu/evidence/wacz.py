@@ -120,7 +120,12 @@ def build(data_dir: Path, captures: list[Capture], out: Path, *, title: str) -> 
     out = out.expanduser()
     if out.exists():
         raise WaczError(f"{out} exists: choose a new path")
-    warc = b"".join(capture_records(data_dir / c.warc_file, int(c.warc_offset)) for c in captures)  # type: ignore[operator]
+    parts = []
+    for c in captures:
+        parts.append(capture_records(data_dir / c.warc_file, int(c.warc_offset)))  # type: ignore[operator]
+        if c.screenshot_warc_file and c.screenshot_warc_offset is not None:
+            parts.append(capture_records(data_dir / c.screenshot_warc_file, int(c.screenshot_warc_offset)))
+    warc = b"".join(parts)
     cdxj = ("\n".join(_cdxj_lines(warc)) + "\n").encode()
     files = {f"archive/{WARC_NAME}": warc, "indexes/index.cdxj": cdxj, "pages/pages.jsonl": _pages(captures)}
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

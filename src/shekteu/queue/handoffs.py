@@ -32,9 +32,12 @@ def items_stored(session: Session, item_ids: list[int]) -> list[int]:
     return jobs
 
 
-def urls_to_capture(session: Session, urls: list[str]) -> int | None:
+def urls_to_capture(session: Session, urls: list[str], *, screenshot: bool | None = None) -> int | None:
     """URLs to fetch as evidence (``shekteu capture --no-wait``)."""
-    return enqueue(session, "capture", f"urls:{len(urls)}:{urls[0][:200]}" if urls else "urls:0", {"urls": urls})
+    payload: dict[str, object] = {"urls": urls}
+    if screenshot is not None:
+        payload["screenshot"] = screenshot
+    return enqueue(session, "capture", f"urls:{len(urls)}:{urls[0][:200]}" if urls else "urls:0", payload)
 
 
 def graffiti_located(session: Session, tip_id: int, ticket: str) -> int | None:

@@ -39,7 +39,11 @@ STAGES: dict[str, Stage] = {
     # Due analysis jobs are taken together (up to ``BATCH``): one classifier call and one short
     # transaction for the lot, instead of one each (a capture of one page queues one item).
     "analyse": Stage("shekteu.analysis:analyse_job", priority=2, batch="items"),
-    "spot": Stage("shekteu.tips.process:spot_job", priority=6, heavy=True),  # seconds of QR and OCR a photo
+    "spot": Stage("shekteu.tips.process:spot_job", priority=6, heavy=True),
+    # Chromium draws captured pages from their records: seconds a page, so heavy, and batched so
+    # one browser start serves many pages.
+    "screenshot": Stage("shekteu.capture.screenshot:screenshot_job", max_attempts=3, priority=7, heavy=True,
+                        batch="captures"),  # seconds of QR and OCR a photo
     "recheck": Stage("shekteu.takedown.recheck:recheck_job", priority=8),
     "maintain": Stage("shekteu.queue.maintain:maintain_job", priority=9),
     "timestamp": Stage("shekteu.evidence.timestamps:timestamp_job", max_attempts=10, priority=8),

@@ -190,7 +190,8 @@ def _capture(rt: Runtime, capture_id: int) -> dict[str, Any]:
                 "fetched_at": c.fetched_at.isoformat(), "content_type": c.content_type, "sha256": c.sha256,
                 "body_size": c.body_size, "truncated": c.truncated, "warc_file": c.warc_file,
                 "warc_offset": c.warc_offset, "ip": c.ip, "redirects": c.redirects, "title": c.title,
-                "lang": c.lang, "error": c.error, "text": (c.text or "")[:20_000]}  # fmt: skip
+                "lang": c.lang, "error": c.error, "text": (c.text or "")[:20_000], "requisites": c.requisites,
+                "screenshot_sha256": c.screenshot_sha256}  # fmt: skip
 
 
 @api.get("/captures/{capture_id}", summary="One captured page's evidence record")
@@ -202,6 +203,17 @@ async def capture_json(request: Request, user: Viewer, capture_id: ShopId) -> di
 async def capture_page(request: Request, user: Viewer, capture_id: ShopId) -> HTMLResponse:
     capture = await run_in_threadpool(_capture, runtime(request), capture_id)
     return render(request, user, "dash/capture.html", section="shops", c=capture)
+
+
+@pages.get("/dash/captures/{capture_id}/screenshot.png")
+async def capture_screenshot(request: Request, user: Viewer, capture_id: ShopId) -> Response:
+    """The screenshot Shekteu drew from the capture's records (our own PNG, not the site's bytes)."""
+    capture = await run_in_threadpool(_capture, runtime(request), capture_id)
+    if not capture["screenshot_sha256"]:
+        raise HTTPException(404, "this capture has no screenshot")
+    data = await run_in_threadpool(runtime(request).store.get_blob, capture["screenshot_sha256"])
+    return Response(data, media_type="image/png", headers={"Content-Security-Policy": "default-src 'none'",
+                                                           "X-Content-Type-Options": "nosniff"})  # fmt: skip
 
 
 @pages.get("/dash/captures/{capture_id}/body")
