@@ -23,6 +23,7 @@ from shekteu.cli import (  # noqa: F401  (importing registers their commands on 
     takedown,
     tips,
     verdicts,
+    watch,
 )
 from shekteu.cli.common import UserError, app
 from shekteu.terminal import fail

@@ -1,6 +1,7 @@
 """The queue's own upkeep, run as a periodic job: dead workers' jobs back in the queue, finished jobs
-purged after a week, and a delivery run for any channel whose messages wait (one whose last run
-failed and backed off, or that was queued before this version)."""
+purged after a week, a delivery run for any channel whose messages wait (one whose last run
+failed and backed off, or that was queued before this version), and a capture job for each watched
+page that is due (``capture/watch.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from shekteu.capture.watch import queue_due
 from shekteu.db.ops_tables import Job
 from shekteu.db.tables import Notification, utcnow
 from shekteu.queue import handoffs
@@ -29,4 +31,5 @@ def maintain_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
         ))  # fmt: skip
         for channel in channels:
             handoffs.notification_queued(session, channel)
-    return {"recovered": recovered, "purged": int(purged or 0), "deliveries": channels}
+        watches = queue_due(session)
+    return {"recovered": recovered, "purged": int(purged or 0), "deliveries": channels, "watches": watches}

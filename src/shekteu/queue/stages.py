@@ -46,6 +46,7 @@ STAGES: dict[str, Stage] = {
                         batch="captures"),  # seconds of QR and OCR a photo
     "recheck": Stage("shekteu.takedown.recheck:recheck_job", priority=8),
     "maintain": Stage("shekteu.queue.maintain:maintain_job", priority=9),
+    "watch": Stage("shekteu.capture.watch:watch_job", max_attempts=3, priority=6),
     "timestamp": Stage("shekteu.evidence.timestamps:timestamp_job", max_attempts=10, priority=8),
 }
 

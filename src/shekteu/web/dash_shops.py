@@ -199,10 +199,19 @@ async def capture_json(request: Request, user: Viewer, capture_id: ShopId) -> di
     return await run_in_threadpool(_capture, runtime(request), capture_id)
 
 
+def _history(rt: Runtime, url: str) -> list[dict[str, Any]]:
+    from shekteu.capture.history import timeline
+
+    with rt.db.read() as s:
+        return timeline(s, url)
+
+
 @pages.get("/dash/captures/{capture_id}", response_class=HTMLResponse)
 async def capture_page(request: Request, user: Viewer, capture_id: ShopId) -> HTMLResponse:
     capture = await run_in_threadpool(_capture, runtime(request), capture_id)
-    return render(request, user, "dash/capture.html", section="shops", c=capture)
+    history = await run_in_threadpool(_history, runtime(request), capture["url"])
+    here = next((h for h in history if h["id"] == capture_id), None)
+    return render(request, user, "dash/capture.html", section="shops", c=capture, history=history, here=here)
 
 
 @pages.get("/dash/captures/{capture_id}/screenshot.png")
