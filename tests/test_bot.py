@@ -17,6 +17,7 @@ from shekteu.tips.status import set_status
 from tests.fake_telegram import TOKEN, FakeBotAPI, command, message
 from tests.people import make_staff
 from tests.servers import LocalServer, Reply
+from tests.test_cli import lines, run
 from tests.test_telegram_export import photo
 from tests.test_tips import gps_photo
 
@@ -191,3 +192,29 @@ def test_webhook_mode_registers_and_takes_updates_through_serve(make_runtime, en
         server.should_exit = True
         thread.join(10)
         api.close()
+
+
+def test_bot_simulate_chats_with_the_real_bot_in_the_terminal(env: dict[str, str], tmp_path) -> None:
+    """`shekteu bot simulate`: the real bot over the built-in local Bot API, lines piped in."""
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    photo = tmp_path / "wall.jpg"
+    Image.new("RGB", (64, 64), (200, 200, 200)).save(photo, "JPEG")
+    script = "\n".join(["/start", "https://t.me/snow_shop_bot клады мефедрон, оператор @snow_op",
+                        "/location 43.24 76.91", f"/photo {photo}", "/photo /no/such/file.jpg", "/quit",
+                        "never sent"]) + "\n"  # fmt: skip
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | {"COLUMNS": "250"} | env
+    done = subprocess.run([sys.executable, "-c", "from shekteu.cli import main; main()", "bot", "simulate"],
+                          input=script, capture_output=True, text=True, env=full, timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = done.stdout
+    assert "Здравствуйте" in said and "номер обращения KZ-" in said
+    assert "Геопозиция добавлена" in said
+    assert "cannot read /no/such/file.jpg" in said and "never sent" not in said
+    assert "Traceback" not in said + done.stderr
+    tips = run(env, "tips", "list", "--json")
+    assert tips.returncode == 0 and len(lines(tips.stdout)) >= 2  # the link report and the photo

@@ -198,28 +198,20 @@ def store_batch(session: Session, version: str, batch: list[Prepared]) -> Analys
     insert = _insert(session)
     rows = [p.row for p in batch]
     _forget_old_text(session, rows)
-    incoming = []
+    incoming, verdicts, now = [], [], utcnow()
     for p in batch:
         verdict = p.verdict
-        session.execute(
-            insert(Verdict)
-            .values(
-                item_id=p.row.id,
-                model_version=version,
-                text_sha256=p.row.text_sha256,
-                label=verdict.label,
-                score=verdict.score,
-                probabilities=verdict.probabilities,
-                terms=[t.as_json() for t in verdict.terms],
-                lang=p.row.lang or quick_language(p.text),
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["item_id", "model_version", "text_sha256"])
-        )
+        verdicts.append({"item_id": p.row.id, "model_version": version, "text_sha256": p.row.text_sha256,
+                         "label": verdict.label, "score": verdict.score, "probabilities": verdict.probabilities,
+                         "terms": [t.as_json() for t in verdict.terms], "lang": p.row.lang or quick_language(p.text),
+                         "created_at": now})  # fmt: skip
         summary.items += 1
         positive = verdict.label in POSITIVE
         summary.positive += positive
         incoming.append(Incoming(p.row.id, positive, p.text, image_hashes(p.row.media), p.signature))
+    if verdicts:  # one statement for the batch
+        session.execute(insert(Verdict.__table__).on_conflict_do_nothing(
+            index_elements=["item_id", "model_version", "text_sha256"]), verdicts)  # fmt: skip
     summary.indicators += _store_indicators(session, [(p.row.id, p.found) for p in batch])
     linked = link_items(session, incoming, Warninglist.load(session))
     summary.shops_created += linked.shops_created

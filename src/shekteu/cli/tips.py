@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -133,8 +134,13 @@ def serve(
             worker.wait(120)
 
 
-@app.command("bot")
+bot_app = typer.Typer(invoke_without_command=True, help="The Telegram bot: run it, or try it in the terminal.")
+app.add_typer(bot_app, name="bot")
+
+
+@bot_app.callback()
 def bot_cmd(
+    ctx: typer.Context,
     webhook: Annotated[
         bool,
         typer.Option(
@@ -144,8 +150,11 @@ def bot_cmd(
         ),
     ] = False,
 ) -> None:
-    """Run the Telegram bot with long polling (or switch it to webhook mode)."""
+    """Run the Telegram bot with long polling (or switch it to webhook mode); `bot simulate` to try it."""
     import asyncio
+
+    if ctx.invoked_subcommand is not None:
+        return
 
     try:
         from shekteu.integrations.telegram.client import TelegramBot
@@ -167,3 +176,49 @@ def bot_cmd(
         asyncio.run(bot.run_polling())
     except KeyboardInterrupt:
         pass
+
+
+@bot_app.command("simulate")
+def simulate_cmd(
+    lang: Annotated[str, typer.Option("--lang", help="The reporter's Telegram language: ru, kk or en.")] = "ru",
+) -> None:
+    """Chat with the real bot here, over a built-in local Bot API (no Telegram, no token needed).
+
+    Type a message, a link or @handle of a shop; `/photo PATH` sends a picture as a file, `/location
+    LAT LON` a place, `/status TICKET` asks about a report, `/quit` ends. Lines can also be piped in."""
+    import sys
+
+    try:
+        from shekteu.integrations.telegram.simulate import chat
+    except ModuleNotFoundError as exc:
+        raise UserError(f"the bot needs the bot extra: pip install 'shekteu[bot]' ({exc.name} missing)") from None
+    if lang not in ("ru", "kk", "en"):
+        raise UserError(f"--lang {lang!r}: ru, kk or en")
+    rt = open_runtime()
+    interactive = sys.stdin.isatty()
+    if interactive:
+        out.print("[bold]Shekteu bot, simulated[/] — type as a reporter would; /photo PATH, /location LAT LON, "
+                  "/status TICKET, /quit. Reports land in the data directory (see them with shekteu serve).")  # fmt: skip
+
+    def lines() -> Iterator[str]:
+        while True:
+            if interactive:
+                out.print("[cyan]you>[/] ", end="")
+            line = sys.stdin.readline()
+            if not line:
+                return
+            if not interactive:
+                out.print(f"you> {safe(line.strip())}")
+            yield line
+
+    def show(who: str, text: str) -> None:
+        colour = "green" if who == "bot" else "red"
+        for n, part in enumerate(text.splitlines() or [""]):
+            out.print(f"[{colour}]{who}>[/] {safe(part)}" if n == 0 else f"     {safe(part)}")
+
+    try:
+        chat(rt, lines(), show, lang=lang)
+    except RuntimeError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        rt.close()
