@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from shekteu.cli import (  # noqa: F401  (importing registers their commands on the app)
     capture,
+    demo,
     detect,
     evidence,
     field,
