@@ -233,9 +233,16 @@ def run_jobs(rt: Runtime, ids: list[int], *, timeout: float = 3600.0) -> WorkerR
             continue
         with rt.db.read() as session:
             now = utcnow()
-            rows = session.execute(select(Job.id, Job.state, Job.run_after).where(Job.id.in_(sorted(wanted))))
-            waiting = {i for i, state, after in rows
+            rows = session.execute(select(Job.id, Job.state, Job.run_after, Job.result)
+                                   .where(Job.id.in_(sorted(wanted)))).all()  # fmt: skip
+            waiting = {i for i, state, after, _ in rows
                        if state == "running" or (state in jobs.DUE and after <= now)}  # fmt: skip
+            # A job another worker finished may have handed work on (a tip's photo): wait for that too.
+            handed = {int(j) for _, state, _, result in rows if state == "done" and isinstance(result, dict)
+                      for j in result.get("jobs", [])} - wanted  # fmt: skip
+        if handed:
+            wanted |= handed
+            continue
         if not waiting:
             return run
         time.sleep(0.1)  # another worker runs them: wait for it

@@ -24,7 +24,25 @@ def templates() -> Any:
 
     t = Jinja2Templates(directory=str(resources.files("shekteu.web").joinpath("templates")))
     t.env.filters["readable"] = readable
+    t.env.filters["localtime"] = localtime
     return t
+
+
+LOCAL_OFFSET_HOURS = 5  # Kazakhstan keeps one time zone, UTC+5, since March 2024
+
+
+def localtime(iso: str | None) -> str:
+    """An ISO UTC time as Kazakhstan's local time, to the minute (``2026-12-02 06:12``)."""
+    from datetime import datetime, timedelta
+
+    if not iso:
+        return "–"
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)[:16]
+    utc = moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))  # naive times are UTC already
+    return (utc + timedelta(hours=LOCAL_OFFSET_HOURS)).strftime("%Y-%m-%d %H:%M")
 
 
 def readable(detail: Any) -> list[tuple[str, str]]:

@@ -3,7 +3,9 @@ page with its photos. Rows update in place with HTMX; without JavaScript the for
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -12,11 +14,13 @@ from starlette.concurrency import run_in_threadpool
 
 from shekteu.runtime import Runtime
 from shekteu.tips import triage
+from shekteu.tips.intake import CHANNELS, KINDS
 from shekteu.tips.query import list_tips, show_tip
+from shekteu.tips.search import SORTS, TipFilter, search
 from shekteu.tips.status import STATUSES, TRANSITIONS, TipStatusError, get_tip
 from shekteu.web.auth import Principal, Viewer, acting, safe_next
 from shekteu.web.common import runtime, templates
-from shekteu.web.pages import api_change, as_int, back, form_values, language, render
+from shekteu.web.pages import api_change, as_int, back, form_values, language, perform, render
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["tips"])
@@ -96,13 +100,108 @@ async def tip_link_json(request: Request, ticket: str, body: ShopLink) -> dict:
     return await _one(request, ticket)
 
 
+Word = Annotated[str | None, Query(max_length=200)]
+Score = Annotated[float | None, Query(ge=0, le=1)]
+
+
+def _filter(status: str | None, kind: str | None, channel: str | None, district: str | None,
+            min_score: float | None, max_score: float | None, q: str | None, sort: str, limit: int) -> TipFilter:  # fmt: skip
+    return TipFilter(status=status or None, kind=kind if kind in KINDS else None,
+                     channel=channel if channel in CHANNELS else None, district=(district or "").strip() or None,
+                     min_score=min_score, max_score=max_score, q=q or None, sort=sort if sort in SORTS else "score",
+                     limit=limit)  # fmt: skip
+
+
+def _search(rt: Runtime, f: TipFilter) -> list[dict[str, Any]]:
+    with rt.db.read() as s:
+        return search(s, f)
+
+
 @pages.get("/dash/tips", response_class=HTMLResponse)
 async def tips_page(
-    request: Request, user: Viewer, status: StatusFilter = None, limit: Limit = 100
+    request: Request, user: Viewer, status: StatusFilter = None, kind: Word = None, channel: Word = None,
+    district: Word = None, min_score: Score = None, max_score: Score = None, q: Word = None, sort: Word = "score",
+    limit: Limit = 100,
 ) -> HTMLResponse:
-    rows = await run_in_threadpool(_list, runtime(request), status, limit)
-    return render(request, user, "dash/tips.html", section="tips", tips=rows, status=status, statuses=STATUSES,
-                  transitions=TRANSITIONS)  # fmt: skip
+    f = _filter(status, kind, channel, district, min_score, max_score, q, sort or "score", limit)
+    rows = await run_in_threadpool(_search, runtime(request), f)
+    query = urlencode({k: v for k, v in request.query_params.items() if k != "limit"})
+    return render(request, user, "dash/tips.html", section="tips", tips=rows, f=f, statuses=STATUSES,
+                  transitions=TRANSITIONS, kinds=KINDS, channels=CHANNELS, districts=_districts(), query=query)  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _districts() -> list[tuple[str, str, str]]:
+    """(KATO, Russian name, Kazakh name) of every district, by oblast then name, for the filter."""
+    from shekteu.geo.boundaries import load
+
+    return sorted(((a.kato, f"{a.oblast_ru}: {a.name_ru}", a.name_kk) for a in load()), key=lambda d: d[1])
+
+
+@pages.get("/dash/tips.csv")
+async def tips_csv(
+    request: Request, user: Viewer, status: StatusFilter = None, kind: Word = None, channel: Word = None,
+    district: Word = None, min_score: Score = None, max_score: Score = None, q: Word = None, sort: Word = "score",
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> Response:
+    """The selection as CSV (formula-safe): what a unit shares with a prosecutor or a partner."""
+    import csv
+    import io
+
+    from shekteu import audit
+    from shekteu.text.spreadsheet import safe_cell
+
+    f = _filter(status, kind, channel, district, min_score, max_score, q, sort or "score", limit)
+    rows = await run_in_threadpool(_search, runtime(request), f)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["ticket", "received_utc", "kind", "channel", "status", "score", "district", "lat", "lon",
+                     "indicators", "qr", "painted", "shops", "text"])  # fmt: skip
+    for r in rows:
+        writer.writerow([safe_cell(v) for v in (
+            r["ticket"], r["created_at"], r["kind"], r["channel"], r["status"], r["score"],
+            (r["district"] or {}).get("name", ""), r["lat"], r["lon"],
+            " ".join(f"{i['type']}:{i['normalized']}" for i in r["indicators"]), " ".join(r["qr"]),
+            " ".join(r["painted"]), " ".join(map(str, r["shops"])), r["text"])])  # fmt: skip
+
+    chosen = {k: v for k, v in f.__dict__.items() if v is not None}
+
+    def record(rt: Runtime) -> None:
+        with rt.db.write() as s:
+            audit.record(s, "tip.export", f"tips:{len(rows)}", actor=user.name, reason="CSV of the tips queue",
+                         detail={"filter": chosen, "rows": len(rows)})  # fmt: skip
+
+    await run_in_threadpool(record, runtime(request))
+    return Response(buf.getvalue().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="tips.csv"'})  # fmt: skip
+
+
+@pages.post("/dash/tips/bulk")
+async def tips_bulk(request: Request) -> Response:
+    """One status for every ticked tip, with one reason; each change is audited on its own tip."""
+    form = await request.form()
+    tickets = [str(t) for t in form.getlist("ticket")][:500]
+    v = await form_values(request)
+    status, reason = v.get("status", ""), v.get("reason", "")
+
+    def change(rt: Runtime, user: Principal) -> str:
+        if not tickets:
+            raise ValueError("tick the tips to change")
+        if status not in STATUSES:
+            raise ValueError("choose the new status")
+        if not reason.strip():
+            raise ValueError("a bulk change needs a reason")
+        done, refused = 0, []
+        for ticket in tickets:
+            try:
+                with rt.db.write() as s:
+                    triage.change_status(s, ticket, status, actor=user.name, reason=reason)
+                done += 1
+            except TipStatusError as exc:
+                refused.append(f"{ticket}: {exc}")
+        return f"{done} tips → {status}" + (f"; not changed: {'; '.join(refused[:5])}" if refused else "")
+
+    return await perform(request, "tip.triage", change, to=safe_next(v.get("next") or "/dash/tips"))
 
 
 @pages.get("/dash/tips/{ticket}", response_class=HTMLResponse)
@@ -139,7 +238,7 @@ async def _row_or_back(request: Request, ticket: str, change: Any, to: str) -> R
     lang = language(request, user)
     return templates().TemplateResponse(
         request, "dash/tip_row.html",
-        {"t": tip, "user": user, "csrf": user.csrf or "", "transitions": TRANSITIONS, "_": translator(lang),
+        {"t": tip, "user": user, "lang": lang, "csrf": user.csrf or "", "transitions": TRANSITIONS, "_": translator(lang),
          "row_message": error or message, "row_error": bool(error)},
     )  # fmt: skip
 
