@@ -173,3 +173,14 @@ def test_cli_audit_verify_exit_codes_and_json(env: dict[str, str], tmp_path: Pat
     assert bad.returncode == 1
     assert "TAMPERED" in bad.stdout and "entries at the end were removed" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_cut_tail_stays_caught_after_honest_entries_follow(rt: Runtime) -> None:
+    """Before the fix, on PostgreSQL (whose ids are never reused) a cut tail followed by new entries left
+    a consistent chain and a witness that had moved on: nothing showed."""
+    _honest(rt, 40)
+    _sql(rt, "DELETE FROM audit_log WHERE id > 35")
+    _honest(rt, 20)  # the platform goes on writing after the cut
+    report = check_runtime(rt)
+    assert not report.ok
+    assert any("entry 40" in p and "cut or rewritten" in p for p in report.problems), report.problems

@@ -158,3 +158,19 @@ def test_the_capture_page_shows_the_screenshot(make_runtime, web: LocalServer, w
         png = client.get(f"/dash/captures/{outcome.id}/screenshot.png")
         assert png.status_code == 200 and png.headers["content-type"] == "image/png"
         assert Image.open(io.BytesIO(png.content)).size == (1280, 1600)
+
+
+def test_screenshots_work_beside_a_running_event_loop(rt: Runtime, web: LocalServer, web2: LocalServer) -> None:
+    """Before the fix, a screenshot job run from a thread with a running asyncio loop (the bot's, a test
+    runner's Playwright session) failed: Playwright's sync API refuses such a thread."""
+    import asyncio
+
+    hostile_page(web, web2)
+
+    async def inside_a_loop() -> int:
+        (outcome,) = capture_urls(rt, [web.url("/page")], screenshot=True)
+        return outcome.id
+
+    cid = asyncio.run(inside_a_loop())
+    with rt.db.read() as s:
+        assert s.get(Capture, cid).screenshot_sha256

@@ -243,7 +243,7 @@ def test_exact_places_are_sealed_and_keys_can_live_apart(make_runtime, tmp_path)
         spot = s.scalars(select(Spot)).one()
     assert (tip.lat, tip.lon) == (43.239, 76.89) and "43.2389" not in (tip.location_sealed or "")
     assert (spot.lat, spot.lon) == (43.2389, 76.8897)  # the crew's precision, from the sealed place
-    assert sorted(p.name for p in keys.iterdir()) == ["contact.key", "hash.key"]
+    assert sorted(p.name for p in keys.iterdir()) == ["audit-head.json", "audit.key", "contact.key", "hash.key"]
     assert not (rt.settings.data_dir / "keys").exists()
 
 

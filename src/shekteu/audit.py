@@ -34,6 +34,8 @@ PENDING = "shekteu.audit.pending"
 KEY = "shekteu.audit.key"  # session.info: the sealing key (bytes) or None
 WITNESS = "shekteu.audit.witness"  # session.info: the witness file's path or None
 _HEAD = "shekteu.audit.head"  # session.info: (id, hash) of the newest entry this transaction wrote
+_BROKEN = "shekteu.audit.broken"  # session.info: the witness's entry, found missing when chaining on
+MAX_BROKEN = 10
 
 
 def current_actor() -> str:
@@ -93,6 +95,7 @@ def _chain_pending(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(7242001)"))
     prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
     key = session.info.get(KEY)
+    _check_witness(session)
     for entry in entries:
         entry.prev_hash = prev
         entry.hash = prev = _digest(prev, entry)
@@ -102,31 +105,50 @@ def _chain_pending(session: Session) -> None:
     session.info[_HEAD] = (entries[-1].id, entries[-1].hash)
 
 
+def _check_witness(session: Session) -> None:
+    """Before chaining on, the entry the witness last saw must still be there: a tail cut (or a rewrite)
+    followed by honest new entries would otherwise leave a consistent chain and a witness that moves
+    on. What is missing is written into the witness for good (``broken``), so `audit verify` says so."""
+    path = session.info.get(WITNESS)
+    witness = read_witness(Path(path)) if path else None
+    if not witness or not isinstance(witness.get("id"), int) or witness.get("error"):
+        return
+    found = session.scalar(select(AuditEntry.hash).where(AuditEntry.id == witness["id"]))
+    if found != witness.get("hash"):
+        session.info[_BROKEN] = {"id": witness["id"], "hash": witness.get("hash"), "noticed": utcnow().isoformat()}
+
+
 @event.listens_for(Session, "after_commit")
 def _witness_head(session: Session) -> None:
     head, path = session.info.pop(_HEAD, None), session.info.get(WITNESS)
+    broken = session.info.pop(_BROKEN, None)
     if head and path:
-        advance_witness(Path(path), head[0], head[1], session.info.get(KEY))
+        advance_witness(Path(path), head[0], head[1], session.info.get(KEY), broken=broken)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(_HEAD, None)
+    session.info.pop(_BROKEN, None)
 
 
 def seal_of(key: bytes, entry_hash: str) -> str:
     return hmac.new(key, b"shekteu-audit-seal\0" + entry_hash.encode(), hashlib.sha256).hexdigest()
 
 
-def _witness_mac(key: bytes, entry_id: int, entry_hash: str) -> str:
-    return hmac.new(key, f"shekteu-audit-witness\0{entry_id}\0{entry_hash}".encode(), hashlib.sha256).hexdigest()
+def _witness_mac(key: bytes, entry_id: int, entry_hash: str, broken: list[Any] | None = None) -> str:
+    body = f"shekteu-audit-witness\0{entry_id}\0{entry_hash}"
+    if broken:
+        body += "\0" + json.dumps(broken, sort_keys=True)
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
-WITNESS_SIZE = 512  # the record is rewritten in place, padded to this size, in one write
+WITNESS_SIZE = 4096  # the record is rewritten in place, padded to this size, in one write
 
 
-def advance_witness(path: Path, entry_id: int, entry_hash: str, key: bytes | None) -> None:
+def advance_witness(path: Path, entry_id: int, entry_hash: str, key: bytes | None, *,
+                    broken: dict[str, Any] | None = None) -> None:  # fmt: skip
     """Remember (id, hash) of a committed entry unless the file already names a newer one.
 
     Writers take turns on the file's lock and rewrite it in place with one small write (no temporary
@@ -140,11 +162,18 @@ def advance_witness(path: Path, entry_id: int, entry_hash: str, key: bytes | Non
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         current = _parse_witness(os.pread(fd, WITNESS_SIZE, 0))
-        if current and isinstance(current.get("id"), int) and current["id"] >= entry_id:
+        kept = list(current.get("broken") or []) if current and isinstance(current.get("broken"), list) else []
+        if broken:
+            kept = [*kept, broken][-MAX_BROKEN:]
+        if current and isinstance(current.get("id"), int) and current["id"] >= entry_id and not broken:
             return
-        body = {"id": entry_id, "hash": entry_hash, "at": utcnow().isoformat()}
+        if current and isinstance(current.get("id"), int) and current["id"] > entry_id:
+            entry_id, entry_hash = current["id"], str(current.get("hash"))  # keep the newer head
+        body: dict[str, Any] = {"id": entry_id, "hash": entry_hash, "at": utcnow().isoformat()}
+        if kept:
+            body["broken"] = kept
         if key:
-            body["mac"] = _witness_mac(key, entry_id, entry_hash)
+            body["mac"] = _witness_mac(key, entry_id, entry_hash, kept)
         os.pwrite(fd, json.dumps(body).encode().ljust(WITNESS_SIZE), 0)
     finally:
         os.close(fd)  # closing releases the lock
@@ -176,7 +205,7 @@ def read_witness(path: Path) -> dict[str, Any] | None:
 def witness_genuine(witness: dict[str, Any], key: bytes | None) -> bool:
     if not key or "mac" not in witness:
         return not key  # no key: nothing to check it with; key but no mac: not ours
-    expected = _witness_mac(key, int(witness["id"]), str(witness["hash"]))
+    expected = _witness_mac(key, int(witness["id"]), str(witness["hash"]), witness.get("broken") or None)
     return hmac.compare_digest(expected, str(witness["mac"]))
 
 

@@ -72,6 +72,10 @@ def check(
         witness = None
     if witness:
         report.witness_id = int(witness["id"])
+        for gone in witness.get("broken") or []:
+            report.problems.append(
+                f"entry {gone.get('id')} (hash {str(gone.get('hash'))[:12]}…) was missing or changed when a later "
+                f"entry was written ({str(gone.get('noticed'))[:19]}): the log was cut or rewritten before that")  # fmt: skip
         wanted.setdefault(report.witness_id, Anchor(report.witness_id, str(witness["hash"]), "the witness file"))
     found: dict[int, str] = {}
     prev, seen_seal = audit.GENESIS, False

@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -137,8 +138,24 @@ def screenshot_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
                                                        Capture.warc_file.is_not(None))))  # fmt: skip
     if not todo:
         return {"screenshots": []}
-    with browser(executable) as chromium_browser:
-        return {"screenshots": [cid for cid in todo if _one(rt, cid, chromium_browser)]}
+    # Playwright's sync API refuses a thread with a running event loop (the bot's, a test runner's):
+    # the browser gets a thread of its own.
+    done: list[int] = []
+    failure: list[BaseException] = []
+
+    def draw() -> None:
+        try:
+            with browser(executable) as chromium_browser:
+                done.extend(cid for cid in todo if _one(rt, cid, chromium_browser))
+        except BaseException as exc:  # handed back to the job, which records it
+            failure.append(exc)
+
+    thread = threading.Thread(target=draw, name="shekteu-screenshot", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return {"screenshots": done}
 
 
 def _one(rt: Runtime, cid: int, chromium_browser: Any) -> bool:
