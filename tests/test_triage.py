@@ -108,3 +108,34 @@ def test_the_selection_exports_as_safe_csv_and_is_audited(dash: Dash) -> None:
     with dash.rt.db.read() as s:
         exports = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "tip.export")))
         assert len(exports) == 1 and exports[0].actor == "ann" and exports[0].detail["rows"] == len(rows)
+
+
+def test_the_overview_opens_with_what_needs_each_person(dash: Dash) -> None:
+    from datetime import timedelta
+
+    from shekteu.db.ops_tables import Job
+    from shekteu.db.tables import Spot, utcnow
+    from shekteu.takedown import lifecycle
+
+    rt = dash.rt
+    report(rt, *WALL)
+    with rt.db.write() as s:
+        lifecycle.propose(s, "telegram_bot", "@needs_you_bot", actor="ann", reason="shop bot")
+        lifecycle.propose(s, "telegram_bot", "@other_bot", actor="bob", reason="shop bot")
+        spot = s.scalars(select(Spot)).first()
+        spot.status, spot.due_at = "assigned", utcnow() - timedelta(days=2)
+        now = utcnow()
+        s.add(Job(stage="capture", subject="x", payload={}, state="quarantined", priority=5, attempts=5, max_attempts=5,
+                  run_after=now, created_at=now, last_error="boom"))  # fmt: skip
+
+    def needs(name: str) -> dict[str, int]:
+        page = dash.login(name).get("/dash").text
+        section = page[page.index('id="needs-you"'): page.index("</section>", page.index('id="needs-you"'))]
+        return {k: int(n) for k, n in re.findall(r'data-need="([a-z_]+)"><a href="[^"]+"><strong>(\d+)</strong>', section)}
+
+    ann, bob, cora, adm = needs("ann"), needs("bob"), needs("cora"), needs("adm")
+    assert ann["tips_to_triage"] >= 1 and "takedowns_to_approve" not in ann and "quarantined_jobs" not in ann
+    assert bob == {"takedowns_to_approve": 1}  # not the one bob proposed himself
+    assert cora == {"overdue_spots": 1}
+    assert adm["quarantined_jobs"] == 1 and adm["takedowns_to_approve"] == 2
+    assert "Nothing waits for you." in dash.login("aud").get("/dash").text

@@ -77,3 +77,30 @@ def trends(session: Session, weeks: int = 12, today: date | None = None) -> dict
                 counts[index] += n
         out[name] = counts
     return out
+
+
+def needs_you(session: Session, name: str, roles: set[str]) -> list[dict[str, Any]]:
+    """What waits for this person now, by what their roles do: tips to triage (analysts), takedowns
+    awaiting their approval (approvers; never their own proposals), overdue spots (coordinators),
+    quarantined jobs (admins) and open sensor alerts (analysts). Only non-zero items are listed."""
+    from shekteu.db.ops_tables import Job
+    from shekteu.db.seismic_tables import SeismicAlert
+
+    admin = "admin" in roles
+    items: list[tuple[str, Any, str]] = []
+    count = select(func.count())
+    if admin or "analyst" in roles:
+        items.append(("tips_to_triage", count.select_from(Tip).where(Tip.status == "received"),
+                      "/dash/tips?status=received"))  # fmt: skip
+        items.append(("sensor_alerts", count.select_from(SeismicAlert).where(SeismicAlert.state == "open"),
+                      "/dash/sensors"))  # fmt: skip
+    if admin or "approver" in roles:
+        waiting = count.select_from(Takedown).where(Takedown.state == "proposed", Takedown.proposed_by != name)
+        items.append(("takedowns_to_approve", waiting, "/dash/takedowns?state=proposed"))
+    if admin or "coordinator" in roles:
+        late = count.select_from(Spot).where(Spot.status == "assigned", Spot.due_at.is_not(None), Spot.due_at < utcnow())
+        items.append(("overdue_spots", late, "/dash/board"))
+    if admin:
+        items.append(("quarantined_jobs", count.select_from(Job).where(Job.state == "quarantined"), "/dash/queue"))
+    out = [{"key": key, "count": _count(session, query), "href": href} for key, query, href in items]
+    return [row for row in out if row["count"]]

@@ -21,18 +21,24 @@ api = APIRouter(prefix="/api", tags=["overview"])
 STEP_NAMES = {"tips": N_("Tips"), "verified": N_("Linked to a shop"), "takedowns_sent": N_("Takedowns sent"),
               "blocked": N_("Blocked"), "block_verified": N_("Block verified"), "criminal_cases": N_("Criminal cases"),
               "reported": N_("Graffiti reported"), "painted": N_("Painted over"), "confirmed": N_("Confirmed")}  # fmt: skip
+NEEDS_NAMES = {"tips_to_triage": N_("Tips to triage"), "takedowns_to_approve": N_("Takedowns awaiting your approval"),
+               "overdue_spots": N_("Overdue graffiti spots"), "quarantined_jobs": N_("Quarantined jobs"),
+               "sensor_alerts": N_("Open sensor alerts")}  # fmt: skip
 SERIES_NAMES = {"tips": N_("Tips per week"), "sent": N_("Takedowns sent per week"), "blocked": N_("Blocked per week"),
                 "spots": N_("Graffiti reported per week")}  # fmt: skip
 
 
-def _data(request: Request) -> dict[str, Any]:
+def _data(request: Request, user: Any = None) -> dict[str, Any]:
     with runtime(request).db.read() as s:
-        return {"funnel": overview.funnel(s), "trends": overview.trends(s)}
+        data = {"funnel": overview.funnel(s), "trends": overview.trends(s)}
+        if user is not None:
+            data["needs_you"] = overview.needs_you(s, user.name, set(user.roles))
+        return data
 
 
 @api.get("/overview", summary="Outcome funnels and weekly trends")
 async def overview_json(request: Request, user: Viewer) -> dict[str, Any]:
-    return await run_in_threadpool(_data, request)
+    return await run_in_threadpool(_data, request, user)
 
 
 @api.get("/me", summary="The signed-in user")
@@ -42,13 +48,13 @@ def me(user: Viewer) -> dict[str, Any]:
 
 @pages.get("/dash", response_class=HTMLResponse)
 async def overview_page(request: Request, user: Viewer) -> HTMLResponse:
-    data = await run_in_threadpool(_data, request)
+    data = await run_in_threadpool(_data, request, user)
     trends = data["trends"]
     charts = [{"key": k, "label": SERIES_NAMES[k], "bars": week_bars(trends[k]), "total": sum(trends[k])}
               for k in SERIES_NAMES]  # fmt: skip
     return render(request, user, "dash/overview.html", section="overview", step_names=STEP_NAMES,
                   reports=funnel_bars(data["funnel"]["reports"]), graffiti=funnel_bars(data["funnel"]["graffiti"]),
-                  charts=charts, weeks=trends["weeks"])  # fmt: skip
+                  charts=charts, weeks=trends["weeks"], needs=data["needs_you"], needs_names=NEEDS_NAMES)  # fmt: skip
 
 
 @pages.post("/dash/lang")
