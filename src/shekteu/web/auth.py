@@ -108,6 +108,16 @@ async def acting(request: Request, action: str) -> Principal:
     return found
 
 
+async def allowed_reader(request: Request, action: str) -> Principal:
+    """The user, if they may do ``action``: for GET downloads that carry no form (and change nothing but
+    the audit log), so no CSRF token is asked for."""
+    found = await run_in_threadpool(viewer, request)
+    if not found.may(action):
+        roles = " or ".join(PERMISSIONS[action])
+        raise Forbidden(f"{found.name} ({', '.join(found.roles)}) may not do this: it needs the {roles} role")
+    return found
+
+
 async def acting_any(request: Request) -> Principal:
     """A signed-in user with a valid CSRF token, whatever their role (their own preferences, signing out)."""
     found = await run_in_threadpool(viewer, request)

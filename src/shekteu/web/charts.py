@@ -42,7 +42,7 @@ def shop_graph(shop: dict[str, Any], size: float = 520.0, most: int = 24) -> dic
         a = 2 * math.pi * k / max(1, len(inds)) - math.pi / 2
         r = c * 0.58
         nodes.append({"x": round(c + r * math.cos(a), 1), "y": round(c + r * math.sin(a), 1),
-                      "label": f"{ind['type']}:{ind['normalized']}"[:40], "type": ind["type"],
+                      "label": f"{ind['type']}:{ind['normalized']}", "type": ind["type"],
                       "w": round(1 + 4 * ind.get("mentions", 0) / top, 1), "mentions": ind.get("mentions", 0)})  # fmt: skip
     others = ([(i, "merged") for i in shop.get("merged_from", [])] + [(i, "separated") for i in shop.get("separated_from", [])]
               + [(next(x for x in s["shops"] if x != shop["id"]), "suggested") for s in shop.get("suggestions", [])])  # fmt: skip

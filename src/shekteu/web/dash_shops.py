@@ -3,6 +3,7 @@ the analyst's edits (merge, split, open a case, propose a takedown); captured ev
 
 from __future__ import annotations
 
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -10,13 +11,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from shekteu import audit
 from shekteu.db.tables import Capture
 from shekteu.runtime import Runtime
 from shekteu.shops import edit
 from shekteu.shops.cases import open_case, shop_cases
 from shekteu.shops.query import list_shops, show_shop
 from shekteu.takedown import lifecycle
-from shekteu.web.auth import Principal, Viewer
+from shekteu.web.auth import Principal, Viewer, allowed_reader
 from shekteu.web.charts import shop_graph
 from shekteu.web.common import runtime
 from shekteu.web.pages import api_change, as_int, form_values, perform, render
@@ -179,6 +181,52 @@ async def propose_form(request: Request, shop_id: ShopId) -> Response:
     change = _propose(shop_id, v.get("target_type", ""), v.get("target", ""), v.get("reason", ""),
                       v.get("recipient") or None)  # fmt: skip
     return await perform(request, "takedown.propose", change, to=f"/dash/shops/{shop_id}")
+
+
+def _package(rt: Runtime, shop_id: int, kind: str, actor: str) -> tuple[bytes, str]:
+    """A shop's dossier (zip) or its captures as a WACZ, built in a scratch folder and read back."""
+    import shutil
+    import tempfile
+
+    from shekteu.dossier.build import DossierError, build_dossier, shop_capture_ids
+    from shekteu.evidence import wacz
+
+    scratch = FilePath(tempfile.mkdtemp(prefix="shekteu-download-"))
+    try:
+        if kind == "dossier":
+            try:
+                build_dossier(rt, shop_id, scratch / "dossier.zip", actor=actor)
+            except DossierError as exc:
+                raise HTTPException(404, str(exc)) from None
+            return (scratch / "dossier.zip").read_bytes(), f"shop-{shop_id}-dossier.zip"
+        with rt.db.read() as s:
+            captures = wacz.select_captures(s, ids=sorted(shop_capture_ids(s, shop_id)) or [-1])
+        try:
+            summary = wacz.build(rt.settings.data_dir, captures, scratch / "shop.wacz", title=f"Shekteu shop {shop_id}")
+        except wacz.WaczError as exc:
+            raise HTTPException(404, str(exc)) from None
+        with rt.db.write() as s:
+            audit.record(s, "evidence.export", f"shop:{shop_id}", actor=actor, reason="WACZ from the shop page",
+                         detail=summary.as_json() | {"path": "download"})  # fmt: skip
+        return summary.path.read_bytes(), f"shop-{shop_id}.wacz"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pages.get("/dash/shops/{shop_id}/dossier.zip")
+async def shop_dossier(request: Request, shop_id: ShopId) -> Response:
+    """The case file (original WARC records, custody chain, timestamps, WACZ, PDF), audited."""
+    user = await allowed_reader(request, "case.open")
+    data, name = await run_in_threadpool(_package, runtime(request), shop_id, "dossier", user.name)
+    return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@pages.get("/dash/shops/{shop_id}/evidence.wacz")
+async def shop_wacz(request: Request, shop_id: ShopId) -> Response:
+    """The shop's captures as a WACZ that ReplayWeb.page opens."""
+    user = await allowed_reader(request, "case.open")
+    data, name = await run_in_threadpool(_package, runtime(request), shop_id, "wacz", user.name)
+    return Response(data, media_type="application/wacz", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _capture(rt: Runtime, capture_id: int) -> dict[str, Any]:

@@ -1,0 +1,67 @@
+"""The shop page as an analyst uses it: the case file and the WACZ one click away (audited), a takedown
+proposed straight from an indicator, graph labels shown whole."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+from sqlalchemy import select
+
+from shekteu.capture.web import capture_urls
+from shekteu.db.tables import AuditEntry, Takedown
+from tests.dashboard import Dash, csrf, dash
+from tests.servers import LocalServer, Reply
+from tests.test_takedown import SHOP_PAGE
+
+__all__ = ["dash"]
+
+
+def _shop_with_capture(dash: Dash, web: LocalServer) -> int:
+    web.route("/shop", Reply(200, SHOP_PAGE.encode()))
+    capture_urls(dash.rt, [web.url("/shop")])
+    from shekteu.shops.query import list_shops
+
+    with dash.rt.db.read() as s:
+        return next(x["id"] for x in list_shops(s) if x["name"] == "@web_op_bot")
+
+
+def test_the_case_file_and_the_wacz_download_from_the_shop_page(dash: Dash, web: LocalServer) -> None:
+    shop = _shop_with_capture(dash, web)
+    ann = dash.login("ann")
+    page = ann.get(f"/dash/shops/{shop}").text
+    assert f'href="/dash/shops/{shop}/dossier.zip"' in page and f'href="/dash/shops/{shop}/evidence.wacz"' in page
+    dossier = ann.get(f"/dash/shops/{shop}/dossier.zip")
+    assert dossier.status_code == 200 and dossier.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(dossier.content)) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        assert "evidence.wacz" in zf.namelist() and manifest["shop_id"] == shop
+    wacz = ann.get(f"/dash/shops/{shop}/evidence.wacz")
+    assert wacz.status_code == 200 and zipfile.is_zipfile(io.BytesIO(wacz.content))
+    with dash.rt.db.read() as s:
+        actions = [(a.action, a.actor) for a in s.scalars(select(AuditEntry).where(AuditEntry.target == f"shop:{shop}"))]
+    assert ("dossier.export", "ann") in actions and ("evidence.export", "ann") in actions
+    assert dash.login("cora").get(f"/dash/shops/{shop}/dossier.zip").status_code == 403
+    assert "dossier.zip" not in dash.login("cora").get(f"/dash/shops/{shop}").text
+
+
+def test_a_takedown_is_proposed_from_an_indicator_in_one_click(dash: Dash, web: LocalServer) -> None:
+    shop = _shop_with_capture(dash, web)
+    ann = dash.login("ann")
+    page = ann.get(f"/dash/shops/{shop}").text
+    forms = re.findall(r'<form method="post" action="/dash/shops/\d+/takedown" id="(propose-\d+)" hidden>\s*'
+                       r'<input type="hidden" name="csrf" value="[^"]+">'
+                       r'<input type="hidden" name="target_type" value="([a-z_]+)">\s*'
+                       r'<input type="hidden" name="target" value="([^"]+)">', page)  # fmt: skip
+    bot = next(f for f in forms if f[2] == "@web_op_bot")
+    assert bot[1] == "telegram_bot" and f'form="{bot[0]}"' in page  # the row's button submits it
+    done = ann.post(f"/dash/shops/{shop}/takedown", data={"csrf": csrf(ann, f"/dash/shops/{shop}"), "target_type": bot[1],
+                                                        "target": bot[2], "reason": f"identifier of shop {shop}"},
+                    follow_redirects=True)  # fmt: skip
+    assert done.status_code == 200
+    with dash.rt.db.read() as s:
+        td = s.scalars(select(Takedown).where(Takedown.target == "@web_op_bot")).one()
+        assert td.state == "proposed" and td.shop_id == shop and td.proposed_by == "ann"
+    assert "telegram_bot:@web_op_bot</text>" in page and "tron:TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t</text>" in page  # whole
