@@ -65,3 +65,19 @@ def test_a_takedown_is_proposed_from_an_indicator_in_one_click(dash: Dash, web: 
         td = s.scalars(select(Takedown).where(Takedown.target == "@web_op_bot")).one()
         assert td.state == "proposed" and td.shop_id == shop and td.proposed_by == "ann"
     assert "telegram_bot:@web_op_bot</text>" in page and "tron:TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t</text>" in page  # whole
+
+
+def test_the_takedowns_list_names_the_shop_and_shows_dates_checks_and_evidence(dash: Dash, web: LocalServer) -> None:
+    from shekteu.takedown import lifecycle
+
+    shop = _shop_with_capture(dash, web)
+    with dash.rt.db.write() as s:
+        td = lifecycle.propose(s, "telegram_bot", "@web_op_bot", actor="ann", reason="shop bot").takedown
+        lifecycle.approve(s, td.id, actor="bob", reason="ok")
+        lifecycle.mark(s, td.id, "sent", actor="ann", reason="sent by hand", captures=[1])
+    page = dash.login("ann").get("/dash/takedowns").text
+    row = page[page.index(f'id="td-{td.id}"'):]
+    row = row[: row.index("</tr>")]
+    assert f'<a href="/dash/shops/{shop}">@web_op_bot</a>' in row  # the shop by name
+    assert "proposed" in row and "sent" in row and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)
+    assert 'href="/dash/captures/1"' in row  # the evidence behind its steps

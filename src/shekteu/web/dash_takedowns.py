@@ -46,8 +46,22 @@ class MarkIn(BaseModel):
 
 
 def _list(rt: Runtime, state: str | None, limit: int) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from shekteu.db.tables import Shop, TakedownEvent
+
     with rt.db.read() as s:
         rows = [lifecycle.takedown_json(t) for t in lifecycle.list_takedowns(s, state, limit=limit)]
+        ids = [r["id"] for r in rows]
+        shop_ids = {r["shop_id"] for r in rows if r["shop_id"]}
+        names = dict(s.execute(select(Shop.id, Shop.name).where(Shop.id.in_(shop_ids))).all())
+        evidence: dict[int, list[int]] = {}
+        steps = select(TakedownEvent.takedown_id, TakedownEvent.capture_ids).where(TakedownEvent.takedown_id.in_(ids))
+        for takedown_id, captures in s.execute(steps.order_by(TakedownEvent.id)):
+            evidence.setdefault(takedown_id, []).extend(c for c in captures or [] if isinstance(c, int))
+        for r in rows:
+            r["shop_name"] = names.get(r["shop_id"])
+            r["evidence"] = sorted(set(evidence.get(r["id"], [])))[-3:]  # the latest captures behind its steps
         return {"takedowns": rows, "stats": lifecycle.stats(s)}
 
 
