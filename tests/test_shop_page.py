@@ -81,3 +81,43 @@ def test_the_takedowns_list_names_the_shop_and_shows_dates_checks_and_evidence(d
     assert f'<a href="/dash/shops/{shop}">@web_op_bot</a>' in row  # the shop by name
     assert "proposed" in row and "sent" in row and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row)
     assert 'href="/dash/captures/1"' in row  # the evidence behind its steps
+
+
+def test_settings_edit_zones_and_users_with_reasons(dash: Dash, tmp_path) -> None:
+    from shekteu.db.tables import User, Zone
+    from tests.test_spots import zone_file
+
+    cora, adm = dash.login("cora"), dash.login("adm")
+    token = csrf(cora, "/dash/settings")
+    with zone_file(tmp_path).open("rb") as fh:
+        cora.post("/dash/settings/zones", data={"csrf": token, "kind": "osi", "name_property": "name"},
+                  files={"file": ("zones.geojson", fh, "application/geo+json")})  # fmt: skip
+    with dash.rt.db.read() as s:
+        zone = s.scalars(select(Zone)).one()
+    page = cora.get("/dash/settings").text
+    assert f'id="zone-{zone.id}"' in page and "ОСИ Абая 10" in page
+    done = cora.post(f"/dash/settings/zones/{zone.id}", data={"csrf": token, "name": "ОСИ «Абая 10»",
+                                                              "contact": "+7 727 000 00 00", "reason": "their letter"},
+                     follow_redirects=True)  # fmt: skip
+    assert "ОСИ «Абая 10»" in done.text
+    assert "needs a reason" in cora.post(f"/dash/settings/zones/{zone.id}", data={"csrf": token, "name": "x"},
+                                         follow_redirects=True).text  # fmt: skip
+    token = csrf(adm, "/dash/settings")
+    assert adm.post("/dash/settings/users/ann", data={"csrf": token, "do": "roles", "role": ["analyst", "approver"],
+                                                      "reason": "acting head"}).status_code == 303  # fmt: skip
+    refused = adm.post("/dash/settings/users/adm", data={"csrf": token, "do": "disable", "reason": "x"},
+                       follow_redirects=True)  # fmt: skip
+    assert "cannot disable yourself" in refused.text
+    demote = {"csrf": token, "do": "roles", "role": ["analyst"], "reason": "x"}
+    assert "last active admin" in adm.post("/dash/settings/users/adm", data=demote, follow_redirects=True).text
+    bob = dash.login("bob")
+    gone = {"csrf": token, "do": "disable", "reason": "left the unit"}
+    assert adm.post("/dash/settings/users/bob", data=gone).status_code == 303
+    assert bob.get("/dash", follow_redirects=False).status_code in (302, 303, 401)  # signed out at once
+    with dash.rt.db.read() as s:
+        assert s.scalars(select(User).where(User.name == "ann")).one().roles == ["analyst", "approver"]
+        assert s.scalars(select(User).where(User.name == "bob")).one().disabled
+        actions = {(a.action, a.reason) for a in s.scalars(select(AuditEntry).where(AuditEntry.action.in_(
+            ("zone.edit", "user.roles", "user.disable"))))}  # fmt: skip
+    assert actions == {("zone.edit", "their letter"), ("user.roles", "acting head"), ("user.disable", "left the unit")}
+    assert 'action="/dash/settings/users/ann"' not in cora.get("/dash/settings").text  # coordinators manage no users

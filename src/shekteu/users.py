@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shekteu import audit
@@ -116,3 +116,42 @@ def authorize(session: Session, actor: str, action: str) -> str:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.name)))
+
+
+def _active_admins(session: Session) -> list[str]:
+    return [u.name for u in session.scalars(select(User)) if "admin" in u.roles and not u.disabled]
+
+
+def set_roles(session: Session, name: str, roles: list[str], *, actor: str, reason: str) -> User:
+    """Give a user exactly these roles (audited); the last active admin keeps theirs."""
+    user = get_user(session, name)
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise UserError(f"unknown role {', '.join(unknown) or '(none)'}; roles are {', '.join(ROLES)}")
+    if not reason.strip():
+        raise UserError("changing roles needs a reason")
+    if "admin" in user.roles and "admin" not in roles and _active_admins(session) == [user.name]:
+        raise UserError(f"{user.name} is the last active admin: make someone else admin first")
+    before, user.roles = list(user.roles), sorted(set(roles))
+    audit.record(session, "user.roles", f"user:{user.name}", actor=actor, reason=reason,
+                 detail={"from": before, "to": user.roles})  # fmt: skip
+    return user
+
+
+def set_disabled(session: Session, name: str, disabled: bool, *, actor: str, reason: str) -> User:
+    """Disable (or enable again) a user, audited; a disabled user's sign-ins end at once."""
+    from shekteu.db.tables import WebSession
+
+    user = get_user(session, name)
+    if not reason.strip():
+        raise UserError("disabling or enabling a user needs a reason")
+    if disabled and user.name == actor.strip().lower():
+        raise UserError("you cannot disable yourself")
+    if disabled and "admin" in user.roles and _active_admins(session) == [user.name]:
+        raise UserError(f"{user.name} is the last active admin")
+    user.disabled = disabled
+    if disabled:
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    audit.record(session, "user.disable" if disabled else "user.enable", f"user:{user.name}", actor=actor,
+                 reason=reason)  # fmt: skip
+    return user

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,3 +56,36 @@ def import_zones(session: Session, path: Path, *, kind: str, name_property: str,
     audit.record(session, "zones.import", f"file:{path.name}", actor=actor, reason="zones of responsibility",
                  detail={"kind": kind, "zones": names[:200]})  # fmt: skip
     return names
+
+
+def list_zones(session: Session) -> list[dict[str, Any]]:
+    """Every zone with how many spots it holds, by kind then name."""
+    from sqlalchemy import func
+
+    from shekteu.db.tables import Spot
+
+    counts = dict(session.execute(select(Spot.zone_id, func.count()).group_by(Spot.zone_id)).all())
+    return [{"id": z.id, "kind": z.kind, "name": z.name, "contact": z.contact, "spots": counts.get(z.id, 0),
+             "created_at": z.created_at.isoformat()}
+            for z in session.scalars(select(Zone).order_by(Zone.kind, Zone.name))]  # fmt: skip
+
+
+def edit_zone(session: Session, zone_id: int, *, name: str, contact: str | None, actor: str, reason: str) -> Zone:
+    """Rename a zone or change its contact (audited)."""
+    actor = authorize(session, actor, "zone.import")
+    zone = session.get(Zone, zone_id)
+    if zone is None:
+        raise BoundaryError(f"no zone {zone_id}")
+    name = clean_text(name).strip()[:MAX_NAME]
+    if not name:
+        raise BoundaryError("a zone needs a name")
+    if not reason.strip():
+        raise BoundaryError("changing a zone needs a reason")
+    clash = session.scalar(select(Zone.id).where(Zone.kind == zone.kind, Zone.name == name, Zone.id != zone.id))
+    if clash:
+        raise BoundaryError(f"another {zone.kind} zone is called {name!r}")
+    before = {"name": zone.name, "contact": zone.contact}
+    zone.name, zone.contact = name, (clean_text(contact).strip()[:MAX_NAME] or None) if contact else None
+    audit.record(session, "zone.edit", f"zone:{zone.id}", actor=actor, reason=reason,
+                 detail={"from": before, "to": {"name": zone.name, "contact": zone.contact}})  # fmt: skip
+    return zone

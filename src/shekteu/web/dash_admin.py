@@ -13,7 +13,8 @@ from shekteu import accounts, audit
 from shekteu.runtime import Runtime
 from shekteu.shops import warninglist
 from shekteu.street.zones import KINDS as ZONE_KINDS
-from shekteu.users import ROLES, add_user, list_users
+from shekteu.street.zones import edit_zone, list_zones
+from shekteu.users import ROLES, add_user, list_users, set_disabled, set_roles
 from shekteu.web.auth import Principal, Viewer, acting
 from shekteu.web.common import runtime
 from shekteu.web.pages import as_int, back, form_values, perform, render
@@ -101,7 +102,7 @@ def _settings(rt: Runtime, admin: bool) -> dict[str, Any]:
     with rt.db.read() as s:
         users = [{"name": u.name, "roles": u.roles, "disabled": u.disabled, "has_password": bool(u.password_hash)}
                  for u in list_users(s)] if admin else []  # fmt: skip
-        return {"users": users, "tokens": accounts.list_tokens(s) if admin else []}
+        return {"users": users, "tokens": accounts.list_tokens(s) if admin else [], "zones": list_zones(s)}
 
 
 @pages.get("/dash/settings", response_class=HTMLResponse)
@@ -131,6 +132,39 @@ async def warninglist_form(request: Request) -> Response:
             return f"added {e.type}:{e.value}"
 
     return await perform(request, "warninglist.edit", change, to="/dash/settings")
+
+
+@pages.post("/dash/settings/users/{name}")
+async def user_edit_form(request: Request, name: Annotated[str, Path(max_length=64)]) -> Response:
+    """Change a user's roles, or disable / enable them (each audited, with its reason)."""
+    form = await request.form()
+    roles = [r for r in form.getlist("role") if isinstance(r, str)]
+    do, reason = str(form.get("do") or ""), str(form.get("reason") or "")
+
+    def change(rt: Runtime, user: Principal) -> str:
+        with rt.db.write() as s:
+            if do == "roles":
+                set_roles(s, name, roles, actor=user.name, reason=reason)
+                return f"{name}: roles {', '.join(sorted(roles))}"
+            if do in ("disable", "enable"):
+                set_disabled(s, name, do == "disable", actor=user.name, reason=reason)
+                return f"{name}: {do}d"
+        raise ValueError("choose what to change")
+
+    return await perform(request, "user.manage", change, to="/dash/settings#users")
+
+
+@pages.post("/dash/settings/zones/{zone_id}")
+async def zone_edit_form(request: Request, zone_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
+    v = await form_values(request)
+
+    def change(rt: Runtime, user: Principal) -> str:
+        with rt.db.write() as s:
+            zone = edit_zone(s, zone_id, name=v.get("name", ""), contact=v.get("contact"), actor=user.name,
+                             reason=v.get("reason", ""))  # fmt: skip
+            return f"zone {zone.id}: {zone.name}"
+
+    return await perform(request, "zone.import", change, to="/dash/settings#zones")
 
 
 @pages.post("/dash/settings/users")
