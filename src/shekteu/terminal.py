@@ -8,6 +8,7 @@ characters and escapes markup. JSON output needs neither: json.dumps escapes con
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from typing import Any
@@ -18,7 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
-out = Console(highlight=False, soft_wrap=False)
+# Piped into a file or `less`, a table keeps its values whole instead of being cut to 80 columns
+# (COLUMNS still wins when set); --json is the form for scripts.
+PIPE_WIDTH = 240
+out = Console(highlight=False, soft_wrap=False,
+              width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPE_WIDTH)  # fmt: skip
 err = Console(stderr=True, highlight=False)
 
 

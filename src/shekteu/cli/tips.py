@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from shekteu.cli.common import JsonOpt, UserError, app, open_runtime
-from shekteu.terminal import emit_json, out, safe
+from shekteu.terminal import emit_json, out, progress, safe
 
 tips_app = typer.Typer(no_args_is_help=True, help="Citizen tips: the report queue, statuses, processing.")
 app.add_typer(tips_app, name="tips")
@@ -93,7 +93,12 @@ def tips_process(
     from shekteu.tips.process import process_pending
 
     rt = open_runtime()
-    for r in process_pending(rt, capture=not no_capture):
+    with progress(None, "processing tips") as bar:
+        def moved(done: int, known: int) -> None:
+            bar.update(bar.task_ids[0], completed=done, total=known)
+
+        processed = process_pending(rt, capture=not no_capture, on_job=moved)
+    for r in processed:
         if json_out:
             emit_json(r.__dict__)
         else:

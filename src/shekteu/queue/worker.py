@@ -212,9 +212,11 @@ def drain(rt: Runtime, *, concurrency: int | None = None) -> WorkerRun:
     return Worker(rt, concurrency=concurrency).run(drain=True)
 
 
-def run_jobs(rt: Runtime, ids: list[int], *, timeout: float = 3600.0) -> WorkerRun:
+def run_jobs(rt: Runtime, ids: list[int], *, timeout: float = 3600.0,
+             on_job: Callable[[int, int], None] | None = None) -> WorkerRun:  # fmt: skip
     """Run the given jobs here (and the jobs their results hand on), or wait for the workers that
-    took them; returns when none is due or running any more."""
+    took them; returns when none is due or running any more. ``on_job(done, known)`` is told after
+    each job run here (for progress bars)."""
     run, wanted = WorkerRun(), set(ids)
     name = jobs.worker_name()
     deadline = time.monotonic() + timeout
@@ -230,6 +232,8 @@ def run_jobs(rt: Runtime, ids: list[int], *, timeout: float = 3600.0) -> WorkerR
         if job is not None:
             result = execute(rt, job, run) or {}
             wanted |= {int(j) for j in result.get("jobs", [])}
+            if on_job:
+                on_job(run.done + run.failed + run.quarantined, len(wanted))
             continue
         with rt.db.read() as session:
             now = utcnow()

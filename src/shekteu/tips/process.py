@@ -13,6 +13,7 @@ Tesseract runs) takes seconds and holds no lock.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,7 +181,8 @@ def process_tip(rt: Runtime, tip_id: int, *, capture: bool = True) -> Processed 
     return _finish(rt, tip_id, captures)
 
 
-def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100) -> list[Processed]:
+def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100,
+                    on_job: Callable[[int, int], None] | None = None) -> list[Processed]:  # fmt: skip
     """Process unprocessed tips now, here (``shekteu tips process``): each one's queued job is run
     (or waited for, when a worker has it), and so are the jobs it hands on (graffiti photos). A job
     waiting out a back-off after a failure is tried now; after ``MAX_ATTEMPTS`` failures in all it
@@ -202,7 +204,7 @@ def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100) -> l
             job.run_after = utcnow()  # asked for now: no back-off
             if not capture:
                 job.payload = {**job.payload, "capture": False}
-    run_jobs(rt, job_ids)
+    run_jobs(rt, job_ids, on_job=on_job)
     with rt.db.read() as session:
         results = session.scalars(select(Job.result).where(Job.id.in_(job_ids), Job.state == "done")
                                   .order_by(Job.id)).all()  # fmt: skip
