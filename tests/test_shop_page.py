@@ -121,3 +121,27 @@ def test_settings_edit_zones_and_users_with_reasons(dash: Dash, tmp_path) -> Non
             ("zone.edit", "user.roles", "user.disable"))))}  # fmt: skip
     assert actions == {("zone.edit", "their letter"), ("user.roles", "acting head"), ("user.disable", "left the unit")}
     assert 'action="/dash/settings/users/ann"' not in cora.get("/dash/settings").text  # coordinators manage no users
+
+
+def test_the_field_page_shows_hectares_per_district_and_status_changes(make_runtime) -> None:
+    from shekteu.demo.load import load
+    from tests.dashboard import serve
+
+    rt = make_runtime()
+    summary = load(rt)
+    for base in serve(rt):
+        dash = Dash(rt, base, "")
+        analyst = dash.login("demo-analyst", summary.users["demo-analyst"])
+        page = analyst.get("/dash/field").text
+        assert 'id="field-districts"' in page and 'id="field-sites"' in page and 'href="/dash/field"' in page
+        rows = re.findall(r'<tr id="site-(\d+)" data-status="(\w+)">', page)
+        assert len(rows) == 5 and {s for _, s in rows} == {"suspected", "confirmed", "destroyed", "dismissed"}
+        suspected = next(i for i, st in rows if st == "suspected")
+        token = csrf(analyst, "/dash/field")
+        moved = analyst.post(f"/dash/field/sites/{suspected}/confirmed", data={"csrf": token, "reason": "drone flight 12"},
+                             follow_redirects=True)  # fmt: skip
+        assert f"site {suspected}: confirmed" in moved.text
+        changes = moved.text[moved.text.index('id="field-changes"'):]
+        assert "drone flight 12" in changes and "demo-analyst" in changes
+        ru = analyst.get("/dash/field", headers={"Accept-Language": "ru"}).text
+        assert ("Гектары по районам" in ru and "Жамбыл" in ru) or "Шу" in ru or "район" in ru.lower()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -13,7 +14,7 @@ from shekteu.field.registry import STATUSES
 from shekteu.runtime import Runtime
 from shekteu.web.auth import Principal, Viewer
 from shekteu.web.common import runtime
-from shekteu.web.pages import api_change
+from shekteu.web.pages import api_change, form_values, perform, render
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/field", tags=["field"])
@@ -63,3 +64,50 @@ async def field_site_step(request: Request, site_id: SiteId, step: Step, body: S
             return site_feature(move(s, site_id, step, actor=user.name, reason=body.reason))
 
     return await api_change(request, "field.edit", change)
+
+
+def _page(rt: Runtime, status: str | None) -> dict[str, Any]:
+    """The field page's data: sites (largest first), hectares per district by status, recent changes."""
+    from sqlalchemy import select
+
+    from shekteu.db.tables import AuditEntry
+    from shekteu.field.registry import TRANSITIONS, list_sites, totals
+
+    with rt.db.read() as s:
+        sites = [{"id": x.id, "status": x.status, "hectares": x.hectares, "district": x.district, "oblast": x.oblast,
+                  "kato": x.kato, "date": x.observed_on, "lat": x.lat, "lon": x.lon, "source": x.source,
+                  "next": sorted(TRANSITIONS.get(x.status, set()))} for x in list_sites(s, status=status, limit=500)]  # fmt: skip
+        by_district: dict[str, dict[str, Any]] = {}
+        for row in totals(s):
+            entry = by_district.setdefault(row["kato"] or "-", {"kato": row["kato"], "name": row["name"] or "—",
+                                                               "sites": 0, "hectares": 0.0, "by_status": {}})  # fmt: skip
+            entry["sites"] += row["sites"]
+            entry["hectares"] = round(entry["hectares"] + row["hectares"], 3)
+            entry["by_status"][row["status"]] = row["hectares"]
+        moves = select(AuditEntry).where(AuditEntry.action.in_(("field.confirmed", "field.destroyed", "field.dismissed")))
+        changes = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action.removeprefix("field."),
+                    "target": e.target, "reason": e.reason, "from": (e.detail or {}).get("from")}
+                   for e in s.scalars(moves.order_by(AuditEntry.id.desc()).limit(30))]  # fmt: skip
+    districts = sorted(by_district.values(), key=lambda d: -d["hectares"])
+    return {"sites": sites, "districts": districts, "changes": changes, "statuses": STATUSES,
+            "total_hectares": round(sum(d["hectares"] for d in districts), 3)}  # fmt: skip
+
+
+@pages.get("/dash/field", response_class=HTMLResponse)
+async def field_page(request: Request, user: Viewer, status: SiteStatus = None) -> HTMLResponse:
+    data = await run_in_threadpool(_page, runtime(request), status)
+    return render(request, user, "dash/field.html", section="field", status=status, **data)
+
+
+@pages.post("/dash/field/sites/{site_id}/{step}")
+async def field_step_form(request: Request, site_id: SiteId, step: Step) -> Response:
+    from shekteu.field.registry import move
+
+    v = await form_values(request)
+
+    def change(rt: Runtime, user: Principal) -> str:
+        with rt.db.write() as s:
+            site = move(s, site_id, step, actor=user.name, reason=v.get("reason", ""))
+            return f"site {site.id}: {site.status}"
+
+    return await perform(request, "field.edit", change, to=f"/dash/field#site-{site_id}")

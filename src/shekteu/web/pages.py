@@ -23,6 +23,7 @@ from shekteu.web.i18n import LANGS, N_, NAMES, pick, translator
 NAV = (("overview", "/dash", N_("Overview")), ("tips", "/dash/tips", N_("Tips")), ("shops", "/dash/shops", N_("Shops")),
        ("verdicts", "/dash/verdicts", N_("Verdicts")),
        ("takedowns", "/dash/takedowns", N_("Takedowns")), ("map", "/dash/map", N_("Map")),
+       ("field", "/dash/field", N_("Field")),
        ("board", "/dash/board", N_("Task board")), ("sensors", "/dash/sensors", N_("Sensors")),
        ("posts", "/dash/posts", N_("Posts")), ("stats", "/dash/stats", N_("Statistics")),
        ("audit", "/dash/audit", N_("Audit log")),
