@@ -138,6 +138,13 @@ def test_analyst_approver_and_coordinator_in_the_browser(site: Dash, page, tmp_p
     page.wait_for_selector("path.district", state="attached")
     page.wait_for_selector("path.field-suspected", state="attached")
     assert page.locator("#map").get_attribute("data-field-loaded") == "1"
+    page.wait_for_selector(".place-label", timeout=20_000)  # settlements named on the map
+    assert page.locator("#map").get_attribute("data-places-loaded") == "26"
+    assert set(page.locator(".place-label").all_inner_texts()) & {"Almaty", "Алматы"}
+    west, south, east, north = map(float, page.locator("#map").get_attribute("data-view").split(","))
+    assert west <= 46.5 and east >= 87.4 and south <= 40.5 and north >= 55.5  # the whole country in view
+    legend = page.locator("#map-legend").inner_text()
+    assert "Field sites" in legend or "Очаги" in legend or "Алқап" in legend
     shot(page, "map")
 
     page.goto(site.base + "/dash/audit?action=spot.")

@@ -115,3 +115,17 @@ def outlines(max_points: int = 40) -> dict[str, Any]:
         features.append({"type": "Feature", "properties": area.as_json(),
                          "geometry": {"type": "MultiPolygon", "coordinates": [[r] for r in rings]}})  # fmt: skip
     return {"type": "FeatureCollection", "features": features}
+
+
+@lru_cache(maxsize=1)
+def places() -> dict[str, Any]:
+    """The main settlements (oblast centres, the three cities, the Chu valley's towns) as GeoJSON points
+    with their names in Russian, Kazakh and English, for map labels; rank 2 (towns) show zoomed in."""
+    import json
+    from importlib import resources
+
+    rows = json.loads(resources.files("shekteu.geo").joinpath("data/places.json").read_text(encoding="utf-8"))
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+         "properties": {"name": ru, "name_kk": kk, "name_en": en, "rank": rank}}
+        for ru, kk, en, lat, lon, rank in rows]}  # fmt: skip

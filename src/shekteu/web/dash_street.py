@@ -55,6 +55,13 @@ async def zones_geojson(request: Request, user: Viewer) -> dict:
     return await run_in_threadpool(_zones, runtime(request))
 
 
+@api.get("/places", summary="Main settlements with names in ru, kk and en (map labels)")
+async def places_geojson(user: Viewer) -> dict[str, Any]:
+    from shekteu.geo.boundaries import places
+
+    return places()
+
+
 @api.get("/districts", summary="District outlines (KATO codes, names) as light GeoJSON")
 async def districts_geojson(user: Viewer) -> Response:
     import json
@@ -69,7 +76,8 @@ async def districts_geojson(user: Viewer) -> Response:
 async def map_page(request: Request, user: Viewer) -> HTMLResponse:
     settings = runtime(request).settings
     return render(request, user, "dash/map.html", section="map", tiles=settings.map_tiles_url,
-                  attribution=settings.map_tiles_attribution, statuses=spots.STATUSES)  # fmt: skip
+                  attribution=settings.map_tiles_attribution, statuses=spots.STATUSES,
+                  field_statuses=("suspected", "confirmed", "destroyed", "dismissed"))  # fmt: skip
 
 
 @pages.get("/dash/board", response_class=HTMLResponse)
