@@ -145,3 +145,34 @@ def test_the_field_page_shows_hectares_per_district_and_status_changes(make_runt
         assert "drone flight 12" in changes and "demo-analyst" in changes
         ru = analyst.get("/dash/field", headers={"Accept-Language": "ru"}).text
         assert ("Гектары по районам" in ru and "Жамбыл" in ru) or "Шу" in ru or "район" in ru.lower()
+
+
+def test_the_board_names_its_columns_flags_overdue_and_shows_after_photos(dash: Dash) -> None:
+    from datetime import timedelta
+
+    from shekteu.db.tables import Spot, utcnow
+    from shekteu.street import spots
+    from tests.test_spots import WALL, after_photo, report
+    from tests.wallphotos import gps_exif, jpeg, wall
+
+    report(dash.rt, *WALL)
+    report(dash.rt, WALL[0] + 0.01, WALL[1], payload=None, user="b")
+    data = jpeg(wall(seed=3), gps_exif(*WALL, taken=(utcnow() + timedelta(hours=5)).strftime("%Y:%m:%d %H:%M:%S"),
+                                       offset="+05:00"))  # fmt: skip
+    with dash.rt.db.write() as s:
+        first, second = [x.id for x in s.scalars(select(Spot).order_by(Spot.id))]
+        for sid in (first, second):
+            spots.verify(s, sid, actor="cora", reason="seen")
+            spots.assign(s, sid, actor="cora", reason="crew", team="crew A", days=1)
+        after = after_photo(*WALL)
+        after["sha256"] = dash.rt.store.put_blob(data)
+        spots.paint(s, first, after, actor="cora", reason="done")
+        s.get(Spot, second).due_at = utcnow() - timedelta(days=1)
+    cora = dash.login("cora")
+    page = cora.get("/dash/board", headers={"Accept-Language": "ru"}).text
+    assert "Сообщили жители" in page and "У команды на закраску" in page and "Подтверждено: чисто" in page
+    assert re.search(rf'class="card overdue" id="spot-{second}"', page)
+    assert f'src="/dash/spots/{first}/after.jpg"' in page
+    shown = cora.get(f"/dash/spots/{first}/after.jpg")
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg" and shown.content[:2] == b"\xff\xd8"
+    assert cora.get(f"/dash/spots/{second}/after.jpg").status_code == 404

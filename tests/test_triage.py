@@ -66,6 +66,9 @@ def test_the_page_shows_thumbnails_qr_matches_and_local_times(dash: Dash) -> Non
     ann = dash.login("ann")
     page = ann.get("/dash/tips", params={"kind": "graffiti"}).text
     assert 'class="thumb"' in page and "QR code" in page and "https://t.me/snow_almaty_bot" in page
+    thumb = re.search(r'<img class="thumb" src="([^"]+)"', page).group(1)
+    shown = ann.get(thumb)
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"  # the display copy
     with dash.rt.db.read() as s:
         newest = s.scalars(select(Tip).order_by(Tip.id.desc())).first()
     shown = re.search(r'<time datetime="' + re.escape(newest.created_at.isoformat()) + r'">([^<]+)</time>', page)

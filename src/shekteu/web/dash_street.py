@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +18,7 @@ from shekteu.runtime import Runtime
 from shekteu.street import spots, zones
 from shekteu.web.auth import Principal, Viewer, acting
 from shekteu.web.common import runtime
+from shekteu.web.i18n import N_
 from shekteu.web.pages import as_int, back, form_values, perform, render
 
 pages = APIRouter(include_in_schema=False)
@@ -72,6 +73,12 @@ async def districts_geojson(user: Viewer) -> Response:
     return Response(body, media_type="application/json", headers={"Cache-Control": "private, max-age=86400"})
 
 
+# Board columns say what the step means for a crew, in words distinct from other pages' states.
+COLUMN_NAMES = {"reported": N_("Reported by citizens"), "verified": N_("Checked: it is a drug ad"),
+                "assigned": N_("With a team to paint"), "painted": N_("Painted over"),
+                "confirmed": N_("Confirmed clean")}  # fmt: skip
+
+
 @pages.get("/dash/map", response_class=HTMLResponse)
 async def map_page(request: Request, user: Viewer) -> HTMLResponse:
     settings = runtime(request).settings
@@ -89,7 +96,8 @@ async def board_page(
     if zone is not None:
         rows = [r for r in rows if (r["zone"] or "") == zone]
     columns = {status: [r for r in rows if r["status"] == status] for status in spots.STATUSES}
-    return render(request, user, "dash/board.html", section="board", columns=columns, zones=names, zone=zone)
+    return render(request, user, "dash/board.html", section="board", columns=columns, zones=names, zone=zone,
+                  column_names=COLUMN_NAMES)
 
 
 def _move(spot_id: int, step: str, v: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -140,6 +148,29 @@ async def spot_paint_form(request: Request, spot_id: SpotId) -> Response:
         return back(request, to, await run_in_threadpool(run))
     except ValueError as exc:
         return back(request, to, str(exc), "error")
+
+
+def _after_photo(rt: Runtime, spot_id: int) -> bytes:
+    """A small re-encoded copy (no metadata) of the spot's latest after-photo."""
+    from sqlalchemy import select
+
+    from shekteu.db.tables import SpotPhoto
+    from shekteu.images import display_copy, open_image
+
+    with rt.db.read() as s:
+        after = select(SpotPhoto.sha256).where(SpotPhoto.spot_id == spot_id, SpotPhoto.role == "after",
+                                               SpotPhoto.sha256.is_not(None))  # fmt: skip
+        digest = s.scalar(after.order_by(SpotPhoto.id.desc()).limit(1))
+    if not digest or not rt.store.has_blob(digest):
+        raise HTTPException(404, "no after-photo for this spot")
+    return display_copy(open_image(rt.store.get_blob(digest)), max_side=480)
+
+
+@pages.get("/dash/spots/{spot_id}/after.jpg")
+async def spot_after_photo(request: Request, user: Viewer, spot_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
+    data = await run_in_threadpool(_after_photo, runtime(request), spot_id)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600",
+                                                            "X-Content-Type-Options": "nosniff"})  # fmt: skip
 
 
 @pages.post("/dash/spots/{spot_id}/{step}")
