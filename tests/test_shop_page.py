@@ -176,3 +176,33 @@ def test_the_board_names_its_columns_flags_overdue_and_shows_after_photos(dash: 
     shown = cora.get(f"/dash/spots/{first}/after.jpg")
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg" and shown.content[:2] == b"\xff\xd8"
     assert cora.get(f"/dash/spots/{second}/after.jpg").status_code == 404
+
+
+def test_the_dossier_pdf_quotes_the_ads_lists_capture_hashes_numbers_pages_and_speaks_kazakh(
+    dash: Dash, web: LocalServer
+) -> None:
+    from pypdf import PdfReader
+
+    from shekteu.dossier.build import build_dossier
+    from shekteu.shops.query import list_shops
+
+    def pdf_text(path) -> tuple[str, int]:
+        with zipfile.ZipFile(path) as zf:
+            reader = PdfReader(io.BytesIO(zf.read("summary.pdf")))
+            return " ".join(" ".join(p.extract_text().split()) for p in reader.pages), len(reader.pages)
+
+    with dash.rt.db.read() as s:
+        imported = next(x["id"] for x in list_shops(s) if x["name"] == "@fe_op_bot")  # from an export: no captures
+    build_dossier(dash.rt, imported, dash.rt.settings.data_dir / "a.zip")
+    text, pages = pdf_text(dash.rt.settings.data_dir / "a.zip")
+    assert "нет сохранённых страниц" in text and "Тексты объявлений" in text and "@fe_op_bot" in text
+    assert f"1/{pages}" in text  # numbered pages
+    shop = _shop_with_capture(dash, web)
+    build_dossier(dash.rt, shop, dash.rt.settings.data_dir / "b.zip", lang="kk")
+    text, _ = pdf_text(dash.rt.settings.data_dir / "b.zip")
+    with dash.rt.db.read() as s:
+        from shekteu.db.tables import Capture
+
+        digest = s.scalars(select(Capture.sha256)).first()
+    assert "Есірткі интернет-дүкені бойынша досье" in text and "Сақталған беттер" in text
+    assert digest[:32] in text.replace(" ", "") and "сохранённых" not in text

@@ -277,14 +277,17 @@ def blocklist_cmd(
 def dossier_cmd(
     shop_id: Annotated[int, typer.Argument(help="Shop id.")],
     out_path: Annotated[Path, typer.Option("--out", help="New folder, or a path ending in .zip.")],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the PDF summary: ru or kk.")] = "ru",
     json_out: JsonOpt = False,
 ) -> None:
     """A shop's dossier for a criminal case: WARC captures, custody log, PDF summary, SHA-256 manifest."""
+    if lang not in ("ru", "kk"):
+        raise UserError(f"--lang {lang!r}: ru or kk")
     from shekteu.dossier.build import DossierError, build_dossier
 
     rt = open_runtime()
     try:
-        summary = build_dossier(rt, shop_id, out_path)
+        summary = build_dossier(rt, shop_id, out_path, lang=lang)
     except DossierError as exc:
         raise UserError(str(exc)) from None
     except ModuleNotFoundError as exc:

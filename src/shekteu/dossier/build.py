@@ -288,7 +288,7 @@ def _stamp_first(rt: Runtime, actor: str | None) -> str | None:
     return None
 
 
-def build_dossier(rt: Runtime, shop_id: int, out: Path, *, actor: str | None = None) -> DossierSummary:
+def build_dossier(rt: Runtime, shop_id: int, out: Path, *, actor: str | None = None, lang: str = "ru") -> DossierSummary:
     from shekteu.audit_check import check_runtime
     from shekteu.evidence import wacz
 
@@ -312,25 +312,32 @@ def build_dossier(rt: Runtime, shop_id: int, out: Path, *, actor: str | None = N
         if packed:
             wacz.build(rt.settings.data_dir, packed, scratch / "evidence.wacz", title=f"Shekteu: {facts['shop']['name']}")
             copies["evidence.wacz"] = scratch / "evidence.wacz"
-        return _finish(rt, out, files, copies, facts, chain_report, stamp_note, actor)
+        return _finish(rt, out, files, copies, facts, chain_report, stamp_note, actor, lang)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _integrity_note(chain_intact: bool, stamped: bool, lang: str) -> str:
+    if lang == "kk":
+        note = ("Аудит журналының тізбегі тексерілді: бұзылмаған." if chain_intact
+                else "НАЗАР АУДАРЫҢЫЗ: аудит журналының тізбегі бұзылған (custody.jsonl қараңыз).")  # fmt: skip
+        note += " Досьенің әр файлының SHA-256 мәні — manifest.json ішінде."
+        return note + (" RFC 3161 уақыт белгілері — timestamps/ ішінде." if stamped else " RFC 3161 уақыт белгілері алынбады.")
+    note = ("Цепочка журнала аудита проверена: не нарушена." if chain_intact
+            else "ВНИМАНИЕ: цепочка журнала аудита нарушена (см. custody.jsonl).")  # fmt: skip
+    note += " SHA-256 каждого файла досье — в manifest.json."
+    return note + (" Метки времени RFC 3161 на записи захватов и голову журнала — в timestamps/." if stamped
+                   else " Метки времени RFC 3161 не получены.")  # fmt: skip
+
+
 def _finish(
     rt: Runtime, out: Path, files: dict[str, bytes], copies: dict[str, Path], facts: dict[str, Any],
-    chain_report: Any, stamp_note: str | None, actor: str | None,
+    chain_report: Any, stamp_note: str | None, actor: str | None, lang: str = "ru",
 ) -> DossierSummary:
     chain_intact = chain_report.ok
-    note = (
-        "Цепочка журнала аудита проверена: не нарушена."
-        if chain_intact
-        else "ВНИМАНИЕ: цепочка журнала аудита нарушена (см. custody.jsonl)."
-    )
-    note += " SHA-256 каждого файла досье — в manifest.json."
-    note += (" Метки времени RFC 3161 на записи захватов и голову журнала — в timestamps/." if stamp_note is None
-             else " Метки времени RFC 3161 не получены.")  # fmt: skip
-    files["summary.pdf"] = render(facts["shop"], facts["takedowns"], _timeline(facts), note)
+    note = _integrity_note(chain_intact, stamp_note is None, lang)
+    files["summary.pdf"] = render(facts["shop"], facts["takedowns"], _timeline(facts), note,
+                                  captures=facts["captures"], items=facts["items"], lang=lang)  # fmt: skip
     listing = [
         {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
         for name, data in sorted(files.items())

@@ -8,7 +8,6 @@ database, including hostile page text; PDF text drawing does not interpret it.
 from __future__ import annotations
 
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 LABELS = {"sale": "продажа", "recruit": "вербовка", "drug_other": "о наркотиках", "other": "прочее"}
@@ -38,25 +37,73 @@ def _printable(text: object, limit: int = 300) -> str:
     return "".join(c if ord(c) < 0x0500 or 0x2010 <= ord(c) <= 0x2193 else "?" for c in shown)
 
 
+WORDS = {
+    "ru": {
+        "title": "Досье по интернет-магазину наркотиков № {id}",
+        "doc": "Досье: магазин {id}",
+        "name": "Название (по основному идентификатору)",
+        "score": "Оценка значимости: {score:.1f}; материалов: {items}; "
+        "адресов (зеркал): {mirrors}; охват (просмотры): {reach}",
+        "found": "Магазин выявлен",
+        "merged": "Объединён с магазинами",
+        "ids": "Идентификаторы",
+        "mentions": "упоминаний",
+        "items": "Материалы",
+        "more": "… и ещё {n} (см. items.jsonl)",
+        "quotes": "Тексты объявлений (выдержки)",
+        "captures": "Сохранённые страницы (WARC, SHA-256)",
+        "no_captures": "ВНИМАНИЕ: у магазина нет сохранённых страниц: доказательства — только "
+        "тексты материалов; сохраните страницы (shekteu capture) до передачи дела.",
+        "takedowns": "Блокировки",
+        "no_takedowns": "Запросов на блокировку нет.",
+        "timeline": "Хронология",
+        "integrity": "Целостность",
+        "footer": "Shekteu · досье магазина {id} · ДСП",
+    },
+    "kk": {
+        "title": "Есірткі интернет-дүкені бойынша досье № {id}",
+        "doc": "Досье: дүкен {id}",
+        "name": "Атауы (негізгі идентификатор бойынша)",
+        "score": "Маңыздылық бағасы: {score:.1f}; материалдар: {items}; "
+        "мекенжайлар (айналар): {mirrors}; қамту (қаралым): {reach}",
+        "found": "Дүкен анықталды",
+        "merged": "Біріктірілген дүкендер",
+        "ids": "Идентификаторлар",
+        "mentions": "аталым",
+        "items": "Материалдар",
+        "more": "… тағы {n} (items.jsonl қараңыз)",
+        "quotes": "Хабарландыру мәтіндері (үзінділер)",
+        "captures": "Сақталған беттер (WARC, SHA-256)",
+        "no_captures": "НАЗАР АУДАРЫҢЫЗ: дүкеннің сақталған беттері жоқ: дәлел тек "
+        "материалдар мәтіні; істі бермес бұрын беттерді сақтаңыз (shekteu capture).",
+        "takedowns": "Бұғаттаулар",
+        "no_takedowns": "Бұғаттау сұраулары жоқ.",
+        "timeline": "Хронология",
+        "integrity": "Тұтастық",
+        "footer": "Shekteu · дүкен досьесі {id} · ҚБП",
+    },
+}
+STATES_KK = {"proposed": "ұсынылды", "approved": "мақұлданды", "sent": "жіберілді", "blocked": "бұғатталды",
+             "verified": "бұғаттау расталды", "rejected": "қабылданбады", "reappeared": "қайта пайда болды"}  # fmt: skip
+LABELS_KK = {"sale": "сату", "recruit": "жалдау", "drug_other": "есірткі туралы", "other": "басқа"}
+
+
 def render(
     shop: dict[str, Any],
     takedowns: list[dict[str, Any]],
     timeline: list[tuple[datetime, str]],
     manifest_note: str,
+    *,
+    captures: list[dict[str, Any]] | None = None,
+    items: list[dict[str, Any]] | None = None,
+    lang: str = "ru",
 ) -> bytes:
-    from fpdf import FPDF
+    from shekteu.dossier.pages import document
 
-    fonts = resources.files("shekteu.dossier").joinpath("fonts")
-    pdf = FPDF(format="A4")
-    pdf.set_creator("Shekteu")
-    pdf.set_title(_printable(f"Досье: магазин {shop['id']}"))
-    with (
-        resources.as_file(fonts.joinpath("DejaVuSans.ttf")) as regular,
-        resources.as_file(fonts.joinpath("DejaVuSans-Bold.ttf")) as bold,
-    ):
-        pdf.add_font("DejaVu", "", str(regular))
-        pdf.add_font("DejaVu", "B", str(bold))
-    pdf.set_auto_page_break(True, margin=15)
+    w = WORDS.get(lang, WORDS["ru"])
+    states = STATES_KK if lang == "kk" else STATES
+    labels = LABELS_KK if lang == "kk" else LABELS
+    pdf = document(_printable(w["doc"].format(id=shop["id"])), _printable(w["footer"].format(id=shop["id"])))
     pdf.add_page()
     width = pdf.epw
 
@@ -70,51 +117,56 @@ def render(
         pdf.multi_cell(width, 5, _printable(text, 600), new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(
-        width,
-        9,
-        _printable(f"Досье по интернет-магазину наркотиков № {shop['id']}"),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+    pdf.multi_cell(width, 9, _printable(w["title"].format(id=shop["id"])), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
-    line(f"Название (по основному идентификатору): {shop['name']}")
-    line(
-        f"Оценка значимости: {shop['score']:.1f}; материалов: {shop['items']}; адресов (зеркал): {shop['mirrors']}; "
-        f"охват (просмотры): {shop['reach']}"
-    )
-    line(f"Магазин выявлен: {shop['created_at'][:19].replace('T', ' ')} UTC")
+    line(f"{w['name']}: {shop['name']}")
+    line(w["score"].format(score=shop["score"], items=shop["items"], mirrors=shop["mirrors"], reach=shop["reach"]))
+    line(f"{w['found']}: {shop['created_at'][:19].replace('T', ' ')} UTC")
     if shop["merged_from"]:
-        line(f"Объединён с магазинами: {', '.join(map(str, shop['merged_from']))}")
+        line(f"{w['merged']}: {', '.join(map(str, shop['merged_from']))}")
+    stored = [c for c in captures or [] if c.get("file")]
+    if captures is not None and not stored:
+        pdf.set_font("DejaVu", "B", 10)
+        line(w["no_captures"])
+        pdf.set_font("DejaVu", "", 9)
 
-    heading("Идентификаторы")
+    heading(w["ids"])
     for ind in shop["indicators"]:
-        line(f"• {ind['type']}: {ind['normalized']} (упоминаний: {ind['mentions']})")
+        line(f"• {ind['type']}: {ind['normalized']} ({w['mentions']}: {ind['mentions']})")
 
-    heading("Материалы")
+    heading(w["items"])
     for item in shop["item_list"][:60]:
         date = (item["published_at"] or item["first_seen_at"])[:16].replace("T", " ")
-        line(f"• [{item['id']}] {date} {LABELS.get(item['label'] or '', '—')}: {item['url']}")
+        line(f"• [{item['id']}] {date} {labels.get(item['label'] or '', '—')}: {item['url']}")
     if len(shop["item_list"]) > 60:
-        line(f"… и ещё {len(shop['item_list']) - 60} (см. items.jsonl)")
+        line(w["more"].format(n=len(shop["item_list"]) - 60))
 
-    heading("Блокировки")
+    quoted = [i for i in items or [] if (i.get("text") or "").strip()][:30]
+    if quoted:
+        heading(w["quotes"])
+        for item in quoted:
+            text = " ".join(str(item["text"]).split())
+            line(f"[{item['id']}] «{text[:400]}{'…' if len(text) > 400 else ''}»")
+
+    if stored:
+        heading(w["captures"])
+        for c in stored:
+            line(f"• {c['id']} {c['fetched_at'][:19].replace('T', ' ')} UTC {c['url']}")
+            line(f"    SHA-256: {c['sha256'] or '—'} · {c['file']}")
+
+    heading(w["takedowns"])
     if not takedowns:
-        line("Запросов на блокировку нет.")
+        line(w["no_takedowns"])
     for td in takedowns:
-        line(
-            f"• № {td['id']}: {TARGETS.get(td['target_type'], td['target_type'])} {td['target']} → {td['recipient']}: "
-            f"{STATES.get(td['state'], td['state'])}"
-        )
+        line(f"• № {td['id']}: {TARGETS.get(td['target_type'], td['target_type'])} {td['target']} → {td['recipient']}: "
+             f"{states.get(td['state'], td['state'])}")  # fmt: skip
         for e in td["events"]:
-            line(
-                f"    {e['at'][:19].replace('T', ' ')} {e['actor']}: {STATES.get(e['to'], e['to'])} — {e['reason']}"
-            )
+            line(f"    {e['at'][:19].replace('T', ' ')} {e['actor']}: {states.get(e['to'], e['to'])} — {e['reason']}")
 
-    heading("Хронология")
+    heading(w["timeline"])
     for at, what in sorted(timeline)[:200]:
         line(f"{at:%Y-%m-%d %H:%M} — {what}")
 
-    heading("Целостность")
+    heading(w["integrity"])
     line(manifest_note)
     return bytes(pdf.output())

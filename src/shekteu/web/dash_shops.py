@@ -21,7 +21,7 @@ from shekteu.takedown import lifecycle
 from shekteu.web.auth import Principal, Viewer, allowed_reader
 from shekteu.web.charts import shop_graph
 from shekteu.web.common import runtime
-from shekteu.web.pages import api_change, as_int, form_values, perform, render
+from shekteu.web.pages import api_change, as_int, form_values, language, perform, render
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["shops"])
@@ -183,7 +183,7 @@ async def propose_form(request: Request, shop_id: ShopId) -> Response:
     return await perform(request, "takedown.propose", change, to=f"/dash/shops/{shop_id}")
 
 
-def _package(rt: Runtime, shop_id: int, kind: str, actor: str) -> tuple[bytes, str]:
+def _package(rt: Runtime, shop_id: int, kind: str, actor: str, lang: str = "ru") -> tuple[bytes, str]:
     """A shop's dossier (zip) or its captures as a WACZ, built in a scratch folder and read back."""
     import shutil
     import tempfile
@@ -195,7 +195,7 @@ def _package(rt: Runtime, shop_id: int, kind: str, actor: str) -> tuple[bytes, s
     try:
         if kind == "dossier":
             try:
-                build_dossier(rt, shop_id, scratch / "dossier.zip", actor=actor)
+                build_dossier(rt, shop_id, scratch / "dossier.zip", actor=actor, lang=lang)
             except DossierError as exc:
                 raise HTTPException(404, str(exc)) from None
             return (scratch / "dossier.zip").read_bytes(), f"shop-{shop_id}-dossier.zip"
@@ -217,7 +217,8 @@ def _package(rt: Runtime, shop_id: int, kind: str, actor: str) -> tuple[bytes, s
 async def shop_dossier(request: Request, shop_id: ShopId) -> Response:
     """The case file (original WARC records, custody chain, timestamps, WACZ, PDF), audited."""
     user = await allowed_reader(request, "case.open")
-    data, name = await run_in_threadpool(_package, runtime(request), shop_id, "dossier", user.name)
+    lang = "kk" if language(request, user) == "kk" else "ru"  # the case file is Russian or Kazakh
+    data, name = await run_in_threadpool(_package, runtime(request), shop_id, "dossier", user.name, lang)
     return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
