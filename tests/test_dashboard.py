@@ -269,6 +269,7 @@ def test_audit_details_read_as_text_in_their_own_letters(dash: Dash) -> None:
                      detail={"name": "Магазин <b>шоп</b>", "ids": [1, 2]})  # fmt: skip
     page = dash.login("adm").get("/dash/audit", params={"action": "test."}).text
     assert "Магазин &lt;b&gt;шоп&lt;/b&gt;" in page and "\\u041c" not in page and "[1, 2]" in page
+    assert 'id="actors-explained"' in page and 'title="a server command">cli:test</td>' in page  # actors explained
 
 
 def test_the_audit_check_page_says_intact_then_names_a_cut_tail(dash: Dash) -> None:
