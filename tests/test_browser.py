@@ -287,3 +287,52 @@ def test_the_statistics_page_in_the_browser(stats_site: Dash, page) -> None:  # 
     assert "дереккөздер сәйкес емес" in page.locator("#stats-issues").inner_text()
     shot(page, "stats")
     assert not [f for f in failed if "/favicon" not in f], failed
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_working_day_in_kazakh_triage_needs_you_and_the_field(site: Dash, page) -> None:  # type: ignore[no-untyped-def]
+    """An analyst in Kazakh: the overview says what waits, the queue is filtered and two tips are moved
+    together, and the field page and the map's field layer show the mapped site."""
+    from shekteu.tips.intake import TipInput, submit
+    from shekteu.tips.process import process_pending
+
+    for n, text in enumerate(["Алматыда закладки, бот @kk_demo_one_bot", "Мефедрон сатылады @kk_demo_two_bot"]):
+        submit(site.rt, TipInput(channel="web", user_id=f"kk-{n}", text=text, lat=43.25, lon=76.92))
+    process_pending(site.rt, capture=False)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    failed: list[str] = []  # the page's own requests (the browser's favicon probe is not one)
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.set_extra_http_headers({"Accept-Language": "kk"})
+    sign_in(page, site, "ann")
+    needs = page.locator("#needs-you")
+    assert "Қазір сізді не күтіп тұр" in needs.inner_text()
+    waiting = int(needs.locator("[data-need=tips_to_triage] strong").inner_text())
+    assert waiting >= 3
+    shot(page, "kk-overview")
+
+    needs.locator("[data-need=tips_to_triage] a").click()
+    page.wait_for_url("**/dash/tips?status=received")
+    page.fill("#tip-filters input[name=q]", "kk_demo")
+    page.click("#tip-filters button[type=submit]")
+    page.wait_for_url("**q=*")
+    rows = page.locator("#tips tbody tr")
+    assert rows.count() == 2 and all("kk_demo" in t for t in rows.all_inner_texts())
+    page.check("#tick-all")
+    page.select_option("#bulk select[name=status]", "in_review")
+    page.fill("#bulk input[name=reason]", "бірге тексерілді")
+    page.click("#bulk button[type=submit]")
+    page.wait_for_selector("p.flash")
+    assert "2 хабарлама ауыстырылды" in page.locator("p.flash").inner_text()  # in the user's language
+    shot(page, "kk-tips-bulk")
+
+    page.goto(site.base + "/dash/field")
+    assert "Аудандар бойынша гектар" in page.locator("h2").all_inner_texts()
+    assert page.locator("#field-sites tbody tr[data-status=suspected]").count() == 1
+    shot(page, "kk-field")
+    page.goto(site.base + "/dash/map")
+    page.wait_for_selector("path.field-suspected", state="attached", timeout=20_000)
+    page.wait_for_selector(".place-label", timeout=20_000)
+    assert "Алматы" in page.locator(".place-label").all_inner_texts()
+    shot(page, "kk-map")
+    assert failed == [] and not [e for e in errors if "Content Security Policy" in e], (failed, errors)

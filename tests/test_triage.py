@@ -75,6 +75,9 @@ def test_the_page_shows_thumbnails_qr_matches_and_local_times(dash: Dash) -> Non
     utc_hour = newest.created_at.hour
     assert shown and int(shown.group(1)[11:13]) == (utc_hour + 5) % 24  # Kazakhstan time, UTC+5
     everything = ann.get("/dash/tips").text
+    empty_form = ann.get("/dash/tips", params={"status": "", "kind": "", "channel": "", "district": "", "min_score": "",
+                                              "max_score": "", "q": "", "sort": "score"})  # what the form sends
+    assert empty_form.status_code == 200 and 'id="tips"' in empty_form.text
     assert "matches shop" in everything
     assert '<option value="">— choose —</option>' in everything  # no status is picked for you
 
@@ -90,7 +93,7 @@ def test_bulk_triage_changes_every_ticked_tip_with_one_reason(dash: Dash) -> Non
     assert "needs a reason" in refused.text
     done = ann.post("/dash/tips/bulk", data={"csrf": token, "ticket": tickets, "status": "in_review",
                                              "reason": "checked together"}, follow_redirects=True)  # fmt: skip
-    assert "3 tips → in_review" in done.text
+    assert "3 tips moved to: in_review" in done.text
     with dash.rt.db.read() as s:
         assert {t.status for t in s.scalars(select(Tip).where(Tip.ticket.in_(tickets)))} == {"in_review"}
         audited = list(s.scalars(select(AuditEntry).where(AuditEntry.reason == "checked together")))

@@ -24,7 +24,7 @@ from shekteu.web.pages import api_change, as_int, back, form_values, language, p
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["tips"])
-StatusFilter = Annotated[str | None, Query(pattern="^(received|in_review|actioned|closed|rejected)$")]
+StatusFilter = Annotated[str | None, Query(pattern="^(|received|in_review|actioned|closed|rejected)$")]  # "": all
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -101,14 +101,23 @@ async def tip_link_json(request: Request, ticket: str, body: ShopLink) -> dict:
 
 
 Word = Annotated[str | None, Query(max_length=200)]
-Score = Annotated[float | None, Query(ge=0, le=1)]
+Score = Annotated[str | None, Query(max_length=10)]  # a plain form sends "" for an empty box
+
+
+def _score(value: str | None) -> float | None:
+    try:
+        number = float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+    return None if number is None else min(1.0, max(0.0, number))
 
 
 def _filter(status: str | None, kind: str | None, channel: str | None, district: str | None,
-            min_score: float | None, max_score: float | None, q: str | None, sort: str, limit: int) -> TipFilter:  # fmt: skip
+            min_score: str | None, max_score: str | None, q: str | None, sort: str, limit: int) -> TipFilter:  # fmt: skip
     return TipFilter(status=status or None, kind=kind if kind in KINDS else None,
                      channel=channel if channel in CHANNELS else None, district=(district or "").strip() or None,
-                     min_score=min_score, max_score=max_score, q=q or None, sort=sort if sort in SORTS else "score",
+                     min_score=_score(min_score), max_score=_score(max_score), q=q or None,
+                     sort=sort if sort in SORTS else "score",
                      limit=limit)  # fmt: skip
 
 
@@ -199,8 +208,13 @@ async def tips_bulk(request: Request) -> Response:
                 done += 1
             except TipStatusError as exc:
                 refused.append(f"{ticket}: {exc}")
-        return f"{done} tips → {status}" + (f"; not changed: {'; '.join(refused[:5])}" if refused else "")
+        message = _("{n} tips moved to: {status}").format(n=done, status=_(status))
+        return message + (f"; {_('not changed')}: {'; '.join(refused[:5])}" if refused else "")
 
+    from shekteu.web.auth import viewer
+    from shekteu.web.i18n import translator
+
+    _ = translator(language(request, await run_in_threadpool(viewer, request)))
     return await perform(request, "tip.triage", change, to=safe_next(v.get("next") or "/dash/tips"))
 
 
