@@ -323,3 +323,34 @@ def test_the_worker_timestamps_on_schedule_when_an_authority_is_set(make_runtime
         job = s.scalars(select(Job).where(Job.stage == "timestamp")).one()
         assert job.state == "done" and job.result["captures"] == 1
         assert s.scalar(select(func.count()).select_from(EvidenceStamp)) == 1
+
+
+def test_redirect_hops_are_records_of_their_own_and_travel_with_the_capture(srt: Runtime, web: LocalServer,
+                                                                           tmp_path: Path) -> None:  # fmt: skip
+    from warcio.archiveiterator import ArchiveIterator
+
+    from shekteu.db.tables import Capture
+    from shekteu.dossier.warc_copy import capture_records
+    from shekteu.evidence.store import HOP_HEADER
+
+    web.route("/short", Reply(302, b"", {"Location": "/step"}))
+    web.route("/step", Reply(301, b"", {"Location": "/shop"}))
+    web.route("/shop", Reply(200, SHOP_PAGE.encode()))
+    (outcome,) = capture_urls(srt, [web.url("/short")])
+    assert outcome.final_url == web.url("/shop")
+    with srt.db.read() as s:
+        c = s.get(Capture, outcome.id)
+        copy = capture_records(srt.settings.data_dir / c.warc_file, c.warc_offset)
+    responses = [(r.rec_headers.get_header("WARC-Target-URI"), r.http_headers.get_statuscode(),
+                  r.rec_headers.get_header(HOP_HEADER) is not None, r.http_headers.get_header("Location"))
+                 for r in ArchiveIterator(io.BytesIO(copy)) if r.rec_type == "response"]  # fmt: skip
+    assert responses == [(web.url("/shop"), "200", False, None), (web.url("/short"), "302", True, "/step"),
+                         (web.url("/step"), "301", True, "/shop")]  # fmt: skip
+    timestamps.stamp(srt)
+    with srt.db.read() as s:
+        summary = build_wacz(srt.settings.data_dir, select_captures(s, ids=[outcome.id]), tmp_path / "r.wacz", title="r")
+    with zipfile.ZipFile(summary.path) as zf:
+        index = zf.read("indexes/index.cdxj").decode()
+    assert web.url("/short").split("//")[1].split("/")[0] in index and '"status": "302"' in index
+    report = verify_path(summary.path, tsa_ca=srt.settings.tsa_ca_file, stamp_dirs=[srt.settings.data_dir / "timestamps"])
+    assert report.ok, report.problems

@@ -151,6 +151,18 @@ class GuardedTransport(httpx.HTTPTransport):
 
 
 @dataclass
+class Hop:
+    """One redirect answered on the way (its own WARC record: the evidence of where the link led)."""
+
+    url: str
+    fetched_at: datetime
+    request_headers: list[tuple[str, str]]
+    status_line: str
+    response_headers: list[tuple[str, str]]
+    ip: str | None
+
+
+@dataclass
 class FetchResult:
     """Everything one fetch learned, success or not; `error` is None only on a usable 2xx/3xx."""
 
@@ -166,6 +178,7 @@ class FetchResult:
     truncated: bool = False
     ip: str | None = None
     redirects: list[dict[str, Any]] = field(default_factory=list)
+    hops: list[Hop] = field(default_factory=list)
     error: str | None = None
     refused: bool = False
     elapsed: float = 0.0
@@ -221,6 +234,9 @@ class Fetcher:
                 if result.status in REDIRECT_CODES and location:
                     nxt = urljoin(current, location.strip())
                     result.redirects.append({"url": current, "status": result.status, "location": nxt})
+                    result.hops.append(Hop(current, utcnow(), list(result.request_headers),
+                                           f"{result.status} {result.reason_phrase}".strip(),
+                                           list(result.response_headers), result.ip))  # fmt: skip
                     current = nxt
                     continue
                 break

@@ -27,7 +27,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from shekteu import audit
 from shekteu.db.tables import Capture, utcnow
-from shekteu.evidence.store import REQUISITE_HEADER
+from shekteu.evidence.store import HOP_HEADER, REQUISITE_HEADER
 from shekteu.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,8 @@ def records_of(path: Path, offset: int) -> tuple[str, str, dict[str, Recorded]]:
         status = int(record.http_headers.get_statuscode() or 0)
         kind = record.http_headers.get_header("Content-Type") or "application/octet-stream"
         entry = Recorded(status, kind, record.content_stream().read())
+        if record.rec_headers.get_header(HOP_HEADER) is not None:
+            continue  # a redirect on the way: the browser is handed the page itself
         if not page_id and record.rec_headers.get_header(REQUISITE_HEADER) is None:
             page_url, page_id = url, record.rec_headers.get_header("WARC-Record-ID")
         found.setdefault(url, entry)

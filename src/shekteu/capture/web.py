@@ -174,7 +174,10 @@ def prepare(rt: Runtime, fetcher: Fetcher, url: str, extractors: Executor | None
                 },
             ),
             extras,
-        )
+            [Exchange(url=h.url, fetched_at=h.fetched_at, request_headers=h.request_headers, status_line=h.status_line,
+                      response_headers=h.response_headers, body=b"", ip=h.ip, truncated=False, metadata={})
+             for h in result.hops],
+        )  # fmt: skip
     except OSError as exc:
         result.error = f"evidence store failed: {exc}"
         return prepared

@@ -13,13 +13,14 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from shekteu.evidence.store import REQUISITE_HEADER
+from shekteu.evidence.store import HOP_HEADER, REQUISITE_HEADER
 
 
 def starts_capture(record: Any) -> bool:
     """A page's response, a warcinfo or a resource (screenshot) record: where one capture's records end."""
     if record.rec_type == "response":
-        return record.rec_headers.get_header(REQUISITE_HEADER) is None
+        headers = record.rec_headers
+        return headers.get_header(REQUISITE_HEADER) is None and headers.get_header(HOP_HEADER) is None
     return record.rec_type in ("warcinfo", "resource")
 
 

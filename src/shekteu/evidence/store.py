@@ -33,6 +33,8 @@ import shekteu
 # Headers that describe the transfer, not the payload we store (decoded, whole).
 # Marks a requisite's response record with the id of the page's response record it was fetched for.
 REQUISITE_HEADER = "Shekteu-Requisite-Of"
+# Marks a redirect answered on the way to the page (its own response record, after the page's).
+HOP_HEADER = "Shekteu-Redirect-Of"
 TRANSFER_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 
 
@@ -143,7 +145,8 @@ class EvidenceStore:
         self._write_atomic(path, nonce + body + tag)
         return digest
 
-    def append_exchange(self, exchange: Exchange, requisites: list[Exchange] | None = None) -> WarcLocation:
+    def append_exchange(self, exchange: Exchange, requisites: list[Exchange] | None = None,
+                        hops: list[Exchange] | None = None) -> WarcLocation:  # fmt: skip
         """Write request, response and metadata records for one fetch — and, right after them, a
         response and request record for each of its requisites (images, CSS), marked with the page's
         record id (``REQUISITE_HEADER``) so they travel with the page; returns where the page is."""
@@ -169,6 +172,8 @@ class EvidenceStore:
                     )
                 response_offset = start + buf.tell()
                 page_id = self._write_records(writer, exchange)
+                for hop in hops or []:
+                    self._write_records(writer, hop, requisite_of=page_id, marker=HOP_HEADER)
                 for requisite in requisites or []:
                     self._write_records(writer, requisite, requisite_of=page_id)
                 fh.write(buf.getvalue())
@@ -207,7 +212,8 @@ class EvidenceStore:
         return WarcLocation(str(path.relative_to(self.root)), offset)
 
     @staticmethod
-    def _write_records(writer: WARCWriter, ex: Exchange, requisite_of: str | None = None) -> str:
+    def _write_records(writer: WARCWriter, ex: Exchange, requisite_of: str | None = None,
+                       marker: str = REQUISITE_HEADER) -> str:  # fmt: skip
         """The exchange's records; returns the response record's id."""
         date = ex.fetched_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         kept = [(k, v) for k, v in ex.response_headers if k.lower() not in TRANSFER_HEADERS]
@@ -219,7 +225,7 @@ class EvidenceStore:
         if ex.truncated:
             warc_headers["WARC-Truncated"] = "length"
         if requisite_of:
-            warc_headers[REQUISITE_HEADER] = requisite_of
+            warc_headers[marker] = requisite_of
         response = writer.create_warc_record(
             ex.url,
             "response",
