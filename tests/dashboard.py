@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -91,3 +92,28 @@ def dash(make_runtime, tmp_path: Path) -> Iterator[Dash]:
     ticket = seed(rt, tmp_path)
     for base in serve(rt):
         yield Dash(rt, base, ticket)
+
+
+def walk(client: httpx.Client, check: Any, *, limit: int = 80) -> set[str]:
+    """Follow the dashboard's own links from /dash (downloads left out), calling ``check(path, html)``
+    on every page; returns the paths seen."""
+    import re
+    from collections import deque
+
+    seen: set[str] = set()
+    queue, pages = deque(["/dash"]), 0
+    while queue and pages < limit:
+        path = queue.popleft()
+        if path in seen:
+            continue
+        seen.add(path)
+        reply = client.get(path)
+        if reply.status_code != 200 or "text/html" not in reply.headers.get("content-type", ""):
+            continue
+        pages += 1
+        check(path, reply.text)
+        for link in re.findall(r'href="(/dash[^"#?]*)', reply.text):
+            if not link.endswith((".csv", ".zip", ".pdf", ".geojson", ".kml", ".png", ".jpg", ".xlsx", ".wacz")) \
+                    and "dossier" not in link:
+                queue.append(link)
+    return seen

@@ -145,47 +145,9 @@ class EvidenceStore:
         self._write_atomic(path, nonce + body + tag)
         return digest
 
-    def append_exchange(self, exchange: Exchange, requisites: list[Exchange] | None = None,
-                        hops: list[Exchange] | None = None) -> WarcLocation:  # fmt: skip
-        """Write request, response and metadata records for one fetch — and, right after them, a
-        response and request record for each of its requisites (images, CSS), marked with the page's
-        record id (``REQUISITE_HEADER``) so they travel with the page; returns where the page is."""
-        self.warcs.mkdir(parents=True, exist_ok=True)
-        name = f"shekteu-{exchange.fetched_at:%Y%m%d}.warc.gz"
-        path = self.warcs / name
-        with open(path, "ab") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                start = fh.seek(0, os.SEEK_END)
-                buf = io.BytesIO()
-                writer = _SHA256WARCWriter(buf, gzip=True, warc_version="1.1")
-                if start == 0:
-                    writer.write_record(
-                        writer.create_warcinfo_record(
-                            name,
-                            {
-                                "software": f"shekteu/{shekteu.__version__}",
-                                "format": "WARC File Format 1.1",
-                                "description": "Shekteu evidence capture",
-                            },
-                        )
-                    )
-                response_offset = start + buf.tell()
-                page_id = self._write_records(writer, exchange)
-                for hop in hops or []:
-                    self._write_records(writer, hop, requisite_of=page_id, marker=HOP_HEADER)
-                for requisite in requisites or []:
-                    self._write_records(writer, requisite, requisite_of=page_id)
-                fh.write(buf.getvalue())
-                fh.flush()
-                os.fsync(fh.fileno())
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        return WarcLocation(str(path.relative_to(self.root)), response_offset)
-
-    def append_resource(self, url: str, when: datetime, content_type: str, data: bytes,
-                        refers_to: str | None = None) -> WarcLocation:  # fmt: skip
-        """One ``resource`` record (a screenshot: ``urn:screenshot:<url>``), appended on its own."""
+    def _append(self, when: datetime, write: Any) -> WarcLocation:
+        """Append what ``write(writer)`` writes to the day's WARC file in one locked write; the
+        location is of its first record (a new file starts with a warcinfo record)."""
         self.warcs.mkdir(parents=True, exist_ok=True)
         name = f"shekteu-{when:%Y%m%d}.warc.gz"
         path = self.warcs / name
@@ -196,20 +158,47 @@ class EvidenceStore:
                 buf = io.BytesIO()
                 writer = _SHA256WARCWriter(buf, gzip=True, warc_version="1.1")
                 if start == 0:
-                    writer.write_record(writer.create_warcinfo_record(name, {"software": f"shekteu/{shekteu.__version__}"}))
+                    writer.write_record(writer.create_warcinfo_record(name, {
+                        "software": f"shekteu/{shekteu.__version__}", "format": "WARC File Format 1.1",
+                        "description": "Shekteu evidence capture"}))  # fmt: skip
                 offset = start + buf.tell()
-                headers = {"WARC-Date": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-                if refers_to:
-                    headers["WARC-Refers-To"] = refers_to
-                writer.write_record(writer.create_warc_record(
-                    url, "resource", payload=io.BytesIO(data), length=len(data), warc_content_type=content_type,
-                    warc_headers_dict=headers))  # fmt: skip
+                write(writer)
                 fh.write(buf.getvalue())
                 fh.flush()
                 os.fsync(fh.fileno())
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
         return WarcLocation(str(path.relative_to(self.root)), offset)
+
+    def append_exchange(self, exchange: Exchange, requisites: list[Exchange] | None = None,
+                        hops: list[Exchange] | None = None) -> WarcLocation:  # fmt: skip
+        """Write request, response and metadata records for one fetch — and, right after them, a
+        response record for each redirect on the way (``HOP_HEADER``) and a response and request
+        record for each of its requisites (images, CSS; ``REQUISITE_HEADER``), marked with the page's
+        record id so they travel with the page; returns where the page is."""
+
+        def write(writer: WARCWriter) -> None:
+            page_id = self._write_records(writer, exchange)
+            for hop in hops or []:
+                self._write_records(writer, hop, requisite_of=page_id, marker=HOP_HEADER)
+            for requisite in requisites or []:
+                self._write_records(writer, requisite, requisite_of=page_id)
+
+        return self._append(exchange.fetched_at, write)
+
+    def append_resource(self, url: str, when: datetime, content_type: str, data: bytes,
+                        refers_to: str | None = None) -> WarcLocation:  # fmt: skip
+        """One ``resource`` record (a screenshot: ``urn:screenshot:<url>``), appended on its own."""
+        headers = {"WARC-Date": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+        if refers_to:
+            headers["WARC-Refers-To"] = refers_to
+
+        def write(writer: WARCWriter) -> None:
+            writer.write_record(writer.create_warc_record(
+                url, "resource", payload=io.BytesIO(data), length=len(data), warc_content_type=content_type,
+                warc_headers_dict=headers))  # fmt: skip
+
+        return self._append(when, write)
 
     @staticmethod
     def _write_records(writer: WARCWriter, ex: Exchange, requisite_of: str | None = None,
