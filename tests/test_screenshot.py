@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -171,6 +172,11 @@ def test_screenshots_work_beside_a_running_event_loop(rt: Runtime, web: LocalSer
         (outcome,) = capture_urls(rt, [web.url("/page")], screenshot=True)
         return outcome.id
 
-    cid = asyncio.run(inside_a_loop())
+    # A thread of its own runs the loop (the test runner's main thread may hold one already).
+    got: list[int] = []
+    runner = threading.Thread(target=lambda: got.append(asyncio.run(inside_a_loop())))
+    runner.start()
+    runner.join(300)
+    (cid,) = got
     with rt.db.read() as s:
         assert s.get(Capture, cid).screenshot_sha256
