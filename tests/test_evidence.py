@@ -160,7 +160,7 @@ def test_a_dossier_verifies_offline_and_each_tampering_is_named(srt: Runtime, we
         files = {n: zf.read(n) for n in names}
     good = verify_path(case)
     assert good.ok and good.hashes_ok and good.chain_ok and good.timestamps_ok, good.problems
-    assert good.stamps and good.stamps[0]["tsa"] and "Shekteu test TSA" in good.stamps[0]["tsa"]
+    assert good.stamps and "Common Name: Shekteu test TSA" in good.stamps[0]["tsa"]  # readable, not a repr
 
     warc = next(n for n in names if n.startswith("captures/"))
     flipped = bytearray(files[warc])
@@ -354,3 +354,25 @@ def test_redirect_hops_are_records_of_their_own_and_travel_with_the_capture(srt:
     assert web.url("/short").split("//")[1].split("/")[0] in index and '"status": "302"' in index
     report = verify_path(summary.path, tsa_ca=srt.settings.tsa_ca_file, stamp_dirs=[srt.settings.data_dir / "timestamps"])
     assert report.ok, report.problems
+
+
+def test_verify_refuses_what_it_cannot_check_in_memory(tmp_path: Path) -> None:
+    """Hostile packages: a member that unpacks past the limit (a zip bomb), an over-large WARC, a zip
+    that is not a package, and a NUL-filled file — each one line, nothing read past the limit."""
+    bomb = tmp_path / "bomb.wacz"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("datapackage.json", b'{"resources": []}')
+        zf.writestr("archive/data.warc.gz", b"\0" * 5_000_000)  # 5 MB of zeros: a few KB packed
+    assert bomb.stat().st_size < 100_000
+    report = verify_path(bomb, max_member=1_000_000)
+    assert not report.ok and any("larger than 1000000 bytes unpacked" in p for p in report.problems)
+    big = tmp_path / "big.warc.gz"
+    big.write_bytes(b"\0" * 2_000_000)
+    assert any("not checked in memory" in p for p in verify_path(big, max_member=1_000_000).problems)
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("notes.txt", b"hello")
+    assert any("neither a dossier" in p for p in verify_path(other).problems)
+    nul = tmp_path / "nul.warc"
+    nul.write_bytes(b"\0" * 1000)
+    assert not verify_path(nul).ok

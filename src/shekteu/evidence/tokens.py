@@ -73,7 +73,7 @@ def read(token: bytes) -> TokenInfo:
     tsa = info["tsa"]
     name = None
     if tsa.native is not None:
-        name = tsa.chosen.chosen.human_friendly if tsa.chosen.name == "directory_name" else str(tsa.chosen.native)
+        name = tsa.chosen.human_friendly if tsa.name == "directory_name" else str(tsa.native)
     return TokenInfo(
         gen_time=info["gen_time"].native.astimezone(UTC),
         serial=str(info["serial_number"].native),

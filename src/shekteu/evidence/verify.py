@@ -26,7 +26,7 @@ from typing import Any
 from shekteu import audit
 from shekteu.evidence import timestamps, tokens
 
-MAX_MEMBER = 4 * 1024**3  # a single file inside a package read into memory
+MAX_MEMBER = 512 * 1024**2  # one file (or package member) is checked in memory: a zip bomb stops here
 _HASH_NAMES = ("sha256",)
 
 
@@ -55,8 +55,9 @@ class Report:
 class _Bundle:
     """Files of a folder or a zip, by their relative names."""
 
-    def __init__(self, path: Path, data: bytes | None = None) -> None:
+    def __init__(self, path: Path, data: bytes | None = None, max_member: int = MAX_MEMBER) -> None:
         self.path = path
+        self.max_member = max_member
         if data is not None:
             self.zip: zipfile.ZipFile | None = zipfile.ZipFile(io.BytesIO(data))
         else:
@@ -70,9 +71,11 @@ class _Bundle:
     def read(self, name: str) -> bytes:
         try:
             if self.zip is not None:
-                if self.zip.getinfo(name).file_size > MAX_MEMBER:
-                    raise Damaged(f"{name} is larger than {MAX_MEMBER} bytes")
+                if self.zip.getinfo(name).file_size > self.max_member:
+                    raise Damaged(f"{name} is larger than {self.max_member} bytes unpacked: not checked")
                 return self.zip.read(name)
+            if (self.path / name).stat().st_size > self.max_member:
+                raise Damaged(f"{name} is larger than {self.max_member} bytes: not checked")
             return (self.path / name).read_bytes()
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise Damaged(f"{name}: cannot be read from {self.path.name} ({exc})") from None
@@ -205,7 +208,8 @@ def _roots(bundle: _Bundle | None, tsa_ca: Path | None, report: Report) -> list[
     return []
 
 
-def verify_path(path: Path, *, tsa_ca: Path | None = None, stamp_dirs: list[Path] | None = None) -> Report:
+def verify_path(path: Path, *, tsa_ca: Path | None = None, stamp_dirs: list[Path] | None = None,
+                max_member: int = MAX_MEMBER) -> Report:  # fmt: skip
     """Check a dossier (folder or zip with manifest.json), a WACZ, or a WARC file."""
     report = Report()
     path = path.expanduser()
@@ -213,7 +217,7 @@ def verify_path(path: Path, *, tsa_ca: Path | None = None, stamp_dirs: list[Path
         report.fail("hashes_ok", f"{path}: no such file or folder")
         return report
     try:
-        bundle = _Bundle(path) if path.is_dir() or zipfile.is_zipfile(path) else None
+        bundle = _Bundle(path, max_member=max_member) if path.is_dir() or zipfile.is_zipfile(path) else None
     except (OSError, zipfile.BadZipFile) as exc:
         report.fail("hashes_ok", f"{path}: cannot open it ({exc})")
         return report
@@ -221,6 +225,9 @@ def verify_path(path: Path, *, tsa_ca: Path | None = None, stamp_dirs: list[Path
     stamps = _Stamps(report, roots)
     folders = [d for d in (stamp_dirs or []) if d.is_dir()]
     if bundle is None:
+        if path.stat().st_size > max_member:
+            report.fail("hashes_ok", f"{path}: larger than {max_member} bytes: not checked in memory")
+            return report
         data = path.read_bytes()
         report.files = 1
         for problem in warc_problems(path.name, data):
@@ -325,7 +332,7 @@ def _verify_dossier(bundle: _Bundle, report: Report, stamps: _Stamps, folders: l
         elif name.startswith("blobs/") and hashlib.sha256(data).hexdigest() != Path(name).name:
             report.fail("hashes_ok", f"{name}: content does not match its name (altered)")
         elif name.endswith(".wacz"):
-            _verify_wacz(_Bundle(Path(name), data), name, report, stamps)
+            _verify_wacz(_Bundle(Path(name), data, bundle.max_member), name, report, stamps)
     for name in listed:
         report.fail("hashes_ok", f"{name} is listed in manifest.json but missing (removed)")
     if "custody.jsonl" in names:
