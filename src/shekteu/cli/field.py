@@ -33,14 +33,38 @@ BoundariesOpt = Annotated[
 ModelOpt = Annotated[
     Path | None, typer.Option("--model", help="A model folder from `field train` instead of the shipped one.")
 ]
+PhenologyOpt = Annotated[
+    str,
+    typer.Option(
+        "--phenology",
+        help="Sentinel-2 scoring: 'wild' (the wild-stand season rule), 'cultivated' (the plantation model "
+        "learnt from declared hemp fields) or a model from `field train-phenology`.",
+    ),
+]
+
+
+def _phenology(value: str) -> str:
+    if value in ("wild", "cultivated"):
+        return value
+    path = Path(value)
+    if path.is_dir():
+        path = path / "phenology.json"
+    if not path.is_file():
+        raise UserError(f"--phenology: expected 'wild', 'cultivated' or a phenology model file/folder, got {value!r}")
+    return str(path)
 
 
 def _rasters(paths: list[Path]) -> list[str]:
-    """Files as given; a folder stands for the rasters in it (Sentinel-2 band files of one pass)."""
+    """Files as given; a folder stands for the rasters in it (Sentinel-2 band files of one pass), or,
+    holding none, for those of its sub-folders (a time series: one product folder per date)."""
     found: list[str] = []
+
+    def rasters(folder: Path) -> list[str]:
+        return sorted(str(f) for f in folder.iterdir() if f.is_file() and f.suffix.lower() in (".tif", ".tiff", ".jp2"))
+
     for p in paths:
         if p.is_dir():
-            found += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in (".tif", ".tiff", ".jp2"))
+            found += rasters(p) or [f for sub in sorted(p.iterdir()) if sub.is_dir() for f in rasters(sub)]
         else:
             found.append(str(p))
     return found
@@ -93,6 +117,7 @@ def detect_cmd(
     boundaries: BoundariesOpt = None,
     scheduler: SchedulerOpt = None,
     model: ModelOpt = None,
+    phenology: PhenologyOpt = "wild",
     save: Annotated[
         bool, typer.Option("--save/--no-save", help="Store the sites in the registry as suspected.")
     ] = True,
@@ -111,6 +136,7 @@ def detect_cmd(
             found = detect_sites(
                 _rasters(rasters), boundaries=str(boundaries) if boundaries else None, model_dir=str(model) if model else None,
                 scheduler=scheduler, workers=_workers(settings), min_hectares=settings.field_min_hectares, on_progress=bars,
+                phenology=_phenology(phenology),
             )  # fmt: skip
         features = found.features()
         write(out_path, features)
@@ -157,6 +183,7 @@ def change_cmd(
     boundaries: BoundariesOpt = None,
     scheduler: SchedulerOpt = None,
     model: ModelOpt = None,
+    phenology: PhenologyOpt = "wild",
     json_out: JsonOpt = False,
 ) -> None:
     """What changed between two passes: new, grown, shrunk, unchanged, eradicated and not covered sites."""
@@ -171,7 +198,7 @@ def change_cmd(
             layer, result = compare(
                 _rasters([old]), _rasters([new]), boundaries=str(boundaries) if boundaries else None,
                 model_dir=str(model) if model else None, scheduler=scheduler, workers=_workers(settings),
-                min_hectares=settings.field_min_hectares, on_progress=bars,
+                min_hectares=settings.field_min_hectares, on_progress=bars, phenology=_phenology(phenology),
             )  # fmt: skip
         write(out_path, layer)
     except FieldError as exc:
@@ -223,6 +250,36 @@ def train_cmd(
     else:
         out.print(f"{meta['trained_on']['parcels']} parcels; CV by parcel: precision {cv['precision']:.3f}, "
                   f"recall {cv['recall']:.3f}, F1 {cv['f1']:.3f} at threshold {meta['threshold']} → {safe(out_dir)}")  # fmt: skip
+
+
+@field_app.command("train-phenology")
+def train_phenology_cmd(
+    rasters: Annotated[list[Path], typer.Argument(help="One Sentinel-2 tile's dated band files or folders.")],
+    fields: Annotated[Path, typer.Option("--fields", help="GeoJSON of declared field polygons.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the model (use it with --phenology).")],
+    label: Annotated[str, typer.Option("--label", help="The fields' property that names the crop.")] = "crop",
+    positive: Annotated[str, typer.Option("--positive", help="The crop value that is hemp.")] = "hemp_cannabis",
+    json_out: JsonOpt = False,
+) -> None:
+    """Train the Sentinel-2 plantation model on declared fields (validated leaving one field out)."""
+    from shekteu.field import FieldError, need_extra
+    from shekteu.field.phenology_training import train
+    from shekteu.terminal import progress
+
+    try:
+        need_extra()
+        with progress(0, "validating by field") as bar:
+            task = bar.task_ids[0]
+            meta = train(_rasters(rasters), fields, out_dir, label_key=label, positive=positive,
+                         on_fold=lambda done, total: bar.update(task, completed=done, total=total))  # fmt: skip
+    except FieldError as exc:
+        raise UserError(str(exc)) from None
+    if json_out:
+        emit_json(meta)
+        return
+    cv = meta["cv_by_field"]
+    out.print(f"{cv['fields']} fields ({cv['positive_fields']} {safe(positive)}); one field held out at a time: "
+              f"field F1 {cv['field']['f1']:.3f}, pixel F1 {cv['pixel']['f1']:.3f} → {safe(out_dir)}")  # fmt: skip
 
 
 def _registry(fn, *args, **kwargs):

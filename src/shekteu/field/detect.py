@@ -24,6 +24,10 @@ from shekteu.field.imagery import Scene
 from shekteu.field.network import HALO_CELLS, UNIT_CELLS  # torch is imported only to train
 from shekteu.parallel import run_tasks
 
+# Sentinel-2 scoring: the wild-stand season rule (seasonality.py) or the plantation model learnt from
+# declared fields (phenology.py; a path chooses a retrained one).
+WILD, CULTIVATED = "wild", "cultivated"
+S2_METHODS = {WILD: "sentinel2-phenology", CULTIVATED: "sentinel2-plantation"}
 CORE_CELLS = 640  # 2,560 px at 0.6 m: about 300 MB per running window
 
 
@@ -38,7 +42,7 @@ class Grid:
     ndvi: np.ndarray
     green: np.ndarray  # share of green (NDVI > 0.25) pixels
     when: date | None
-    method: str  # "aerial-model" | "sentinel2-phenology"
+    method: str  # "aerial-model" | "sentinel2-phenology" (wild rule) | "sentinel2-plantation" (model)
     row0: int = 0  # where the grid starts in the scene's cells (a section of a large scene)
     col0: int = 0
 
@@ -138,12 +142,19 @@ def _aerial_window(scene: Scene, window: tuple[int, int, int, int], k: int, mode
     return row // k, col // k, probability[core], usable[core], ndvi[core], green[core]
 
 
-def _s2_window(scene: Scene, window: tuple[int, int, int, int], k: int, model_dir: str | None):
-    from shekteu.field.seasonality import score_dates
-
+def _s2_window(
+    scene: Scene, window: tuple[int, int, int, int], k: int, model_dir: str | None, phenology: str = WILD
+):
     row, col, rows, cols = window
     layers = [(layer.when, scene.read(layer, row, col, rows, cols, 0)) for layer in scene.layers]
-    probability, usable, ndvi = score_dates(layers)
+    if phenology == WILD:
+        from shekteu.field.seasonality import score_dates
+
+        probability, usable, ndvi = score_dates(layers)
+    else:
+        from shekteu.field import phenology as model
+
+        probability, usable, ndvi = model.score_dates(layers, None if phenology == CULTIVATED else phenology)
     return row, col, probability, usable, ndvi, (ndvi > 0.25).astype(np.float32)
 
 
@@ -156,6 +167,7 @@ def score_scene(
     core_cells: int = CORE_CELLS,
     region: tuple[int, int, int, int] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    phenology: str = WILD,
 ) -> Grid:
     """The scene's cell grid, or that of the cell ``region`` (row, col, rows, cols) of it (grown to
     start on a multiple of UNIT_CELLS for aerial scenes). ``on_progress(done, total)`` is called as
@@ -170,10 +182,11 @@ def score_scene(
     row0, col0, rows, cols = _aligned(scene, region or (0, 0, rows, cols))
     windows = _windows(scene, (row0, col0, rows, cols), core_cells)
     task = _aerial_window if aerial else _s2_window
-    tasks = [dask.delayed(task, pure=True)(scene, w, k, model_dir) for w in windows]
+    extra = () if aerial else (phenology,)
+    tasks = [dask.delayed(task, pure=True)(scene, w, k, model_dir, *extra) for w in windows]
     grid = Grid(scene, k, np.zeros((rows, cols), np.float32), np.zeros((rows, cols), bool),
                 np.zeros((rows, cols), np.float32), np.zeros((rows, cols), np.float32), scene.layers[-1].when,
-                "aerial-model" if aerial else "sentinel2-phenology", row0, col0)  # fmt: skip
+                "aerial-model" if aerial else S2_METHODS.get(phenology, "sentinel2-plantation"), row0, col0)  # fmt: skip
     for r, c, p, u, n, g in run_tasks(tasks, scheduler, workers, on_progress, error=FieldError):
         r, c = r - row0, c - col0
         h, w = p.shape

@@ -91,6 +91,7 @@ class Scene:
         ``raw`` (aerial scenes), integer bands keep their stored type; ``reflectance`` converts them later,
         a strip at a time: four float copies of a window cost more (page faults) than reading it."""
         import rasterio
+        from affine import Affine
         from rasterio.enums import Resampling
         from rasterio.windows import Window
 
@@ -108,8 +109,12 @@ class Scene:
                     if ds.width == self.width and ds.height == self.height:  # one read for all its bands
                         stack = _read_padded(ds, indexes, r0, c0, h, w)
                     else:  # a 20 m band on the 10 m grid: GDAL resamples (a boundless read pads with 0)
-                        scale = ds.width / self.width
-                        win = Window(c0 * scale, r0 * scale, w * scale, h * scale)
+                        # The window by its ground position: a 20 m grid may start half a pixel off the 10 m one.
+                        ref = Affine(*self.transform)
+                        x0, y0 = ref * (c0, r0)
+                        col_f, row_f = ~ds.transform * (x0, y0)
+                        scale = abs(ref.a / ds.transform.a)
+                        win = Window(col_f, row_f, w * scale, h * scale)
                         stack = [ds.read(index, window=win, out_shape=(h, w), boundless=True, fill_value=0,
                                          resampling=Resampling.nearest if name == "scl" else Resampling.bilinear)
                                  for name, index in bands]  # fmt: skip
@@ -176,11 +181,12 @@ def boa_offset(tags: dict[str, str], when: date | None) -> float:
 
 def _when(path: str, tags: dict[str, str]) -> date | None:
     """The acquisition date: the TIFF date tag, else from the file name — a Sentinel-2 sensing time
-    (``20250714T062631``) first, else the last date-like number (parcel ids often come before dates)."""
+    (``20250714T062631``) first, else the last date-like number (parcel ids often come before dates);
+    a file named only by its band (``B04.tif`` in a product folder) takes the folder's date."""
     candidates = [tags.get("TIFFTAG_DATETIME", "")[:10].replace(":", "").replace("-", "")]
-    name = Path(path).name
-    candidates += [m.group(0) for m in DATE.finditer(name) if name[m.end() : m.end() + 1] == "T"]
-    candidates += [m.group(0) for m in reversed(list(DATE.finditer(name)))]
+    for name in (Path(path).name, Path(path).parent.name):
+        candidates += [m.group(0) for m in DATE.finditer(name) if name[m.end() : m.end() + 1] == "T"]
+        candidates += [m.group(0) for m in reversed(list(DATE.finditer(name)))]
     for text in candidates:
         m = DATE.fullmatch(text)
         if m:
@@ -267,7 +273,7 @@ def _sentinel2(dates: dict[date | None, dict[str, dict]]) -> Scene:
     layers = []
     grid = None
     for when, bands in sorted(dates.items(), key=lambda kv: kv[0] or date.min):
-        missing = [b for b in ("B03", "B04", "B08") if b not in bands]
+        missing = [b for b in ("B04", "B08") if b not in bands]
         if missing:
             raise FieldError(f"Sentinel-2 {when or 'undated'}: missing band file(s) {', '.join(missing)}")
         ref = bands["B04"]
@@ -293,7 +299,10 @@ def _sentinel2(dates: dict[date | None, dict[str, dict]]) -> Scene:
 
 
 def _covers(info: dict, ref: dict) -> bool:
+    """Whether a band file lies over the reference grid, within one of its own (coarser) pixels: real
+    L2A products put the 20 m grid up to a pixel off the 10 m one at the edges."""
     a, r = info["transform"], ref["transform"]
-    same_origin = abs(a[2] - r[2]) < abs(r[0]) and abs(a[5] - r[5]) < abs(r[4])
-    same_extent = abs(a[0] * info["width"] - r[0] * ref["width"]) <= abs(a[0])
+    tol = max(abs(a[0]), abs(r[0]))
+    same_origin = abs(a[2] - r[2]) <= tol and abs(a[5] - r[5]) <= tol
+    same_extent = abs(abs(a[0]) * info["width"] - abs(r[0]) * ref["width"]) <= tol
     return info["crs"] == ref["crs"] and same_origin and same_extent

@@ -142,7 +142,7 @@ def fit(
     rng = np.random.default_rng(s["seed"])
     for p in sample:
         p["positives"] = np.argwhere(p["target"] > 0)
-    net = build()
+    net = build(widths=tuple(s.get("widths", WIDTHS)))
     opt = torch.optim.AdamW(net.parameters(), lr=s["max_lr"], weight_decay=s["weight_decay"])
     steps = int(s["iterations"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s["max_lr"], total_steps=steps)
@@ -169,11 +169,20 @@ def fit(
     return net.eval()
 
 
-def predict(net: Any, x: np.ndarray) -> np.ndarray:
-    """Probabilities per cell for one input [6, 2H, 2W] (H, W multiples of 2**LEVELS)."""
+def predict(net: Any, x: np.ndarray, flips: bool = False) -> np.ndarray:
+    """Probabilities per cell for one input [6, 2H, 2W] (H, W multiples of 2**LEVELS); with ``flips``
+    the mean over the input as it is and mirrored left-right, top-bottom and both (test-time
+    augmentation)."""
     torch = torch_module()
+    views = [(), (-1,), (-2,), (-2, -1)] if flips else [()]
+    total = None
     with torch.no_grad():
-        return torch.sigmoid(net(torch.from_numpy(x[None]))).numpy()[0, 0]
+        for axes in views:
+            view = np.ascontiguousarray(np.flip(x, axes) if axes else x)
+            p = torch.sigmoid(net(torch.from_numpy(view[None]))).numpy()[0, 0]
+            p = np.flip(p, axes) if axes else p
+            total = p if total is None else total + p
+    return np.ascontiguousarray(total / len(views))
 
 
 def export(net: Any, path: Path) -> None:

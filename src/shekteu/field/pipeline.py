@@ -52,6 +52,7 @@ def detect_sites(
     on_progress: Callable[[str, int, int], None] | None = None,
     keep_grids: bool = False,
     section_cells: int = SECTION_CELLS,
+    phenology: str = "wild",
 ) -> Detection:
     """Sites in the rasters. A scene is scored and traced section by section (``section_cells``
     square, with a margin for the smoothing and closing), so memory stays bounded however large the
@@ -59,6 +60,7 @@ def detect_sites(
     need_extra()
     from shekteu.field.detect import cell_shape, check_scene, score_scene, window_count
     from shekteu.field.imagery import open_scenes
+    from shekteu.field.phenology import density_classes
     from shekteu.field.sites import assemble, footprint, grid_mask, pieces
     from shekteu.geo.boundaries import BoundaryError, load
 
@@ -84,13 +86,15 @@ def detect_sites(
                     on_progress(name, before + d, total)
 
             margin = score_scene(scene, model_dir=model_dir, scheduler=scheduler, workers=workers,
-                                 region=region, on_progress=report)  # fmt: skip
+                                 region=region, on_progress=report, phenology=phenology)  # fmt: skip
             done += window_count(scene, region)
             grid = margin.crop(*section)
             r, c = section[0] - margin.row0, section[1] - margin.col0
-            mask = grid_mask(margin, model_dir)[r : r + section[2], c : c + section[3]]
+            full = grid_mask(margin, model_dir, phenology)
+            density = density_classes(full)[r : r + section[2], c : c + section[3]] if scene.kind == "sentinel2" else None
+            mask = full[r : r + section[2], c : c + section[3]]
             del margin
-            parts += pieces(grid, mask, (rows, cols))
+            parts += pieces(grid, mask, (rows, cols), density)
             if keep_grids:
                 out.grids.append(grid)
         if grid is not None:

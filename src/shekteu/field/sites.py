@@ -16,6 +16,7 @@ import numpy as np
 
 from shekteu.field.detect import Grid
 from shekteu.field.imagery import Scene
+from shekteu.field.phenology import DENSITY
 
 EQUAL_AREA = "EPSG:6933"
 WGS84 = "EPSG:4326"
@@ -34,6 +35,7 @@ class Site:
     kato: str | None = None
     district: str | None = None
     oblast: str | None = None
+    density: dict[str, float] | None = None  # Sentinel-2: hectares per density class (phenology.DENSITY)
 
     def properties(self) -> dict[str, Any]:
         fields = (
@@ -48,7 +50,10 @@ class Site:
             "source",
             "method",
         )
-        return {name: getattr(self, name) for name in fields}
+        out = {name: getattr(self, name) for name in fields}
+        for name, hectares in (self.density or {}).items():
+            out[f"hectares_{name}"] = hectares
+        return out
 
 
 def transformers(crs_wkt: str):
@@ -61,14 +66,19 @@ def transformers(crs_wkt: str):
     )
 
 
-def grid_mask(grid: Grid, model_dir: str | None = None) -> np.ndarray:
+def grid_mask(grid: Grid, model_dir: str | None = None, phenology: str = "wild") -> np.ndarray:
     from shekteu.field.model import grow_mask, load
 
     if grid.method == "aerial-model":
         return load(model_dir).mask(grid.probability, grid.usable)
-    from shekteu.field.seasonality import THRESHOLD
+    if grid.method == "sentinel2-phenology":
+        from shekteu.field.seasonality import THRESHOLD
 
-    return grow_mask(grid.probability, grid.usable, THRESHOLD, 1)
+        return grow_mask(grid.probability, grid.usable, THRESHOLD, 1)
+    from shekteu.field import phenology as plantation
+
+    threshold = plantation.load(None if phenology in ("wild", "cultivated") else phenology).threshold
+    return grow_mask(grid.probability, grid.usable, threshold, 1)
 
 
 @dataclass
@@ -83,11 +93,15 @@ class Piece:
     probability: float
     green: float
     open: bool
+    density: tuple[int, ...] | None = None  # cells per density class (dense, sparse, isolated)
 
 
-def pieces(grid: Grid, mask: np.ndarray, scene_cells: tuple[int, int] | None = None) -> list[Piece]:
+def pieces(
+    grid: Grid, mask: np.ndarray, scene_cells: tuple[int, int] | None = None, density: np.ndarray | None = None
+) -> list[Piece]:
     """Components of ``mask`` (over ``grid``) as pieces; ``scene_cells`` (rows, cols) marks those
-    touching a section edge inside the scene as open (none when the grid is the whole scene)."""
+    touching a section edge inside the scene as open (none when the grid is the whole scene);
+    ``density`` (classes per cell, ``phenology.density_classes``) is counted per piece."""
     from rasterio.features import shapes
     from scipy import ndimage
     from shapely.geometry import shape
@@ -99,6 +113,9 @@ def pieces(grid: Grid, mask: np.ndarray, scene_cells: tuple[int, int] | None = N
     flat = labels.ravel()
     cells = np.bincount(flat, minlength=n + 1)[1:]  # per label; ndimage.sum is 20× slower here
     sums = [np.bincount(flat, a.ravel(), n + 1)[1:] for a in (grid.ndvi, grid.probability, grid.green)]
+    classes = None
+    if density is not None:
+        classes = [np.bincount(flat, (density.ravel() == c).astype(np.float64), n + 1)[1:] for c in (1, 2, 3)]
     rows, cols = mask.shape
     total_rows, total_cols = scene_cells or (grid.row0 + rows, grid.col0 + cols)
     edges = (grid.row0 > 0, grid.col0 > 0, grid.row0 + rows < total_rows, grid.col0 + cols < total_cols)
@@ -115,6 +132,7 @@ def pieces(grid: Grid, mask: np.ndarray, scene_cells: tuple[int, int] | None = N
                 int(cells[value - 1]),
                 *(float(a[value - 1]) for a in sums),
                 open=any(t and e for t, e in zip(touches, edges, strict=True)),
+                density=None if classes is None else tuple(int(c[value - 1]) for c in classes),
             )
         )
     return out
@@ -133,8 +151,12 @@ def join_open(parts: list[Piece]) -> list[Piece]:
     for geom in getattr(merged, "geoms", [merged]):
         members = [opened[i] for i in points.query(geom, predicate="contains")]
         if members:
+            density = None
+            if all(m.density is not None for m in members):
+                density = tuple(int(sum(v)) for v in zip(*(m.density for m in members), strict=True))
             closed.append(Piece(geom, sum(m.cells for m in members), sum(m.ndvi for m in members),
-                                sum(m.probability for m in members), sum(m.green for m in members), False))  # fmt: skip
+                                sum(m.probability for m in members), sum(m.green for m in members), False,
+                                density))  # fmt: skip
     return closed
 
 
@@ -156,6 +178,9 @@ def assemble(
         point = lonlat.representative_point()
         area = locate(point.y, point.x, boundaries)
         n = max(piece.cells, 1)
+        density = None
+        if piece.density is not None:  # the site's hectares shared out by its cells' classes
+            density = {name: round(hectares * c / n, 4) for (name, _), c in zip(DENSITY, piece.density, strict=True)}
         sites.append(
             Site(
                 lonlat,
@@ -169,6 +194,7 @@ def assemble(
                 area.kato if area else None,
                 area.name_ru if area else None,
                 area.oblast_ru if area else None,
+                density,
             )
         )
     sites.sort(key=lambda s: -s.hectares)
@@ -228,9 +254,14 @@ def summary(sites: list[Site]) -> dict[str, Any]:
         )
         row["hectares"] += s.hectares
         row["sites"] += 1
+        for name, hectares in (s.density or {}).items():  # Sentinel-2 stands: hectares per density class
+            classes = row.setdefault("by_density", {n: 0.0 for n, _ in DENSITY})
+            classes[name] += hectares
     rows = sorted(by.values(), key=lambda r: -r["hectares"])
     for row in rows:
         row["hectares"] = round(row["hectares"], 3)
+        for name in row.get("by_density", {}):
+            row["by_density"][name] = round(row["by_density"][name], 3)
     return {"sites": len(sites), "hectares": round(sum(s.hectares for s in sites), 3), "by_district": rows}
 
 

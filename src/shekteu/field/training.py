@@ -40,9 +40,10 @@ class Parcel:
     pixel_area_m2: float
 
 
-def read_parcel(tif: Path) -> Parcel:
+def read_parcel(tif: Path, labelled: bool = True) -> Parcel:
     """A parcel padded (as nodata) to whole windows of the network: at least a training crop, and a
-    multiple of its pooling in cells."""
+    multiple of its pooling in cells. ``labelled=False`` reads a parcel without a label file (one the
+    labellers skipped as showing no cultivation): every cell negative."""
     import rasterio
     from rasterio.features import rasterize
     from shapely.geometry import Polygon
@@ -53,13 +54,13 @@ def read_parcel(tif: Path) -> Parcel:
     try:
         with rasterio.open(tif) as ds:
             data, res = ds.read(), abs(ds.transform.a)
-        shapes = json.loads(labels.read_text())["shapes"]
+        shapes = json.loads(labels.read_text())["shapes"] if labelled else []
     except (OSError, ValueError, KeyError, rasterio.errors.RasterioError) as exc:
         raise FieldError(f"{tif}: cannot read the parcel or its labels: {exc}") from None
     if data.shape[0] != 4:
         raise FieldError(f"{tif}: {data.shape[0]} bands, expected 4 (red, green, blue, near-infrared)")
     k = cell_pixels(res)
-    unit = UNIT_CELLS
+    unit = 2 * UNIT_CELLS  # also whole for a network one pooling deeper (bench/field.py's "wide")
     h, w = data.shape[1:]
     H, W = (max(CROP_CELLS, -(-n // (k * unit)) * unit) * k for n in (h, w))
     padded = np.zeros((4, H, W), np.float32)
@@ -79,13 +80,27 @@ def read_parcel(tif: Path) -> Parcel:
     return Parcel(tif.stem, k, x, usable, target, ignore, pool(target) > 0.5, pool(ignore) >= 0.5, res * res)
 
 
-def read_parcels(folder: Path, on_done: Callable[[str], None] | None = None) -> list[Parcel]:
-    tifs = sorted(p for p in Path(folder).glob("*.tif") if p.with_suffix(".json").exists())
+def parcel_files(folders: Path | list[Path], labelled: bool = True) -> list[Path]:
+    """The parcels' GeoTIFFs in one or more folders: with a LabelMe JSON of the same name, or (for
+    ``labelled=False``) all of them; a parcel name seen twice is read once."""
+    seen: dict[str, Path] = {}
+    for folder in [folders] if isinstance(folders, Path | str) else folders:
+        for tif in sorted(Path(folder).glob("*.tif")):
+            if (not labelled or tif.with_suffix(".json").exists()) and tif.stem not in seen:
+                seen[tif.stem] = tif
+    return list(seen.values())
+
+
+def read_parcels(
+    folders: Path | list[Path], on_done: Callable[[str], None] | None = None, labelled: bool = True
+) -> list[Parcel]:
+    tifs = parcel_files(folders, labelled)
     if not tifs:
-        raise FieldError(f"{folder}: no parcels (GeoTIFF + LabelMe JSON of the same name)")
+        what = "GeoTIFF + LabelMe JSON of the same name" if labelled else "GeoTIFFs"
+        raise FieldError(f"{folders}: no parcels ({what})")
     parcels = []
     for tif in tifs:
-        parcels.append(read_parcel(tif))
+        parcels.append(read_parcel(tif, labelled))
         if on_done:
             on_done(tif.stem)
     return parcels
@@ -95,19 +110,26 @@ def fit(
     parcels: list[Parcel],
     settings: dict[str, Any] | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    negatives: list[Parcel] = (),  # type: ignore[assignment]
 ) -> Any:
-    """A network trained on the parcels (cells under other labels or without data carry no weight)."""
+    """A network trained on the parcels (cells under other labels or without data carry no weight).
+    ``negatives`` are unlabelled parcels taken as all negative with the weight
+    ``settings["negative_weight"]``: mostly clean, not verified so (see the data's README)."""
+    from shekteu.field.network import TRAIN
     from shekteu.field.network import fit as fit_network
 
+    weight = float({**TRAIN, **(settings or {})}.get("negative_weight", 0.5))
     sample = [{"x": p.x, "target": p.cell_target.astype(np.float32),
                "weight": (p.usable & ~p.cell_ignore).astype(np.float32)} for p in parcels]  # fmt: skip
+    sample += [{"x": p.x, "target": np.zeros(p.usable.shape, np.float32),
+                "weight": p.usable.astype(np.float32) * np.float32(weight)} for p in negatives]  # fmt: skip
     return fit_network(sample, settings, on_step)
 
 
-def predict(net: Any, parcel: Parcel) -> np.ndarray:
+def predict(net: Any, parcel: Parcel, flips: bool = False) -> np.ndarray:
     from shekteu.field.network import predict as predict_network
 
-    return predict_network(net, parcel.x) * parcel.usable
+    return predict_network(net, parcel.x, flips) * parcel.usable
 
 
 def site_cells(parcel: Parcel, hectares: float = MIN_SITE_HECTARES) -> int:
@@ -160,15 +182,21 @@ def cross_validate(
     seed: int = 0,
     settings: dict[str, Any] | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    negatives: list[Parcel] = (),  # type: ignore[assignment]
 ) -> list[tuple[Parcel, np.ndarray]]:
-    """Out-of-fold probabilities: each parcel scored by a model that never saw it."""
-    order = np.random.default_rng(seed).permutation(len(parcels))
+    """Out-of-fold probabilities: each parcel scored by a model that never saw it (``negatives``, the
+    unlabelled parcels, are only ever trained on)."""
     out = []
-    for fold in np.array_split(order, folds):
-        held = set(fold.tolist())
-        net = fit([p for i, p in enumerate(parcels) if i not in held], settings, on_step)
+    for held in fold_split(len(parcels), folds, seed):
+        net = fit([p for i, p in enumerate(parcels) if i not in held], settings, on_step, negatives)
         out += [(parcels[i], predict(net, parcels[i])) for i in sorted(held)]
     return out
+
+
+def fold_split(n: int, folds: int = 5, seed: int = 0) -> list[set[int]]:
+    """The parcels (by index) each fold holds out."""
+    order = np.random.default_rng(seed).permutation(n)
+    return [set(fold.tolist()) for fold in np.array_split(order, folds)]
 
 
 def choose_post(
