@@ -76,3 +76,41 @@ def test_reprojection_projects_every_coordinate_of_every_ring() -> None:
         for (x, y), (lon, lat) in zip(before.coords, after.coords, strict=True):
             assert (lon, lat) == to_lonlat.transform(x, y)
     assert 73 < got.centroid.x < 74 and 43 < got.centroid.y < 44
+
+
+def test_the_prescreen_scores_vegetated_cells_exactly_as_a_whole_window_and_skips_bare_land() -> None:
+    """A real parcel set in bare steppe and water: the network runs only on strips near vegetation,
+    and every cell it scores gets the whole-window answer (same halo, same pooling grid)."""
+    from shekteu.field.model import load
+    from shekteu.field.network import HALO_CELLS, UNIT_CELLS
+    from shekteu.field.prescreen import boxes, needed_cells, screened
+    from shekteu.field.training import read_parcel
+    from tests.fieldrasters import NAIP
+
+    parcel = read_parcel(next(NAIP.glob("*.tif")))
+    rows, cols = parcel.usable.shape
+    big_r, big_c = rows + 400, cols + 160  # bare land below and to the right: multiples of the unit
+    x = np.zeros((6, 2 * big_r, 2 * big_c), np.float32)
+    x[:4] = np.array([0.35, 0.3, 0.25, 0.38], np.float32)[:, None, None]  # dry soil, NDVI ≈ 0.04
+    x[4], x[5] = 0.04, 0.02
+    x[4, 2 * (rows + 200) :, :] = -0.3  # a lake
+    x[:, : 2 * rows, : 2 * cols] = np.where(parcel.usable.repeat(2, 0).repeat(2, 1), parcel.x, x[:, : 2 * rows, : 2 * cols])
+    usable = np.ones((big_r, big_c), bool)
+    model = load()
+    calls = []
+
+    def run(part: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        calls.append(part.shape)
+        return model.probability(part, ok)
+
+    fast = screened(run, x, usable, UNIT_CELLS, HALO_CELLS)
+    whole = model.probability(x, usable)
+    need = needed_cells(x, usable)
+    h = HALO_CELLS
+    core = (slice(h, big_r - h), slice(h, big_c - h))
+    assert need[core].any() and not need[core].all()
+    assert np.allclose(fast[core][need[core]], whole[core][need[core]], atol=1e-5)
+    assert (fast[~need] == 0).all()
+    scored = sum(a * b for _, a, b in calls) / 4
+    assert scored < 0.7 * x.shape[1] * x.shape[2] / 4  # the bare strips were never run
+    assert len(boxes(np.zeros_like(need), UNIT_CELLS, h)) == 0  # nothing green: the network never runs

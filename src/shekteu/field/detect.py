@@ -22,6 +22,7 @@ from shekteu.field import FieldError
 from shekteu.field.features import cell_pixels, network_input
 from shekteu.field.imagery import Scene
 from shekteu.field.network import HALO_CELLS, UNIT_CELLS  # torch is imported only to train
+from shekteu.field.prescreen import screened
 from shekteu.parallel import run_tasks
 
 # Sentinel-2 scoring: the wild-stand season rule (seasonality.py) or the plantation model learnt from
@@ -137,7 +138,7 @@ def _aerial_window(scene: Scene, window: tuple[int, int, int, int], k: int, mode
     bands = scene.read(scene.layers[0], row, col, cells[0] * k, cells[1] * k, h * k, raw=True)
     x, usable, ndvi, green = network_input(bands, k)
     del bands
-    probability = load(model_dir).probability(x, usable)
+    probability = screened(load(model_dir).probability, x, usable, unit, h)  # bare land skipped
     core = (slice(h, h + cells[0]), slice(h, h + cells[1]))  # the halo only feeds the network
     return row // k, col // k, probability[core], usable[core], ndvi[core], green[core]
 
