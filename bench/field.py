@@ -94,7 +94,7 @@ def sentinel2(folder: Path) -> None:
     from shekteu.field.seasonality import score_dates
 
     paths = sorted(str(p) for p in folder.glob("S2*/*.tif"))
-    x, y, fid, props = labelled_pixels(paths, folder / "fields.geojson", "crop", "hemp_cannabis")
+    x, y, fid, _props = labelled_pixels(paths, folder / "fields.geojson", "crop", "hemp_cannabis")
     t = time.perf_counter()
     _, cv = by_field(x, y, fid)
     print(f"sentinel-2: {folder.name}: {cv['fields']} declared fields ({cv['positive_fields']} hemp), "
@@ -105,7 +105,7 @@ def sentinel2(folder: Path) -> None:
               f"F1 {f['f1']:.3f}   (aim field F1 >= 0.8)")  # fmt: skip
     (scene,) = open_scenes(paths)
     layers = [(layer.when, scene.read(layer, 0, 0, scene.height, scene.width, 0)) for layer in scene.layers]
-    rule, usable, _ = score_dates(layers)
+    rule, _usable, _ = score_dates(layers)
     from shekteu.field.phenology import pixel_features
 
     _, kept = pixel_features(layers)
