@@ -22,7 +22,16 @@ from shekteu.field.model import load
 from shekteu.field.pipeline import compare, detect_sites
 from tests.dashboard import Dash
 from tests.dashboard import dash as dash_fixture
-from tests.fieldrasters import NAIP, SHU, moved_parcel, season, square_site, utm_origin, write_tif
+from tests.fieldrasters import (
+    NAIP,
+    SHU,
+    SHU_KATO_PREFIX,
+    moved_parcel,
+    season,
+    square_site,
+    utm_origin,
+    write_tif,
+)
 from tests.people import make_staff
 from tests.test_cli import lines, run
 
@@ -171,10 +180,59 @@ def test_change_between_site_files(tmp_path: Path) -> None:
         )
     layer, summary = compare([str(tmp_path / "old.geojson")], [str(tmp_path / "new.geojson")])
     counts = {k: v["sites"] for k, v in summary["changes"].items()}
-    assert counts == {"new": 1, "grown": 1, "shrunk": 1, "unchanged": 1, "eradicated": 1, "not_covered": 0}
+    assert counts == {"new": 1, "grown": 1, "shrunk": 1, "unchanged": 1, "regrown": 0, "eradicated": 1,
+                      "not_covered": 0}  # fmt: skip
     assert summary["old"]["sites"] == 4 and summary["new"]["sites"] == 4
     gone = next(f for f in layer if f["properties"]["change"] == "eradicated")
     assert gone["properties"]["evidence"] == "not-detected"
+
+
+def test_change_says_regrown_per_district_and_how_much_of_each_site_the_new_pass_saw(
+    env, tmp_path: Path
+) -> None:
+    """A site eradicated in the last pass (or destroyed in the registry) and green again is regrown;
+    one still gone is not counted again; an old site mostly outside the new raster is not_covered, one
+    mostly inside it and not re-detected is eradicated with the share seen; totals come per district."""
+    raster, _ = moved_parcel(GROW, tmp_path)
+    detected = tmp_path / "now.geojson"
+    assert run(env, "field", "detect", str(raster), "--out", str(detected), "--no-save").returncode == 0
+    now = json.loads(detected.read_text())["features"]
+    assert now
+    import rasterio
+
+    with rasterio.open(raster) as ds:
+        from pyproj import Transformer
+
+        to_lonlat = Transformer.from_crs(ds.crs, "EPSG:4326", always_xy=True)
+        left, bottom, right, top = ds.bounds
+    (x0, y0), (x1, y1) = to_lonlat.transform(left, bottom), to_lonlat.transform(right, top)
+    w = (x1 - x0) * 0.2
+
+    def site(geometry, **props) -> dict:
+        return {"type": "Feature", "geometry": mapping(geometry), "properties": {"hectares": 0.5, "ndvi": 0.6, **props}}
+
+    old = [
+        {**now[0], "properties": {**now[0]["properties"], "change": "eradicated"}},  # green again
+        site(box(x1 - 0.25 * w, y0, x1 + 0.75 * w, y0 + w)),  # a quarter inside the new raster
+        site(box(x0 + 0.01 * w, y1 - 0.31 * w, x0 + 0.21 * w, y1 - 0.01 * w)),  # inside, bare corner
+        site(box(x0 - 0.5, y0, x0 - 0.49, y0 + 0.01), status="destroyed"),  # destroyed and not seen
+    ]
+    (tmp_path / "old.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": old}))
+    out = tmp_path / "change.geojson"
+    done = run(env, "field", "change", str(tmp_path / "old.geojson"), str(raster), "--out", str(out), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = lines(done.stdout)[0]
+    layer = {}
+    for f in json.loads(out.read_text())["features"]:
+        layer.setdefault(f["properties"]["change"], []).append(f["properties"])
+    assert summary["changes"]["regrown"]["sites"] == 1 and len(layer["regrown"]) == 1
+    (unseen,) = layer["not_covered"]
+    assert 0.1 < unseen["covered"] < 0.5
+    (gone,) = layer["eradicated"]
+    assert gone["covered"] > 0.9 and gone["evidence"] in ("ndvi-collapse", "not-detected")
+    assert sum(v["sites"] for v in summary["changes"].values()) == 3  # the destroyed, unseen site: no change
+    (row,) = [r for r in summary["by_district"] if r["kato"]]
+    assert row["kato"].startswith(SHU_KATO_PREFIX) and row["changes"]["regrown"]["sites"] == 1
 
 
 def test_change_calls_an_ndvi_collapse_eradication(env, tmp_path: Path) -> None:

@@ -210,6 +210,13 @@ def change_cmd(
     for kind, row in result["changes"].items():
         table.add_row(kind, str(row["sites"]), f"{row['hectares']:.2f}")
     out.print(table)
+    kinds = [k for k, row in result["changes"].items() if row["sites"]]
+    if kinds:
+        table = Table("KATO", "district", *(f"{k} ha" for k in kinds))
+        for row in result["by_district"]:
+            table.add_row(row["kato"] or "-", safe(row["name"] or "outside the districts"),
+                          *(f"{row['changes'][k]['hectares']:.2f}" for k in kinds))  # fmt: skip
+        out.print(table)
     out.print(f"old {result['old']['sites']} site(s) {result['old']['hectares']:.2f} ha → "
               f"new {result['new']['sites']} site(s) {result['new']['hectares']:.2f} ha; layer → {safe(out_path)}")  # fmt: skip
 

@@ -4,8 +4,11 @@
 after an hour), scores each scene, traces sites and attributes districts. ``compare`` matches the sites
 of two passes on an equal-area projection: a new site overlaps nothing old; an old one that overlaps
 nothing new was eradicated (with rasters, its NDVI in the new pass says whether the vegetation
-collapsed or was only missed) — unless the new rasters have no valid pixel under it, which makes it
-``not_covered``; overlapping ones grew or shrank by more than a fifth, or held.
+collapsed or was only missed) — unless the new rasters saw less than half of it, which makes it
+``not_covered``; overlapping ones grew or shrank by more than a fifth of the part the new pass saw, or
+held; an old site already eradicated (its ``change``) or destroyed (its registry ``status``) that is
+green again is ``regrown``. Every change carries ``covered`` (the share of the old site under valid new
+pixels) and the summary gives the changes per district as well as in all.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from shekteu.field.detect import Grid
 CHANGE_RATIO = 0.2
 NDVI_COLLAPSE = 0.15
 GREEN_LEFT = 0.5
-KINDS = ("new", "grown", "shrunk", "unchanged", "eradicated", "not_covered")
+KINDS = ("new", "grown", "shrunk", "unchanged", "regrown", "eradicated", "not_covered")
+COVERED_ENOUGH = 0.5  # less of an old site under valid new pixels than this: nothing is said of it
+GONE = ("eradicated", "destroyed")  # an old site's change or registry status after which green is regrowth
 # Scenes are worked on in sections of this many cells square (4096 aerial cells: 16,384 pixels, about
 # 10 km; about 500 MB of grid and mask), each with a margin wider than the smoothing and closing.
 SECTION_CELLS = 4096
@@ -161,7 +166,8 @@ def _pass(paths: list[str], keep_grids: bool, **kw) -> tuple[list[dict[str, Any]
 
 
 def _inside(grids: list[Grid], geometry) -> dict[str, float | None]:
-    """Mean NDVI and green share of the new pass's cells under a lon/lat polygon (None: not covered)."""
+    """Mean NDVI and green share of the new pass's cells under a lon/lat polygon (None: not covered),
+    and ``covered``, the share of its cells the new pass saw (valid pixels; None without rasters)."""
     from pyproj import CRS, Transformer
     from rasterio.features import geometry_mask
 
@@ -175,8 +181,11 @@ def _inside(grids: list[Grid], geometry) -> dict[str, float | None]:
         )
         inside &= grid.usable
         if inside.any():
-            return {"ndvi": float(grid.ndvi[inside].mean()), "green": float(grid.green[inside].mean())}
-    return {"ndvi": None, "green": None}
+            cell = abs(grid.transform.a * grid.transform.e)  # seen cells over the site's whole area (in or off the grid)
+            seen = min(1.0, int(inside.sum()) * cell / local.area) if local.area > 0 else 1.0
+            return {"ndvi": float(grid.ndvi[inside].mean()), "green": float(grid.green[inside].mean()),
+                    "covered": round(seen, 3)}  # fmt: skip
+    return {"ndvi": None, "green": None, "covered": 0.0 if grids else None}
 
 
 def compare(old: list[str], new: list[str], **kw) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -199,48 +208,72 @@ def compare(old: list[str], new: list[str], **kw) -> tuple[list[dict[str, Any]],
             layer.append(_change(f, "new", 0.0, f["properties"]["hectares"]))
     for i, f in enumerate(before):
         old_ha = f["properties"]["hectares"]
+        seen = _inside(grids, f["_shape"])  # how much of the old site the new pass saw, and how green
+        covered = seen["covered"]
         if i in matched:
             hits = [after[j] for j in matched[i]]
             new_ha = sum(h["properties"]["hectares"] for h in hits)
             now = {"ndvi": _weighted(hits, "ndvi"), "green": _weighted(hits, "green")}
             if _collapsed(f["properties"], now):  # the plot is still there, the plants are not
-                layer.append(_eradicated(f, now["ndvi"], "ndvi-collapse"))
+                layer.append(_eradicated(f, now["ndvi"], "ndvi-collapse", covered))
                 continue
-            ratio = new_ha / old_ha if old_ha else 1.0
+            # Sized against the part of the old site the new pass saw: half a site off the image is
+            # not a site that shrank by half.
+            seen_ha = old_ha * (covered if covered else 1.0)
+            ratio = new_ha / seen_ha if seen_ha else 1.0
             kind = (
                 "grown" if ratio > 1 + CHANGE_RATIO else "shrunk" if ratio < 1 - CHANGE_RATIO else "unchanged"
             )
+            if f["properties"].get("change") in GONE or f["properties"].get("status") in GONE:
+                kind = "regrown"  # green again where the last pass or the registry had it destroyed
             shapes = [h["_shape"] for h in hits]
             geometry = mapping(unary_union(shapes)) if len(shapes) > 1 else hits[0]["geometry"]
-            layer.append(_change({**hits[0], "geometry": geometry}, kind, old_ha, new_ha))
+            entry = _change({**hits[0], "geometry": geometry}, kind, old_ha, new_ha, covered)
+            entry["properties"]["kato"] = f["properties"].get("kato") or entry["properties"].get("kato")
+            layer.append(entry)
             continue
-        now = _inside(grids, f["_shape"])
-        if grids and now["ndvi"] is None and now["green"] is None:
-            # The new imagery has no valid pixel under the site: nothing can be said of it.
-            entry = _change(f, "not_covered", old_ha, old_ha)
+        if f["properties"].get("change") in GONE or f["properties"].get("status") in GONE:
+            continue  # destroyed before and still gone: nothing changed
+        if covered is not None and covered < COVERED_ENOUGH:
+            # The new imagery saw too little of the site: nothing can be said of it.
+            entry = _change(f, "not_covered", old_ha, old_ha, covered)
             entry["properties"]["hectares_new"] = None
             layer.append(entry)
             continue
-        layer.append(
-            _eradicated(
-                f, now["ndvi"], "ndvi-collapse" if _collapsed(f["properties"], now) else "not-detected"
-            )
-        )
+        evidence = "ndvi-collapse" if _collapsed(f["properties"], seen) else "not-detected"
+        layer.append(_eradicated(f, seen["ndvi"], evidence, covered))
+    summary = {
+        "old": {"sites": len(before), "hectares": round(sum(f["properties"]["hectares"] for f in before), 3)},
+        "new": {"sites": len(after), "hectares": round(sum(f["properties"]["hectares"] for f in after), 3)},
+        "changes": _totals(layer),
+        "by_district": _by_district(layer),
+    }
+    return layer, summary
+
+
+def _counted_hectares(p: dict[str, Any]) -> float:
+    return p["hectares_old"] if p["change"] in ("eradicated", "not_covered") else p["hectares_new"]
+
+
+def _totals(layer: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     totals = {k: {"sites": 0, "hectares": 0.0} for k in KINDS}
     for f in layer:
         p = f["properties"]
         totals[p["change"]]["sites"] += 1
-        totals[p["change"]]["hectares"] += (
-            p["hectares_old"] if p["change"] in ("eradicated", "not_covered") else p["hectares_new"]
-        )
+        totals[p["change"]]["hectares"] += _counted_hectares(p)
     for t in totals.values():
         t["hectares"] = round(t["hectares"], 3)
-    summary = {
-        "old": {"sites": len(before), "hectares": round(sum(f["properties"]["hectares"] for f in before), 3)},
-        "new": {"sites": len(after), "hectares": round(sum(f["properties"]["hectares"] for f in after), 3)},
-        "changes": totals,
-    }
-    return layer, summary
+    return totals
+
+
+def _by_district(layer: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per district (KATO): the changes, as ``changes`` gives them for the whole pass."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for f in layer:
+        p = f["properties"]
+        groups.setdefault((p.get("kato"), p.get("district")), []).append(f)
+    rows = [{"kato": kato, "name": name, "changes": _totals(part)} for (kato, name), part in groups.items()]
+    return sorted(rows, key=lambda r: (r["kato"] is None, r["kato"] or ""))
 
 
 def _weighted(features: list[dict[str, Any]], key: str) -> float | None:
@@ -267,15 +300,19 @@ def _collapsed(then: dict[str, Any], now: dict[str, float | None]) -> bool:
     )
 
 
-def _eradicated(f: dict[str, Any], ndvi_now: float | None, evidence: str) -> dict[str, Any]:
-    entry = _change(f, "eradicated", f["properties"]["hectares"], 0.0)
+def _eradicated(f: dict[str, Any], ndvi_now: float | None, evidence: str, covered: float | None) -> dict[str, Any]:
+    entry = _change(f, "eradicated", f["properties"]["hectares"], 0.0, covered)
     entry["properties"]["ndvi_new"] = None if ndvi_now is None else round(ndvi_now, 3)
     entry["properties"]["evidence"] = evidence
     return entry
 
 
-def _change(f: dict[str, Any], kind: str, old_ha: float, new_ha: float) -> dict[str, Any]:
-    props = {k: v for k, v in f["properties"].items() if k not in ("hectares",)}
+def _change(
+    f: dict[str, Any], kind: str, old_ha: float, new_ha: float, covered: float | None = None
+) -> dict[str, Any]:
+    """A change feature; ``covered`` is the share of the old site the new pass saw (None: the new pass
+    is a site file, or the site is new)."""
+    props = {k: v for k, v in f["properties"].items() if k not in ("hectares", "change")}
     props.update(change=kind, hectares_old=round(old_ha, 4), hectares_new=round(new_ha, 4),
-                 hectares=round(new_ha if kind != "eradicated" else old_ha, 4))  # fmt: skip
+                 hectares=round(new_ha if kind != "eradicated" else old_ha, 4), covered=covered)  # fmt: skip
     return {"type": "Feature", "geometry": f["geometry"], "properties": props}
