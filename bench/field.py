@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 
 from shekteu.field.model import grow_mask, load  # noqa: E402
 from shekteu.field.network import TRAIN  # noqa: E402
-from shekteu.field.prescreen import needed_cells  # noqa: E402
 from shekteu.field.training import (  # noqa: E402
     cross_validate,
     object_counts,
@@ -48,8 +47,8 @@ def accuracy(data: Path, heldout: Path | None, iterations: int) -> None:
     model = load()
     if heldout:
         parcels = read_parcels(heldout)
-        # as `field detect` scores: cells the pre-screen skips are 0
-        scored = [(p, np.where(needed_cells(p.x, p.usable), model.probability(p.x, p.usable), 0)) for p in parcels]
+        # as `field detect` scores (its pre-screen keeps every labelled grow cell: field/prescreen.py)
+        scored = [(p, model.probability(p.x, p.usable)) for p in parcels]
         how = f"shipped model on {len(parcels)} held-out parcels from {heldout}"
     else:
         parcels = read_parcels(data)

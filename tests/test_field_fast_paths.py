@@ -79,38 +79,52 @@ def test_reprojection_projects_every_coordinate_of_every_ring() -> None:
 
 
 def test_the_prescreen_scores_vegetated_cells_exactly_as_a_whole_window_and_skips_bare_land() -> None:
-    """A real parcel set in bare steppe and water: the network runs only on strips near vegetation,
-    and every cell it scores gets the whole-window answer (same halo, same pooling grid)."""
+    """A real parcel set in bare steppe and water: only rows near vegetation are pooled, the network
+    runs only on strips near it, and every cell it scores gets the whole-window answer (same halo,
+    same pooling grid); the per-cell NDVI and usable mask are those of the full pooling everywhere."""
+    import rasterio
+
+    from shekteu.field.features import network_input
     from shekteu.field.model import load
     from shekteu.field.network import HALO_CELLS, UNIT_CELLS
-    from shekteu.field.prescreen import boxes, needed_cells, screened
-    from shekteu.field.training import read_parcel
+    from shekteu.field.prescreen import boxes, needed_cells, needed_rows, screened
     from tests.fieldrasters import NAIP
 
-    parcel = read_parcel(next(NAIP.glob("*.tif")))
-    rows, cols = parcel.usable.shape
-    big_r, big_c = rows + 400, cols + 160  # bare land below and to the right: multiples of the unit
-    x = np.zeros((6, 2 * big_r, 2 * big_c), np.float32)
-    x[:4] = np.array([0.35, 0.3, 0.25, 0.38], np.float32)[:, None, None]  # dry soil, NDVI ≈ 0.04
-    x[4], x[5] = 0.04, 0.02
-    x[4, 2 * (rows + 200) :, :] = -0.3  # a lake
-    x[:, : 2 * rows, : 2 * cols] = np.where(parcel.usable.repeat(2, 0).repeat(2, 1), parcel.x, x[:, : 2 * rows, : 2 * cols])
-    usable = np.ones((big_r, big_c), bool)
+    with rasterio.open(next(NAIP.glob("*.tif"))) as ds:
+        parcel = ds.read()
+    k, h = 4, HALO_CELLS
+    rows, cols = (-(-n // (k * UNIT_CELLS)) * UNIT_CELLS for n in parcel.shape[1:])
+    big_r, big_c = rows + 2 * h + 400, cols + 2 * h + 160  # bare land below and to the right
+    rng = np.random.default_rng(0)
+    data = np.clip(np.array([140, 125, 105, 149])[:, None, None] + rng.normal(0, 6, (1, big_r * k, big_c * k)), 1, 255)
+    data = data.astype(np.uint8)
+    data[:, (rows + 2 * h + 200) * k :] = np.array([30, 40, 50, 14], np.uint8)[:, None, None]  # a lake
+    inside = parcel.sum(0) > 0
+    data[:, h * k : h * k + parcel.shape[1], h * k : h * k + parcel.shape[2]] = np.where(
+        inside, parcel, data[:, h * k : h * k + parcel.shape[1], h * k : h * k + parcel.shape[2]])  # fmt: skip
+    bands = dict(zip(("red", "green", "blue", "nir"), data, strict=True))
+    bands["valid"] = np.ones(data.shape[1:], bool)
+
+    need = needed_cells(bands, k)
+    runs = boxes(need, UNIT_CELLS, h)
+    x, usable, ndvi, green = network_input(bands, k, needed_rows(runs, need.shape[0]))
+    full_x, full_usable, full_ndvi, full_green = network_input(bands, k)
+    assert np.array_equal(usable, full_usable)
+    assert np.allclose(ndvi, full_ndvi, atol=1e-5) and np.allclose(green, full_green, atol=1e-5)
     model = load()
-    calls = []
+    scored = []
 
     def run(part: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        calls.append(part.shape)
+        scored.append(part.shape[1] * part.shape[2] / 4)
         return model.probability(part, ok)
 
-    fast = screened(run, x, usable, UNIT_CELLS, HALO_CELLS)
-    whole = model.probability(x, usable)
-    need = needed_cells(x, usable)
-    h = HALO_CELLS
+    fast = screened(run, x, usable, need, runs, h)
+    whole = model.probability(full_x, full_usable)
     core = (slice(h, big_r - h), slice(h, big_c - h))
-    assert need[core].any() and not need[core].all()
-    assert np.allclose(fast[core][need[core]], whole[core][need[core]], atol=1e-5)
+    kept = need[core] & usable[core]
+    assert kept.any() and not kept.all()
+    assert np.allclose(fast[core][kept], whole[core][kept], atol=1e-5)
     assert (fast[~need] == 0).all()
-    scored = sum(a * b for _, a, b in calls) / 4
-    assert scored < 0.7 * x.shape[1] * x.shape[2] / 4  # the bare strips were never run
-    assert len(boxes(np.zeros_like(need), UNIT_CELLS, h)) == 0  # nothing green: the network never runs
+    assert sum(scored) < 0.7 * big_r * big_c  # the bare strips were never run
+    empty = {n: a[(rows + 2 * h + 10) * k :, : 200 * k] for n, a in bands.items()}  # soil and lake only
+    assert not needed_cells(empty, k).any() and boxes(needed_cells(empty, k), UNIT_CELLS, h) == []
