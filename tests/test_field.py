@@ -358,15 +358,20 @@ def test_bad_rasters_get_one_line_errors(env, tmp_path: Path) -> None:
 def test_train_command_writes_a_model_that_detect_can_use(env, tmp_path: Path) -> None:
     import shutil
 
-    parcels = tmp_path / "parcels"
-    parcels.mkdir()
-    for f in NAIP.glob("*_2016*"):
-        shutil.copy(f, parcels / f.name)
+    folders = [tmp_path / "parcels", tmp_path / "more", tmp_path / "unlabelled"]
+    for folder in folders:
+        folder.mkdir()
+    for i, tif in enumerate(sorted(NAIP.glob("*_2016*.tif"))):  # labelled parcels in two folders
+        for f in (tif, tif.with_suffix(".json")):
+            shutil.copy(f, folders[i % 2] / f.name)
+    shutil.copy(tif, folders[2] / "skipped_20160620.tif")  # a parcel without labels: a negative
     model = tmp_path / "model"
-    done = run(env, "field", "train", str(parcels), "--out", str(model), "--iterations", "5", "--json")
+    done = run(env, "field", "train", str(folders[0]), str(folders[1]), "--negatives", str(folders[2]),
+               "--out", str(model), "--iterations", "5", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     meta = lines(done.stdout)[0]
-    assert meta["trained_on"]["parcels"] == 5 and 0 <= meta["cv_by_parcel_pixel"]["f1"] <= 1
+    assert meta["trained_on"]["parcels"] == 5 and meta["trained_on"]["negative_parcels"] == 1
+    assert 0 <= meta["cv_by_parcel_pixel"]["f1"] <= 1
     assert (
         meta["network"]["training"]["iterations"] == 5 and (model / "hemp_net.onnx").stat().st_size > 100_000
     )

@@ -223,7 +223,7 @@ def change_cmd(
 
 @field_app.command("train")
 def train_cmd(
-    folder: Annotated[Path, typer.Argument(help="Parcels: GeoTIFF + LabelMe JSON of the same name.")],
+    folders: Annotated[list[Path], typer.Argument(help="Folders of parcels: GeoTIFF + LabelMe JSON of the same name.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the model (use it with --model).")],
     iterations: Annotated[
         int,
@@ -231,6 +231,10 @@ def train_cmd(
             "--iterations", min=1, help="Training steps per fit (six fits: 5 CV folds + the final one)."
         ),
     ] = TRAIN["iterations"],
+    negatives: Annotated[
+        Path | None,
+        typer.Option("--negatives", help="Folder of unlabelled parcels showing no cultivation: trained on as negative."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Train the aerial network (5-fold CV by parcel picks the threshold) and save it. Needs PyTorch."""
@@ -238,7 +242,7 @@ def train_cmd(
     from shekteu.field.training import train
     from shekteu.terminal import progress
 
-    total = len(list(folder.glob("*.tif"))) if folder.is_dir() else 0
+    total = sum(len(list(f.glob("*.tif"))) for f in [*folders, *([negatives] if negatives else [])] if f.is_dir())
     try:
         need_extra()
         with progress(total, "reading parcels") as bar:
@@ -247,8 +251,8 @@ def train_cmd(
             def step(done: int, steps: int) -> None:
                 bar.update(task, completed=done, total=steps, description="training (5 folds + final)")
 
-            meta = train(folder, out_dir, on_done=lambda _name: bar.advance(task),
-                         settings={"iterations": iterations}, on_step=step)  # fmt: skip
+            meta = train(folders, out_dir, on_done=lambda _name: bar.advance(task),
+                         settings={"iterations": iterations}, on_step=step, negatives=negatives)  # fmt: skip
     except FieldError as exc:
         raise UserError(str(exc)) from None
     cv = meta["cv_by_parcel_pixel"]

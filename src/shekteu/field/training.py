@@ -227,19 +227,22 @@ def choose_post(
 
 
 def train(
-    folder: Path,
+    folder: Path | list[Path],
     out: Path,
     on_done: Callable[[str], None] | None = None,
     settings: dict[str, Any] | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    negatives: Path | None = None,
 ) -> dict:
-    """Read parcels, pick post-processing by 5-fold CV by parcel, fit on all, save; the saved meta.
-    ``on_step(done, total)`` follows the training steps of all six fits."""
+    """Read parcels (one folder or several), pick post-processing by 5-fold CV by parcel, fit on all,
+    save; the saved meta. ``negatives``: a folder of unlabelled parcels taken as all negative in every
+    fit (never scored). ``on_step(done, total)`` follows the training steps of all six fits."""
     from shekteu.field.model import save
     from shekteu.field.network import TRAIN, WIDTHS, export, torch_module
 
     torch_module()  # fail before reading anything
     parcels = read_parcels(folder, on_done)
+    unlabelled = read_parcels(negatives, on_done, labelled=False) if negatives else []
     settings = {**TRAIN, **(settings or {})}
     total, done = 6 * int(settings["iterations"]), 0
 
@@ -249,10 +252,11 @@ def train(
         if on_step:
             on_step(done, total)
 
-    threshold, smooth, cv = choose_post(cross_validate(parcels, settings=settings, on_step=step))
-    net = fit(parcels, settings, step)
+    threshold, smooth, cv = choose_post(cross_validate(parcels, settings=settings, on_step=step, negatives=unlabelled))
+    net = fit(parcels, settings, step, unlabelled)
     meta = {"inputs": list(CHANNELS), "cell_metres": CELL_METRES, "threshold": threshold, "smooth": smooth,
-            "trained_on": {"folder": Path(folder).name, "parcels": len(parcels), "positive_label": POSITIVE},
+            "trained_on": {"folder": ", ".join(Path(f).name for f in ([folder] if isinstance(folder, Path | str) else folder)),
+                           "parcels": len(parcels), "negative_parcels": len(unlabelled), "positive_label": POSITIVE},
             "cv_by_parcel_pixel": cv, "network": {"widths": list(WIDTHS), "training": settings}}  # fmt: skip
     save(lambda path: export(net, path), meta, out)
     return meta
