@@ -156,12 +156,12 @@ def second_stage(parcels: list, probs: list, fold: list[int], posts: list[tuple[
 def report(iterations: int) -> None:
     parcels = read_parcels(LABELLED)
     print(f"{len(parcels)} labelled parcels, 5-fold CV by parcel, {iterations} steps per fold")
-    head = f"{'variant':28s} {'P':>6s} {'R':>6s} {'F1':>6s} {'ha err':>7s} {'found':>6s} {'false':>6s} {'sites':>5s}"
+    head = f"{'variant':40s} {'P':>6s} {'R':>6s} {'F1':>6s} {'ha err':>7s} {'found':>6s} {'false':>6s} {'sites':>5s}"
     print(head)
     for name in VARIANTS:
         kept = cached(name, iterations, parcels)
         if kept is None:
-            print(f"{name:28s} (not trained: python bench/field_variants.py train {name})")
+            print(f"{name:40s} (not trained: python bench/field_variants.py train {name})")
             continue
         for view in ("plain", "flips"):
             probs = kept[view]
@@ -170,11 +170,11 @@ def report(iterations: int) -> None:
                     "threshold on other folds": nested_posts(parcels, probs, kept["fold"])}  # fmt: skip
             for how, posts in rows.items():
                 s = score(parcels, probs, posts)
-                print(f"{name + '/' + view + ', ' + how:28.28s} {s['precision']:6.3f} {s['recall']:6.3f} {s['f1']:6.3f} "
+                print(f"{name + '/' + view + ', ' + how:40.40s} {s['precision']:6.3f} {s['recall']:6.3f} {s['f1']:6.3f} "
                       f"{s['hectares']:+6.1f}% {s['found']:6.2f} {s['false_sites']:6.2f} {s['sites']:5d}")  # fmt: skip
             posts = rows["threshold on other folds"]
             s = score(parcels, probs, posts, second_stage(parcels, probs, kept["fold"], posts))
-            print(f"{name + '/' + view + ', + second stage':28.28s} {s['precision']:6.3f} {s['recall']:6.3f} {s['f1']:6.3f} "
+            print(f"{name + '/' + view + ', + second stage':40.40s} {s['precision']:6.3f} {s['recall']:6.3f} {s['f1']:6.3f} "
                   f"{s['hectares']:+6.1f}% {s['found']:6.2f} {s['false_sites']:6.2f} {s['sites']:5d}")  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from shekteu.capture.web import capture_urls
 from shekteu.db.tables import AuditEntry, Takedown
+from shekteu.web.i18n import translator
 from tests.dashboard import Dash, csrf, dash
 from tests.servers import LocalServer, Reply
 from tests.test_takedown import SHOP_PAGE
@@ -139,8 +140,9 @@ def test_the_field_page_shows_hectares_per_district_and_status_changes(make_runt
         suspected = next(i for i, st in rows if st == "suspected")
         token = csrf(analyst, "/dash/field")
         moved = analyst.post(f"/dash/field/sites/{suspected}/confirmed", data={"csrf": token, "reason": "drone flight 12"},
-                             follow_redirects=True)  # fmt: skip
-        assert f"site {suspected}: confirmed" in moved.text
+                             follow_redirects=True, headers={"Accept-Language": "kk"})  # fmt: skip
+        confirmed = translator("kk")("confirmed")
+        assert f"{suspected} учаске: {confirmed}" in moved.text and confirmed != "confirmed"  # the flash in Kazakh
         changes = moved.text[moved.text.index('id="field-changes"'):]
         assert "drone flight 12" in changes and "demo-analyst" in changes
         ru = analyst.get("/dash/field", headers={"Accept-Language": "ru"}).text

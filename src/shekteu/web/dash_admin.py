@@ -17,7 +17,8 @@ from shekteu.street.zones import edit_zone, list_zones
 from shekteu.users import ROLES, add_user, list_users, set_disabled, set_roles
 from shekteu.web.auth import Principal, Viewer, acting
 from shekteu.web.common import runtime
-from shekteu.web.pages import as_int, back, form_values, perform, render
+from shekteu.web.i18n import N_
+from shekteu.web.pages import as_int, back, form_values, perform, render, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["audit and settings"])
@@ -124,12 +125,12 @@ async def warninglist_form(request: Request) -> Response:
                 warninglist.remove(
                     s, v.get("type", ""), v.get("value", ""), actor=user.name, reason=v.get("reason", "")
                 )
-                return f"removed {v.get('type')}:{v.get('value')}"
+                return said(N_("removed {indicator}"), indicator=f"{v.get('type')}:{v.get('value')}")
             if not v.get("reason"):
                 raise ValueError("adding to the warninglist needs a reason")
             e = warninglist.add(s, v.get("type", ""), v.get("value", ""), list_name=v.get("list") or "local",
                                 actor=user.name, reason=v.get("reason", ""))  # fmt: skip
-            return f"added {e.type}:{e.value}"
+            return said(N_("added {indicator}"), indicator=f"{e.type}:{e.value}")
 
     return await perform(request, "warninglist.edit", change, to="/dash/settings")
 
@@ -145,10 +146,10 @@ async def user_edit_form(request: Request, name: Annotated[str, Path(max_length=
         with rt.db.write() as s:
             if do == "roles":
                 set_roles(s, name, roles, actor=user.name, reason=reason)
-                return f"{name}: roles {', '.join(sorted(roles))}"
+                return said(N_("{name}: roles {roles}"), name=name, roles=", ".join(sorted(roles)))
             if do in ("disable", "enable"):
                 set_disabled(s, name, do == "disable", actor=user.name, reason=reason)
-                return f"{name}: {do}d"
+                return said(N_("{name}: disabled") if do == "disable" else N_("{name}: enabled"), name=name)
         raise ValueError("choose what to change")
 
     return await perform(request, "user.manage", change, to="/dash/settings#users")
@@ -162,7 +163,7 @@ async def zone_edit_form(request: Request, zone_id: Annotated[int, Path(ge=1, le
         with rt.db.write() as s:
             zone = edit_zone(s, zone_id, name=v.get("name", ""), contact=v.get("contact"), actor=user.name,
                              reason=v.get("reason", ""))  # fmt: skip
-            return f"zone {zone.id}: {zone.name}"
+            return said(N_("zone {id}: {name}"), id=zone.id, name=zone.name)
 
     return await perform(request, "zone.import", change, to="/dash/settings#zones")
 
@@ -177,7 +178,7 @@ async def users_form(request: Request) -> Response:
         with rt.db.write() as s:
             add_user(s, name, roles, actor=user.name)
             accounts.set_password(s, name, password, actor=user.name)
-        return f"user {name.strip().lower()} added"
+        return said(N_("user {name} added"), name=name.strip().lower())
 
     return await perform(request, "user.manage", change, to="/dash/settings")
 
@@ -219,6 +220,6 @@ async def revoke_form(request: Request, token_id: Annotated[int, Path(ge=1, le=2
         with rt.db.write() as s:
             accounts.revoke_token(s, as_int(str(token_id), "token id"), actor=user.name,
                                   reason=v.get("reason") or "revoked")  # fmt: skip
-        return f"token {token_id} revoked"
+        return said(N_("token {id} revoked"), id=token_id)
 
     return await perform(request, "user.manage", change, to="/dash/settings")

@@ -14,7 +14,8 @@ from shekteu.field.registry import STATUSES
 from shekteu.runtime import Runtime
 from shekteu.web.auth import Principal, Viewer
 from shekteu.web.common import runtime
-from shekteu.web.pages import api_change, form_values, perform, render
+from shekteu.web.i18n import N_
+from shekteu.web.pages import Term, api_change, form_values, perform, render, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/field", tags=["field"])
@@ -108,6 +109,6 @@ async def field_step_form(request: Request, site_id: SiteId, step: Step) -> Resp
     def change(rt: Runtime, user: Principal) -> str:
         with rt.db.write() as s:
             site = move(s, site_id, step, actor=user.name, reason=v.get("reason", ""))
-            return f"site {site.id}: {site.status}"
+            return said(N_("site {id}: {status}"), id=site.id, status=Term(site.status))
 
     return await perform(request, "field.edit", change, to=f"/dash/field#site-{site_id}")

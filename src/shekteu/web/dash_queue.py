@@ -16,7 +16,8 @@ from shekteu.queue import jobs
 from shekteu.runtime import Runtime
 from shekteu.web.auth import Principal, Viewer
 from shekteu.web.common import runtime
-from shekteu.web.pages import form_values, perform, render
+from shekteu.web.i18n import N_
+from shekteu.web.pages import Term, form_values, perform, render, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["job queue"])
@@ -65,7 +66,7 @@ def _change(job_id: int, do: str, reason: str):  # type: ignore[no-untyped-def]
                 job = jobs.retry(s, job_id, actor=user.name, reason=reason or None)
             else:
                 job = jobs.drop(s, job_id, actor=user.name, reason=reason)
-            return f"job {job.id} ({job.stage}) is {job.state}"
+            return said(N_("job {id} ({stage}) is {state}"), id=job.id, stage=job.stage, state=Term(job.state))
 
     return change
 

@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from shekteu.runtime import Runtime
 from shekteu.web.auth import Principal, Viewer
 from shekteu.web.common import runtime
-from shekteu.web.pages import form_values, perform, render
+from shekteu.web.i18n import N_
+from shekteu.web.pages import form_values, perform, render, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/seismic", tags=["seismic sensors"])
@@ -124,6 +125,6 @@ async def close_form(request: Request, alert_id: Id) -> Response:
 
     def change(rt: Runtime, user: Principal) -> str:
         with rt.db.write() as s:
-            return f"alert {close(s, alert_id, actor=user.name, reason=reason).id} closed"
+            return said(N_("alert {id} closed"), id=close(s, alert_id, actor=user.name, reason=reason).id)
 
     return await perform(request, "sensors", change, to="/dash/sensors")

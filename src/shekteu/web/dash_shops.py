@@ -21,7 +21,8 @@ from shekteu.takedown import lifecycle
 from shekteu.web.auth import Principal, Viewer, allowed_reader
 from shekteu.web.charts import shop_graph
 from shekteu.web.common import runtime
-from shekteu.web.pages import api_change, as_int, form_values, language, perform, render
+from shekteu.web.i18n import N_
+from shekteu.web.pages import api_change, as_int, form_values, language, perform, render, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["shops"])
@@ -78,7 +79,7 @@ def _case(shop_id: int, number: str, reason: str, note: str):  # type: ignore[no
     def change(rt: Runtime, user: Principal) -> str:
         with rt.db.write() as s:
             case = open_case(s, shop_id, number, actor=user.name, reason=reason, note=note)
-            return f"case {case.number} recorded for shop {case.shop_id}"
+            return said(N_("case {number} recorded for shop {shop}"), number=case.number, shop=case.shop_id)
 
     return change
 
@@ -87,7 +88,7 @@ def _merge(shop_id: int, other: int, reason: str):  # type: ignore[no-untyped-de
     def change(rt: Runtime, user: Principal) -> str:
         with rt.db.write() as s:
             kept = edit.merge(s, shop_id, other, actor=user.name, reason=reason)
-            return f"shop {other} merged into shop {kept.id}"
+            return said(N_("shop {other} merged into shop {kept}"), other=other, kept=kept.id)
 
     return change
 
@@ -96,7 +97,7 @@ def _split(shop_id: int, refs: list[str], reason: str):  # type: ignore[no-untyp
     def change(rt: Runtime, user: Principal) -> str:
         with rt.db.write() as s:
             new = edit.split(s, shop_id, refs, actor=user.name, reason=reason)
-            return f"{len(refs)} indicator(s) moved to new shop {new.id}"
+            return said(N_("{n} indicator(s) moved to new shop {shop}"), n=len(refs), shop=new.id)
 
     return change
 
@@ -106,7 +107,8 @@ def _propose(shop_id: int, kind: str, target: str, reason: str, recipient: str |
         with rt.db.write() as s:
             t = lifecycle.propose(s, kind, target, actor=user.name, reason=reason, recipient=recipient,
                                   shop_id=shop_id, cards=rt.card_policy)  # fmt: skip
-            return f"takedown {t.takedown.id} proposed: {t.takedown.target_type} {t.takedown.target}"
+            return said(N_("takedown {id} proposed: {target}"), id=t.takedown.id,
+                        target=f"{t.takedown.target_type} {t.takedown.target}")
 
     return change
 

@@ -19,7 +19,7 @@ from shekteu.street import spots, zones
 from shekteu.web.auth import Principal, Viewer, acting
 from shekteu.web.common import runtime
 from shekteu.web.i18n import N_
-from shekteu.web.pages import as_int, back, form_values, perform, render
+from shekteu.web.pages import Term, as_int, back, form_values, perform, render, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["street"])
@@ -113,7 +113,7 @@ def _move(spot_id: int, step: str, v: dict[str, str]):  # type: ignore[no-untype
                 )
             else:
                 spot = spots.confirm(s, spot_id, actor=user.name, reason=reason)
-            return f"spot {spot.id}: {spot.status}"
+            return said(N_("spot {id}: {status}"), id=spot.id, status=Term(spot.status))
 
     return change
 
@@ -142,7 +142,7 @@ async def spot_paint_form(request: Request, spot_id: SpotId) -> Response:
             after["sha256"] = rt.store.put_blob(data)
         with rt.db.write() as s:
             spot = spots.paint(s, spot_id, after, actor=user.name, reason=reason)
-            return f"spot {spot.id}: {spot.status}"
+            return said(N_("spot {id}: {status}"), id=spot.id, status=Term(spot.status))
 
     try:
         return back(request, to, await run_in_threadpool(run))
@@ -209,7 +209,7 @@ async def zones_upload(request: Request) -> Response:
                     names = zones.import_zones(s, path, kind=kind, name_property=prop, actor=user.name)
             except ValueError as exc:
                 raise ValueError(str(exc).replace(str(path), "the file")) from None
-        return f"{len(names)} zone(s) imported: {', '.join(names[:10])}"
+        return said(N_("{n} zone(s) imported: {names}"), n=len(names), names=", ".join(names[:10]))
 
     try:
         return back(request, "/dash/settings", await run_in_threadpool(run))

@@ -15,7 +15,8 @@ from shekteu.takedown import lifecycle
 from shekteu.takedown.requests import export_requests
 from shekteu.web.auth import Principal, Viewer, acting
 from shekteu.web.common import runtime
-from shekteu.web.pages import api_change, back, form_values, perform, render
+from shekteu.web.i18n import N_
+from shekteu.web.pages import Term, api_change, back, form_values, perform, render, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["takedowns"])
@@ -82,7 +83,7 @@ def _step(takedown_id: int, step: str, reason: str):  # type: ignore[no-untyped-
                 t = lifecycle.reject(s, takedown_id, actor=user.name, reason=reason)
             else:
                 t = lifecycle.mark(s, takedown_id, step, actor=user.name, reason=reason)
-            return f"takedown {t.takedown.id}: {t.takedown.state}"
+            return said(N_("takedown {id}: {state}"), id=t.takedown.id, state=Term(t.takedown.state))
 
     return change
 

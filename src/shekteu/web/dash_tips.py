@@ -20,7 +20,8 @@ from shekteu.tips.search import SORTS, TipFilter, search
 from shekteu.tips.status import STATUSES, TRANSITIONS, TipStatusError, get_tip
 from shekteu.web.auth import Principal, Viewer, acting, safe_next
 from shekteu.web.common import runtime, templates
-from shekteu.web.pages import api_change, as_int, back, form_values, language, perform, render
+from shekteu.web.i18n import N_
+from shekteu.web.pages import Term, api_change, as_int, back, form_values, language, perform, render, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["tips"])
@@ -74,7 +75,7 @@ def _set_status(ticket: str, status: str, reason: str, public_text: str | None =
             tip = triage.change_status(
                 s, ticket, status, actor=user.name, reason=reason, public_text=public_text
             )
-            return f"{tip.ticket}: {tip.status}"
+            return said(N_("{ticket}: {status}"), ticket=tip.ticket, status=Term(tip.status))
 
     return change
 
@@ -83,7 +84,7 @@ def _link(ticket: str, shop_id: int, reason: str):  # type: ignore[no-untyped-de
     def change(rt: Runtime, user: Principal) -> str:
         with rt.db.write() as s:
             tip = triage.link_to_shop(s, ticket, shop_id, actor=user.name, reason=reason)
-            return f"{tip.ticket} → shop {shop_id}"
+            return said(N_("{ticket} → shop {shop}"), ticket=tip.ticket, shop=shop_id)
 
     return change
 

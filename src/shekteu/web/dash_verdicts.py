@@ -19,7 +19,8 @@ from shekteu.detect.model import LABELS
 from shekteu.runtime import Runtime
 from shekteu.web.auth import Principal, Viewer
 from shekteu.web.common import runtime
-from shekteu.web.pages import api_change, form_values, perform, render
+from shekteu.web.i18n import N_
+from shekteu.web.pages import Term, api_change, form_values, perform, render, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["verdicts"])
@@ -70,7 +71,8 @@ def _correct(item_id: int, label: str, reason: str | None):  # type: ignore[no-u
         version = rt.detector.version
         with rt.db.write() as s:
             row = feedback.correct(s, item_id, label, actor=user.name, reason=reason or None, version=version)
-            return f"item {row.item_id}: recorded as {row.label} (the model said {row.predicted or 'nothing'})"
+            return said(N_("item {id}: recorded as {label} (the model said {predicted})"), id=row.item_id,
+                        label=Term(row.label), predicted=Term(row.predicted or "nothing"))
 
     return change
 

@@ -43,7 +43,7 @@ VOCABULARY = (
     "proposed", "approved", "sent", "blocked", "verified", "reappeared", "regulator", "telegram", "bank", "hosting",
     "reported", "assigned", "painted", "confirmed", "merged", "separated", "suggested",
     "footstep", "vehicle", "silent", "flat", "clipped", "clock", "open", "ilp", "ilp-time-limit", "greedy",
-    "sources_disagree", "headline_vs_body", "unit_off_by_1000", "parts_above_total",
+    "sources_disagree", "headline_vs_body", "unit_off_by_1000", "parts_above_total", "nothing",
 )  # fmt: skip
 _CALL = re.compile(r"""\b(?:N_|_)\(\s*(["'])((?:\\.|(?!\1).)+)\1\s*\)""")
 

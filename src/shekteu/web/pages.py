@@ -8,6 +8,7 @@ flash message after redirecting back, the API returns it as ``{"detail": …}`` 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -67,17 +68,37 @@ def back(request: Request, url: str, text: str, kind: str = "ok") -> Response:
     return response
 
 
-async def perform(request: Request, action: str, change: Callable[[Runtime, Principal], str], *,
+class Term(str):
+    """A value of a flash message that is itself a word to translate (a state, a kind)."""
+
+
+@dataclass(frozen=True)
+class Said:
+    """A flash message to be shown in the user's language: an ``N_``-marked template and its values."""
+
+    template: str
+    values: dict[str, Any]
+
+    def text(self, lang: str) -> str:
+        _ = translator(lang)
+        return _(self.template).format(**{k: _(v) if isinstance(v, Term) else v for k, v in self.values.items()})
+
+
+def said(template: str, /, **values: Any) -> Said:
+    return Said(template, values)
+
+
+async def perform(request: Request, action: str, change: Callable[[Runtime, Principal], str | Said], *,
                   to: str) -> Response:  # fmt: skip
     """Check the role and CSRF token, run ``change`` in a worker thread, and go back to ``to`` with its
-    message (or the error's) as a flash message."""
+    message (or the error's) as a flash message, in the user's language."""
     user = await acting(request, action)
     rt = runtime(request)
     try:
         message = await run_in_threadpool(change, rt, user)
     except ValueError as exc:
         return back(request, to, str(exc), "error")
-    return back(request, to, message)
+    return back(request, to, message.text(language(request, user)) if isinstance(message, Said) else message)
 
 
 async def form_values(request: Request) -> dict[str, str]:
