@@ -36,7 +36,7 @@ UNIT_CELLS = 2**LEVELS
 HALO_CELLS = 48
 CROP_CELLS = 48
 TRAIN = {"iterations": 4000, "batch": 12, "max_lr": 3e-3, "weight_decay": 1e-4, "pos_weight": 3.0,
-         "positive_crops": 0.5, "brightness": 0.15, "dice": 1.0, "seed": 7}  # fmt: skip
+         "positive_crops": 0.5, "brightness": 0.15, "dice": 1.0, "seed": 7, "negative_weight": 0.5}  # fmt: skip
 
 
 def torch_module():
