@@ -5,8 +5,8 @@ saw, megapixels per second and peak memory on a generated 20,000 × 20,000 raste
                           [--skip-accuracy] [--skip-scale]
 
 Accuracy: with ``--heldout DIR`` the shipped model is scored on those parcels as they are; without it,
-5-fold cross-validation by parcel on ``--data`` (default ../shared/data/raster/cannabis_naip_train; the variants of issue #28 are in
-bench/field_variants.py, which keeps its out-of-fold maps):
+5-fold cross-validation by parcel on ``--data`` (default ../shared/data/raster/cannabis_naip_train;
+the variants of issue #28 are compared in bench/field_variants.py, which keeps its out-of-fold maps):
 each parcel is scored by a network trained without it (PyTorch needed; about 20 minutes on two
 cores at the shipped 4,000 steps per fold), with the shipped threshold and smoothing, and sites under
 ``field detect``'s default 0.02 ha dropped as it drops them.
