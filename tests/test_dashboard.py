@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shekteu import accounts
 from shekteu.db.tables import AuditEntry, Takedown, Tip
 from shekteu.shops.query import list_shops
-from shekteu.web.i18n import LANGS, source_strings
+from shekteu.web.i18n import LANGS, source_strings, translator
 from tests.dashboard import HOSTILE, PASSWORD, Dash, csrf, dash
 
 __all__ = ["dash"]
@@ -79,12 +79,15 @@ def test_csrf_roles_and_triage_with_htmx(dash: Dash) -> None:
     no_token = ann.post(url, data={"status": "in_review", "reason": "look"})
     assert no_token.status_code == 403 and "did not come from this site" in no_token.text
     row = ann.post(url, data={"status": "in_review", "reason": "looks like a shop", "csrf": csrf(ann)},
-                   headers={"HX-Request": "true"})  # fmt: skip
+                   headers={"HX-Request": "true", "Accept-Language": "ru"})  # fmt: skip
     assert (
         row.status_code == 200
         and row.text.lstrip().startswith("<tr")
         and 'data-status="in_review"' in row.text
     )
+    # The row's message is said in the user's language, its state translated (never an object's repr).
+    in_review = translator("ru")("in_review")
+    assert f"{dash.ticket}: {in_review}" in row.text and "Said(" not in row.text and in_review != "in_review"
     plain = ann.post(url, data={"status": "closed", "reason": "x", "csrf": csrf(ann)})
     assert plain.status_code == 303  # not allowed from in_review: back to the queue with the reason
     queue = ann.get("/dash/tips")

@@ -145,7 +145,7 @@ async def spot_paint_form(request: Request, spot_id: SpotId) -> Response:
             return said(N_("spot {id}: {status}"), id=spot.id, status=Term(spot.status))
 
     try:
-        return back(request, to, await run_in_threadpool(run))
+        return back(request, to, await run_in_threadpool(run), user=user)
     except ValueError as exc:
         return back(request, to, str(exc), "error")
 
@@ -212,6 +212,6 @@ async def zones_upload(request: Request) -> Response:
         return said(N_("{n} zone(s) imported: {names}"), n=len(names), names=", ".join(names[:10]))
 
     try:
-        return back(request, "/dash/settings", await run_in_threadpool(run))
+        return back(request, "/dash/settings", await run_in_threadpool(run), user=user)
     except ValueError as exc:
         return back(request, "/dash/settings", str(exc), "error")

@@ -21,7 +21,18 @@ from shekteu.tips.status import STATUSES, TRANSITIONS, TipStatusError, get_tip
 from shekteu.web.auth import Principal, Viewer, acting, safe_next
 from shekteu.web.common import runtime, templates
 from shekteu.web.i18n import N_
-from shekteu.web.pages import Term, api_change, as_int, back, form_values, language, perform, render, said
+from shekteu.web.pages import (
+    Said,
+    Term,
+    api_change,
+    as_int,
+    back,
+    form_values,
+    language,
+    perform,
+    render,
+    said,
+)
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["tips"])
@@ -246,7 +257,7 @@ async def _row_or_back(request: Request, ticket: str, change: Any, to: str) -> R
     except ValueError as exc:
         error, message = str(exc), ""
     if request.headers.get("hx-request") != "true":
-        return back(request, to, error or message, "error" if error else "ok")
+        return back(request, to, error or message, "error" if error else "ok", user=user)
     tip = await _one(request, ticket)
     from shekteu.web.i18n import translator
 
@@ -254,7 +265,7 @@ async def _row_or_back(request: Request, ticket: str, change: Any, to: str) -> R
     return templates().TemplateResponse(
         request, "dash/tip_row.html",
         {"t": tip, "user": user, "lang": lang, "csrf": user.csrf or "", "transitions": TRANSITIONS, "_": translator(lang),
-         "row_message": error or message, "row_error": bool(error)},
+         "row_message": error or (message.text(lang) if isinstance(message, Said) else message), "row_error": bool(error)},
     )  # fmt: skip
 
 

@@ -62,9 +62,11 @@ def render_anonymous(request: Request, name: str, *, code: int = 200, **values: 
     return templates().TemplateResponse(request, name, context, status_code=code)
 
 
-def back(request: Request, url: str, text: str, kind: str = "ok") -> Response:
+def back(request: Request, url: str, text: str | Said, kind: str = "ok", user: Principal | None = None) -> Response:
+    """Redirect to ``url`` with a flash message; a ``Said`` one in the language of ``user`` (or of
+    the request)."""
     response = RedirectResponse(url, status_code=303)
-    set_flash(response, request, text, kind)
+    set_flash(response, request, text.text(language(request, user)) if isinstance(text, Said) else text, kind)
     return response
 
 
@@ -98,7 +100,7 @@ async def perform(request: Request, action: str, change: Callable[[Runtime, Prin
         message = await run_in_threadpool(change, rt, user)
     except ValueError as exc:
         return back(request, to, str(exc), "error")
-    return back(request, to, message.text(language(request, user)) if isinstance(message, Said) else message)
+    return back(request, to, message, user=user)
 
 
 async def form_values(request: Request) -> dict[str, str]:
