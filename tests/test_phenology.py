@@ -112,6 +112,10 @@ def test_train_phenology_by_field_then_detect_plantations_with_density(env, tmp_
     assert cv["fields"] == 15 and cv["positive_fields"] == 5
     assert set(cv["field"]) >= {"precision", "recall", "f1"} and 0 <= cv["field"]["f1"] <= 1
     assert (model / "phenology.json").stat().st_size > 10_000
+    (tmp_path / "bad.geojson").write_text('{"type": "FeatureCollection", "features": [{"geometry": ')
+    for fields in (tmp_path / "bad.geojson", AUSTRIA / "NOTICE"):
+        bad = run(env, "field", "train-phenology", str(AUSTRIA), "--fields", str(fields), "--out", str(tmp_path / "x"))
+        assert bad.returncode != 0 and "not a GeoJSON of field polygons" in bad.stderr and "Traceback" not in bad.stderr
 
     found = detect_sites(_files(), phenology=str(model / "phenology.json"))
     assert found.sites and all(s.method == "sentinel2-plantation" for s in found.sites)

@@ -107,7 +107,11 @@ def features(curve: np.ndarray) -> np.ndarray:
 
 def pixel_features(layers: list[tuple[date | None, dict[str, np.ndarray]]]) -> tuple[np.ndarray, np.ndarray]:
     """(features [h·w, 41], usable [h, w]: at least ``MIN_DATES`` clear dates after despiking)."""
-    series, doy = ndvi_series(layers)
+    return series_features(*ndvi_series(layers))
+
+
+def series_features(series: np.ndarray, doy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pixel_features`` of an NDVI series [dates, h, w] and its days of year."""
     t, h, w = series.shape
     flat = despike(series.reshape(t, h * w))
     usable = np.isfinite(flat).sum(axis=0) >= MIN_DATES
@@ -186,13 +190,13 @@ def score_dates(
     layers: list[tuple[date | None, dict[str, np.ndarray]]], model: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(P(hemp) 0–1, usable, latest NDVI) per 10 m pixel, as ``seasonality.score_dates`` gives them."""
-    x, usable = pixel_features(layers)
+    series, doy = ndvi_series(layers)
+    x, usable = series_features(series, doy)
     h, w = usable.shape
     p = np.zeros(h * w, np.float32)
     flat = usable.ravel()
     if flat.any():
         p[flat] = load(model).probability(x[flat])
-    series, _ = ndvi_series(layers)
     seen = np.isfinite(series)
     last = _fill(seen.reshape(len(series), -1), True)[-1]
     latest = np.where(last >= 0, series.reshape(len(series), -1)[np.clip(last, 0, None), np.arange(h * w)], 0)
