@@ -157,9 +157,6 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:500]}"
 
 
-TRANSIENT_RETRY_SECONDS = 2.0  # a job failed on a lock or deadlock is tried again within a second
-
-
 def fail(db: Database, job: Claimed, exc: BaseException) -> str:
     """Record a failure: back to the queue after a back-off, or quarantined after the last attempt.
 
@@ -169,7 +166,7 @@ def fail(db: Database, job: Claimed, exc: BaseException) -> str:
     transient = isinstance(exc, OperationalError)
     attempts = job.attempts - 1 if transient else job.attempts
     state = "quarantined" if attempts >= job.max_attempts else "failed"
-    delay = backoff(max(attempts, 1)) if not transient else random.uniform(0.05, TRANSIENT_RETRY_SECONDS - 1.0)
+    delay = backoff(max(attempts, 1)) if not transient else random.uniform(0.05, 1.0)
     with db.write() as session:
         moved = session.execute(
             update(Job).where(Job.id == job.id, Job.state == "running", Job.worker == job.worker)
