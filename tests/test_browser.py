@@ -290,12 +290,16 @@ def test_the_statistics_page_in_the_browser(stats_site: Dash, page) -> None:  # 
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_the_working_day_in_kazakh_triage_needs_you_and_the_field(site: Dash, page) -> None:  # type: ignore[no-untyped-def]
-    """An analyst in Kazakh: the overview says what waits, the queue is filtered and two tips are moved
-    together, and the field page and the map's field layer show the mapped site."""
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_the_working_day_triage_needs_you_and_the_field(site: Dash, page, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """An analyst in Kazakh, and one in Russian: the overview says what waits, the queue is filtered,
+    a bulk change without a reason is refused in her language, two tips are moved together, and the
+    field page and the map's field layer show the mapped site."""
     from shekteu.tips.intake import TipInput, submit
     from shekteu.tips.process import process_pending
+    from shekteu.web.i18n import translator
 
+    _ = translator(lang)
     for n, text in enumerate(["Алматыда закладки, бот @kk_demo_one_bot", "Мефедрон сатылады @kk_demo_two_bot"]):
         submit(site.rt, TipInput(channel="web", user_id=f"kk-{n}", text=text, lat=43.25, lon=76.92))
     process_pending(site.rt, capture=False)
@@ -303,13 +307,13 @@ def test_the_working_day_in_kazakh_triage_needs_you_and_the_field(site: Dash, pa
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     failed: list[str] = []  # the page's own requests (the browser's favicon probe is not one)
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    page.set_extra_http_headers({"Accept-Language": "kk"})
+    page.set_extra_http_headers({"Accept-Language": lang})
     sign_in(page, site, "ann")
     needs = page.locator("#needs-you")
-    assert "Қазір сізді не күтіп тұр" in needs.inner_text()
+    assert _("What needs you now") != "What needs you now" and _("What needs you now") in needs.inner_text()
     waiting = int(needs.locator("[data-need=tips_to_triage] strong").inner_text())
     assert waiting >= 3
-    shot(page, "kk-overview")
+    shot(page, f"{lang}-overview")
 
     needs.locator("[data-need=tips_to_triage] a").click()
     page.wait_for_url("**/dash/tips?status=received")
@@ -320,19 +324,26 @@ def test_the_working_day_in_kazakh_triage_needs_you_and_the_field(site: Dash, pa
     assert rows.count() == 2 and all("kk_demo" in t for t in rows.all_inner_texts())
     page.check("#tick-all")
     page.select_option("#bulk select[name=status]", "in_review")
+    page.evaluate("document.querySelector('#bulk input[name=reason]').removeAttribute('required')")
+    page.click("#bulk button[type=submit]")  # no reason: refused, in her language
+    page.wait_for_selector("p.flash")
+    assert _("a bulk change needs a reason") in page.locator("p.flash").inner_text()
+    page.check("#tick-all")
+    page.select_option("#bulk select[name=status]", "in_review")
     page.fill("#bulk input[name=reason]", "бірге тексерілді")
     page.click("#bulk button[type=submit]")
     page.wait_for_selector("p.flash")
-    assert "2 хабарлама ауыстырылды" in page.locator("p.flash").inner_text()  # in the user's language
-    shot(page, "kk-tips-bulk")
+    moved = _("{n} tips moved to: {status}").format(n=2, status=_("in_review"))
+    assert moved in page.locator("p.flash").inner_text()  # in the user's language
+    shot(page, f"{lang}-tips-bulk")
 
     page.goto(site.base + "/dash/field")
-    assert "Аудандар бойынша гектар" in page.locator("h2").all_inner_texts()
+    assert _("Hectares per district") in page.locator("h2").all_inner_texts()
     assert page.locator("#field-sites tbody tr[data-status=suspected]").count() == 1
-    shot(page, "kk-field")
+    shot(page, f"{lang}-field")
     page.goto(site.base + "/dash/map")
     page.wait_for_selector("path.field-suspected", state="attached", timeout=20_000)
     page.wait_for_selector(".place-label", timeout=20_000)
     assert "Алматы" in page.locator(".place-label").all_inner_texts()
-    shot(page, "kk-map")
+    shot(page, f"{lang}-map")
     assert failed == [] and not [e for e in errors if "Content Security Policy" in e], (failed, errors)

@@ -14,22 +14,23 @@ from shekteu.db import Database, upgrade
 from shekteu.db.tables import AuditEntry, Base, Capture, utcnow
 
 
-def test_migrations_create_exactly_the_models(database_url: str) -> None:
-    db = Database(database_url)
+def test_migrations_create_exactly_the_models(blank_database_url: str) -> None:
+    db = Database(blank_database_url)  # every migration, from an empty database
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     db.close()
     assert diff == []
 
 
-def test_reopening_keeps_data_and_the_head_revision(database_url: str) -> None:
+def test_reopening_keeps_data_and_the_head_revision(blank_database_url: str) -> None:
+    database_url = blank_database_url
     first = Database(database_url)
     with first.write() as s:
         audit.record(s, "test.action", "kept")
     first.close()
     again = Database(database_url)  # migrations already at head: nothing re-created or dropped
     with again.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == upgrade(again.engine) == "0017"
+        assert MigrationContext.configure(conn).get_current_revision() == upgrade(again.engine) == "0018"
     with again.read() as s:
         assert [e.target for e in s.query(AuditEntry)] == ["kept"]
     again.close()

@@ -145,3 +145,24 @@ def test_detect_cli_reports_hectares_by_density_for_the_shipped_plantation_model
     assert {"hectares_dense", "hectares_sparse", "hectares_isolated"} <= set(feature["properties"])
     bad = run(env, "field", "detect", str(AUSTRIA), "--phenology", "nonsense", "--out", str(out))
     assert bad.returncode != 0 and "--phenology" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("damage", ["child", "feature", "length", "depth"])
+def test_a_hostile_model_file_is_refused_when_loaded_not_mid_run(tmp_path: Path, damage: str) -> None:
+    """A --phenology MODEL file whose indices point outside its arrays would index out of bounds (or
+    take a wrong branch) while scoring; it is refused at load, naming the tree."""
+    doc = phenology.load().to_json()
+    tree = doc["trees"][3]
+    inner = tree["leaf"].index(False)
+    if damage == "child":
+        tree["left"][inner] = len(tree["leaf"]) + 5
+    elif damage == "feature":
+        tree["feature"][inner] = phenology.N_FEATURES
+    elif damage == "length":
+        tree["value"] = tree["value"][:-1]
+    else:
+        tree["depth"] = 10_000
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(phenology.FieldError, match="tree 3"):
+        phenology.load(str(path))

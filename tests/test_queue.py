@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,49 @@ def test_a_failed_job_backs_off_and_a_transient_failure_is_not_counted(rt: Runti
     with rt.db.read() as s:
         assert s.scalar(select(AuditEntry.action).where(AuditEntry.target == f"job:{job_id}")) == "job.quarantine"
     assert queue(rt)["quarantined"] == 1
+
+
+def test_a_caller_waits_for_its_job_retried_after_a_transient_failure(rt: Runtime) -> None:
+    """A job that lost a lock (SQLite busy under load) is retried within a second: the command that
+    waits for its jobs (an import, `tips process`) waits for that retry instead of returning with the
+    job undone (a wall photo's spot was missing on a loaded CI machine)."""
+    from sqlalchemy.exc import OperationalError
+
+    from shekteu.queue.worker import run_jobs
+
+    with rt.db.write() as s:
+        job_id = jobs.enqueue(s, "analyse", "items:none", {"items": []})
+    job = jobs.claim(rt.db, "w1", 60)
+    assert jobs.fail(rt.db, job, OperationalError("SELECT 1", {}, Exception("database is locked"))) == "failed"
+    with rt.db.write() as s:  # the retry lies just ahead, as jobs.fail sets it
+        s.execute(update(Job).values(run_after=utcnow() + timedelta(seconds=0.5)))
+    run_jobs(rt, [job_id])
+    with rt.db.read() as s:
+        assert s.get(Job, job_id).state == "done"
+
+
+def test_a_database_error_that_never_passes_ends_in_quarantine_not_a_spin(rt: Runtime) -> None:
+    """Quick free retries are for a lock that passes; a job meeting the same database error every
+    time (read-only file, missing table) must back off and end quarantined, or a waiting command
+    would wait for ever (a clean-clone CI run stalled so)."""
+    from sqlalchemy.exc import OperationalError
+
+    with rt.db.write() as s:
+        job_id = jobs.enqueue(s, "analyse", "items:none", {"items": []}, max_attempts=2)
+    error = OperationalError("INSERT", {}, Exception("attempt to write a readonly database"))
+    states = []
+    for _ in range(jobs.FREE_RETRIES + 2):
+        with rt.db.write() as s:
+            s.execute(update(Job).values(run_after=utcnow()))
+        job = jobs.claim(rt.db, "w1", 60)
+        states.append(jobs.fail(rt.db, job, error))
+        with rt.db.read() as s:
+            row = s.get(Job, job_id)
+        if len(states) <= jobs.FREE_RETRIES:
+            assert row.attempts == 0 and row.retries == len(states)
+            assert (row.run_after - utcnow()).total_seconds() < jobs.TRANSIENT_RETRY_SECONDS
+    assert states[:-1] == ["failed"] * (jobs.FREE_RETRIES + 1) and states[-1] == "quarantined"
+    assert row.attempts == 2 and row.retries == jobs.FREE_RETRIES
 
 
 def test_a_poison_tip_is_quarantined_while_the_others_flow(rt: Runtime) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from shekteu import audit
 from shekteu.db.tables import ApiToken, User, WebSession, utcnow
 from shekteu.users import UserError, get_user
+from shekteu.wording import N_
 
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "shk_"  # noqa: S105 - a public prefix that tells API tokens apart, not a secret
@@ -37,9 +38,9 @@ def token_hash(token: str) -> str:
 def set_password(session: Session, name: str, password: str, *, actor: str) -> User:
     user = get_user(session, name)
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"the password is too short: at least {MIN_PASSWORD} characters")
+        raise UserError(N_("the password is too short: at least {n} characters"), n=MIN_PASSWORD)
     if len(password) > 1024:
-        raise UserError("the password is too long: at most 1024 characters")
+        raise UserError(N_("the password is too long: at most {n} characters"), n=1024)
     user.password_hash = _hasher().hash(password)
     session.execute(update(WebSession).where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
                     .values(ended_at=utcnow()))  # fmt: skip
@@ -116,7 +117,7 @@ def create_token(session: Session, name: str, label: str, *, actor: str) -> str:
     user = get_user(session, name)
     label = label.strip()[:200]
     if not label:
-        raise UserError("an API token needs a label saying what uses it")
+        raise UserError(N_("an API token needs a label saying what uses it"))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(token_hash=token_hash(token), user_id=user.id, label=label, created_at=utcnow())
     session.add(row)
@@ -140,7 +141,7 @@ def token_user(session: Session, token: str) -> SignedIn | None:
 def revoke_token(session: Session, token_id: int, *, actor: str, reason: str) -> None:
     row = session.get(ApiToken, token_id)
     if row is None or row.revoked_at is not None:
-        raise UserError(f"no active API token with id {token_id}")
+        raise UserError(N_("no active API token with id {id}"), id=token_id)
     row.revoked_at = utcnow()
     audit.record(session, "token.revoke", f"token:{row.id}", actor=actor, reason=reason)
 
@@ -155,7 +156,7 @@ def list_tokens(session: Session) -> list[dict[str, object]]:
 
 def set_lang(session: Session, user: User, lang: str) -> None:
     if lang not in LANGS:
-        raise UserError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+        raise UserError(N_("unknown language {lang!r}; use one of {known}"), lang=lang[:20], known=", ".join(LANGS))
     if user.lang != lang:
         user.lang = lang
         audit.record(session, "user.lang", f"user:{user.name}", actor=user.name, reason="language chosen",

@@ -14,6 +14,8 @@ import warnings
 from functools import lru_cache
 from typing import Any
 
+from shekteu.wording import N_, Refusal
+
 MAX_PIXELS = 50_000_000  # ~7000 × 7000: more than any phone photo, far less than a bomb
 HASH_BITS = 64
 # The only decoders hostile bytes may reach. Pillow would otherwise try every plugin it has, EPS
@@ -24,7 +26,7 @@ ACCEPTED = "JPEG, PNG, WebP, HEIF/HEIC, GIF, TIFF or BMP"
 BANDS = 4  # 16-bit slices: two hashes within 3 bits share at least one slice exactly
 
 
-class ImageError(ValueError):
+class ImageError(Refusal):
     """Not a usable image: the message says why (too large, truncated, unknown format …)."""
 
 
@@ -54,18 +56,19 @@ def open_image(data: bytes, max_pixels: int = MAX_PIXELS, *, small: bool = False
             image = Image.open(io.BytesIO(data), formats=_formats())
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageError(f"image of {width}×{height} pixels is over the {max_pixels}-pixel limit")
+                raise ImageError(N_("image of {width}×{height} pixels is over the {limit}-pixel limit"), width=width,
+                                 height=height, limit=max_pixels)  # fmt: skip
             if small:
                 image.draft("L", (256, 256))  # JPEG: decode at a reduced scale, much faster
             image.load()
     except ImageError:
         raise
     except UnidentifiedImageError:
-        raise ImageError(f"not an image in an accepted format ({ACCEPTED})") from None
+        raise ImageError(N_("not an image in an accepted format ({formats})"), formats=ACCEPTED) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"decompression bomb refused: {exc}") from None
+        raise ImageError(N_("decompression bomb refused: {error}"), error=str(exc)[:300]) from None
     except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageError(f"broken image: {exc}") from None
+        raise ImageError(N_("broken image: {error}"), error=str(exc)[:300]) from None
     return image
 
 

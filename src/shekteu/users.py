@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shekteu import audit
 from shekteu.db.tables import User, utcnow
+from shekteu.wording import N_, Refusal, Terms
 
 ROLES = ("analyst", "approver", "coordinator", "admin", "auditor")
 # Who may do what in the dashboard and the API; admin may do everything, auditor nothing but read.
@@ -43,19 +44,20 @@ PERMISSIONS = {
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 
 
-class UserError(ValueError):
+class UserError(Refusal):
     """An unknown or disabled user, a bad name or role, or a missing permission."""
 
 
 def add_user(session: Session, name: str, roles: list[str], *, actor: str) -> User:
     name = name.strip().lower()
     if not _NAME.fullmatch(name):
-        raise UserError(f"bad user name {name!r}: 2-64 of a-z, 0-9, '.', '_', '-'")
+        raise UserError(N_("bad user name {name!r}: 2-64 of a-z, 0-9, '.', '_', '-'"), name=name[:80])
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
-        raise UserError(f"unknown role {', '.join(unknown) or '(none)'}; roles are {', '.join(ROLES)}")
+        raise UserError(N_("unknown role {roles}; roles are {known}"), roles=", ".join(unknown) or "(none)",
+                        known=Terms(ROLES))  # fmt: skip
     if session.scalar(select(User).where(User.name == name)):
-        raise UserError(f"user {name} already exists")
+        raise UserError(N_("user {name} already exists"), name=name)
     user = User(name=name, roles=sorted(set(roles)), disabled=False, created_at=utcnow())
     session.add(user)
     session.flush()
@@ -73,9 +75,9 @@ def add_user(session: Session, name: str, roles: list[str], *, actor: str) -> Us
 def get_user(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name.strip().lower()))
     if user is None:
-        raise UserError(f"no user {name!r}; add one with `shekteu users add NAME --role ROLE`")
+        raise UserError(N_("no user {name!r}; add one with `shekteu users add NAME --role ROLE`"), name=name[:80])
     if user.disabled:
-        raise UserError(f"user {user.name} is disabled")
+        raise UserError(N_("user {name} is disabled"), name=user.name)
     return user
 
 
@@ -87,9 +89,8 @@ def require(session: Session, name: str, *roles: str) -> User:
     """The user, if they have one of ``roles`` (admin counts for every role but auditor's)."""
     user = get_user(session, name)
     if not set(user.roles) & {*roles, "admin"}:
-        raise NotPermitted(
-            f"user {user.name} ({', '.join(user.roles)}) may not do this: needs {' or '.join(roles)}"
-        )
+        raise NotPermitted(N_("user {name} ({roles}) may not do this: needs {needed}"), name=user.name,
+                           roles=Terms(user.roles), needed=Terms(roles, " / "))  # fmt: skip
     return user
 
 
@@ -127,11 +128,12 @@ def set_roles(session: Session, name: str, roles: list[str], *, actor: str, reas
     user = get_user(session, name)
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
-        raise UserError(f"unknown role {', '.join(unknown) or '(none)'}; roles are {', '.join(ROLES)}")
+        raise UserError(N_("unknown role {roles}; roles are {known}"), roles=", ".join(unknown) or "(none)",
+                        known=Terms(ROLES))  # fmt: skip
     if not reason.strip():
-        raise UserError("changing roles needs a reason")
+        raise UserError(N_("changing roles needs a reason"))
     if "admin" in user.roles and "admin" not in roles and _active_admins(session) == [user.name]:
-        raise UserError(f"{user.name} is the last active admin: make someone else admin first")
+        raise UserError(N_("{name} is the last active admin: make someone else admin first"), name=user.name)
     before, user.roles = list(user.roles), sorted(set(roles))
     audit.record(session, "user.roles", f"user:{user.name}", actor=actor, reason=reason,
                  detail={"from": before, "to": user.roles})  # fmt: skip
@@ -144,11 +146,11 @@ def set_disabled(session: Session, name: str, disabled: bool, *, actor: str, rea
 
     user = get_user(session, name)
     if not reason.strip():
-        raise UserError("disabling or enabling a user needs a reason")
+        raise UserError(N_("disabling or enabling a user needs a reason"))
     if disabled and user.name == actor.strip().lower():
-        raise UserError("you cannot disable yourself")
+        raise UserError(N_("you cannot disable yourself"))
     if disabled and "admin" in user.roles and _active_admins(session) == [user.name]:
-        raise UserError(f"{user.name} is the last active admin")
+        raise UserError(N_("{name} is the last active admin"), name=user.name)
     user.disabled = disabled
     if disabled:
         session.execute(delete(WebSession).where(WebSession.user_id == user.id))

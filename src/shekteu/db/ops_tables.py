@@ -79,6 +79,7 @@ class Job(Base):
     state: Mapped[str] = mapped_column(CleanString(16), default="pending")
     priority: Mapped[int] = mapped_column(Integer, default=5, server_default="5")  # lower runs first
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # quick, after a busy database
     max_attempts: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

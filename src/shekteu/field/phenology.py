@@ -34,6 +34,7 @@ SUMMER = slice(8, 14)  # grid points 175…225: the midsummer low of a cut crop
 MIN_DATES = 4  # clear dates a pixel needs before its curve means anything
 DESPIKE = 0.05
 MODEL_FILE = "phenology.json"
+N_FEATURES = 2 * len(GRID_DOY) - 1 + 4  # see features()
 
 
 def ndvi_series(layers: list[tuple[date | None, dict[str, np.ndarray]]]) -> tuple[np.ndarray, np.ndarray]:
@@ -153,10 +154,15 @@ class Trees:
     def from_json(cls, doc: dict[str, Any]) -> Trees:
         types = {"feature": np.int32, "threshold": np.float64, "left": np.int32, "right": np.int32,
                  "leaf": bool, "missing_left": bool, "value": np.float64}  # fmt: skip
-        trees = [{k: np.asarray(t[k], dtype) for k, dtype in types.items()} | {"depth": t["depth"]}
+        trees = [{k: np.asarray(t[k], dtype) for k, dtype in types.items()} | {"depth": int(t["depth"])}
                  for t in doc["trees"]]  # fmt: skip
+        for n, tree in enumerate(trees):
+            _check_tree(n, tree)
         meta = {k: v for k, v in doc.items() if k not in ("trees", "baseline", "threshold")}
-        return cls(float(doc["baseline"]), trees, float(doc["threshold"]), meta)
+        made = cls(float(doc["baseline"]), trees, float(doc["threshold"]), meta)
+        if not (np.isfinite(made.baseline) and 0 <= made.threshold <= 1):
+            raise ValueError("baseline or threshold out of range")
+        return made
 
     @classmethod
     def from_sklearn(cls, clf: Any, threshold: float, meta: dict[str, Any]) -> Trees:
@@ -170,6 +176,22 @@ class Trees:
                 "value": nodes["value"].astype(np.float64), "depth": int(nodes["depth"].max()) + 1,
             })  # fmt: skip
         return cls(float(np.ravel(clf._baseline_prediction)[0]), trees, threshold, meta)
+
+
+def _check_tree(n: int, tree: dict[str, Any]) -> None:
+    """A model file is input like any other: every index must point inside its arrays, or scoring
+    would read out of bounds (an IndexError deep in a run, or a wrong branch taken)."""
+    size = len(tree["leaf"])
+    if size == 0 or any(tree[k].ndim != 1 or len(tree[k]) != size for k in tree if k != "depth"):
+        raise ValueError(f"tree {n}: its node arrays differ in length or are empty")
+    inner = ~tree["leaf"]
+    for key in ("left", "right"):
+        if ((tree[key][inner] <= 0) | (tree[key][inner] >= size)).any():
+            raise ValueError(f"tree {n}: a {key} child outside its {size} nodes")
+    if ((tree["feature"][inner] < 0) | (tree["feature"][inner] >= N_FEATURES)).any():
+        raise ValueError(f"tree {n}: a split on a feature the curve does not have (0–{N_FEATURES - 1})")
+    if not (1 <= tree["depth"] <= 64) or not np.isfinite(tree["value"]).all():
+        raise ValueError(f"tree {n}: depth {tree['depth']} or its leaf values are out of range")
 
 
 @lru_cache(maxsize=2)

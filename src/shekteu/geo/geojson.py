@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from shekteu.wording import N_, Refusal
+
 MAX_BYTES = 50_000_000
 
 
-class BoundaryError(ValueError):
+class BoundaryError(Refusal):
     """A boundaries or zones file that cannot be read or has no polygons; the message says why."""
 
 
@@ -29,34 +31,35 @@ def _gunzip(raw: bytes, source: str, limit: int) -> bytes:
     decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
     out = decoder.decompress(raw, limit + 1)
     if len(out) > limit:
-        raise BoundaryError(f"{source}: unpacks to more than {limit} bytes")
+        raise BoundaryError(N_("{source}: unpacks to more than {limit} bytes"), source=source, limit=limit)
     return out
 
 
 def parse_json(raw: bytes, source: str, limit: int = MAX_BYTES) -> Any:
     """JSON of a (possibly gzipped) file, refusing NaN/Infinity, deep nesting and oversize."""
     if len(raw) > limit:
-        raise BoundaryError(f"{source} is larger than {limit} bytes")
+        raise BoundaryError(N_("{source} is larger than {limit} bytes"), source=source, limit=limit)
     try:
         if raw[:2] == b"\x1f\x8b":
             raw = _gunzip(raw, source, limit)
         return json.loads(raw, parse_constant=_no_constant)
     except RecursionError:
-        raise BoundaryError(f"{source}: nested too deeply to be GeoJSON") from None
+        raise BoundaryError(N_("{source}: nested too deeply to be GeoJSON"), source=source) from None
     except zlib.error:
-        raise BoundaryError(f"{source}: a broken gzip file") from None
+        raise BoundaryError(N_("{source}: a broken gzip file"), source=source) from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, NaN
-        raise BoundaryError(f"{source} is not valid JSON: {str(exc)[:200]}") from None
+        raise BoundaryError(N_("{source} is not valid JSON: {error}"), source=source, error=str(exc)[:200]) from None
 
 
 def features(data: Any, source: str) -> list[dict[str, Any]]:
     """The features of a FeatureCollection; each must be an object."""
     found = data.get("features") if isinstance(data, dict) else None
     if not isinstance(found, list):
-        raise BoundaryError(f"{source}: not a GeoJSON FeatureCollection")
+        raise BoundaryError(N_("{source}: not a GeoJSON FeatureCollection"), source=source)
     for n, feature in enumerate(found):
         if not isinstance(feature, dict):
-            raise BoundaryError(f"{source}: feature {n} is a {type(feature).__name__}, not an object")
+            raise BoundaryError(N_("{source}: feature {n} is a {type}, not an object"), source=source, n=n,
+                                type=type(feature).__name__)  # fmt: skip
     return found
 
 

@@ -29,6 +29,7 @@ from shekteu.db.ops_tables import JOB_ACTIVE, Job
 from shekteu.db.tables import utcnow
 from shekteu.items import _insert
 from shekteu.users import authorize
+from shekteu.wording import N_, Refusal, Term
 
 log = logging.getLogger(__name__)
 DUE = ("pending", "failed")
@@ -41,7 +42,7 @@ HOST = socket.gethostname()
 wakeup = threading.Event()  # set when this process commits new jobs, so idle local workers look at once
 
 
-class JobError(ValueError):
+class JobError(Refusal):
     """An admin's request on a job that cannot be met (unknown id, wrong state, no reason)."""
 
 
@@ -54,6 +55,7 @@ class Claimed:
     attempts: int
     max_attempts: int
     worker: str
+    retries: int = 0  # quick retries after a busy database so far (see fail)
 
 
 def worker_name() -> str:
@@ -123,8 +125,8 @@ def claim_many(db: Database, worker: str, lease_seconds: int, *, only: list[int]
                     lease_until=now + timedelta(seconds=lease_seconds))
         )  # fmt: skip
         rows = session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.id))
-        return [Claimed(j.id, j.stage, j.subject, dict(j.payload or {}), j.attempts, j.max_attempts, worker)
-                for j in rows]  # fmt: skip
+        return [Claimed(j.id, j.stage, j.subject, dict(j.payload or {}), j.attempts, j.max_attempts, worker,
+                        j.retries or 0) for j in rows]  # fmt: skip
 
 
 def complete(db: Database, job: Claimed, result: dict[str, Any] | None) -> bool:
@@ -157,20 +159,28 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:500]}"
 
 
+TRANSIENT_RETRY_SECONDS = 2.0  # a job failed on a lock or deadlock is tried again within this
+FREE_RETRIES = 10  # quick retries after a busy database that do not count as attempts
+
+
 def fail(db: Database, job: Claimed, exc: BaseException) -> str:
     """Record a failure: back to the queue after a back-off, or quarantined after the last attempt.
 
-    A busy or lost database (deadlock, lock timeout, dropped connection) is no fault of the job's and
-    does not count as an attempt. Returns the state the job is now in."""
+    A busy or lost database (deadlock, lock timeout, dropped connection) is no fault of the job's: it
+    is tried again within a second or two and does not count as an attempt — the first
+    ``FREE_RETRIES`` times of its life. Past that the trouble is not passing (a read-only database, a
+    missing table) and each failure counts, with the usual back-off, so the job ends quarantined
+    instead of spinning. Returns the state the job is now in."""
     error = describe(exc)
-    transient = isinstance(exc, OperationalError)
+    transient = isinstance(exc, OperationalError) and job.retries < FREE_RETRIES
     attempts = job.attempts - 1 if transient else job.attempts
     state = "quarantined" if attempts >= job.max_attempts else "failed"
-    delay = backoff(max(attempts, 1)) if not transient else random.uniform(0.05, 1.0)
+    delay = backoff(max(attempts, 1)) if not transient else random.uniform(0.05, TRANSIENT_RETRY_SECONDS - 1.0)
+    retries = job.retries + 1 if transient else job.retries
     with db.write() as session:
         moved = session.execute(
             update(Job).where(Job.id == job.id, Job.state == "running", Job.worker == job.worker)
-            .values(state=state, attempts=attempts, last_error=error, lease_until=None,
+            .values(state=state, attempts=attempts, retries=retries, last_error=error, lease_until=None,
                     finished_at=utcnow() if state == "quarantined" else None,
                     run_after=utcnow() + timedelta(seconds=delay))
         ).rowcount  # fmt: skip
@@ -236,7 +246,7 @@ def listing(session: Session, state: str | None = None, limit: int = 100) -> lis
     query = select(Job).order_by(Job.id.desc()).limit(max(1, min(limit, 1000)))
     if state:
         if state not in STATES:
-            raise JobError(f"unknown job state {state!r}; use one of {', '.join(STATES)}")
+            raise JobError(N_("unknown job state {state!r}; use one of {known}"), state=state[:80], known=", ".join(STATES))
         query = query.where(Job.state == state)
     return list(session.scalars(query))
 
@@ -255,7 +265,7 @@ def job_json(job: Job) -> dict[str, Any]:
 def _get(session: Session, job_id: int) -> Job:
     job = session.get(Job, job_id, with_for_update=True)
     if job is None:
-        raise JobError(f"no job with id {job_id}")
+        raise JobError(N_("no job with id {id}"), id=job_id)
     return job
 
 
@@ -264,11 +274,13 @@ def retry(session: Session, job_id: int, *, actor: str, reason: str | None = Non
     actor = authorize(session, actor, "queue.manage")
     job = _get(session, job_id)
     if job.state not in ("quarantined", "failed", "dropped"):
-        raise JobError(f"job {job_id} is {job.state}: only a quarantined, failed or dropped job can be retried")
+        raise JobError(N_("job {id} is {state}: only a quarantined, failed or dropped job can be retried"), id=job_id,
+                       state=Term(job.state))  # fmt: skip
     if job.dedup_key and (other := active(session, job.dedup_key)) and other != job.id:
-        raise JobError(f"job {other} already does this work ({job.dedup_key}); retry that one instead")
+        raise JobError(N_("job {other} already does this work ({key}); retry that one instead"), other=other,
+                       key=job.dedup_key)  # fmt: skip
     before = job.state
-    job.state, job.attempts, job.run_after, job.finished_at = "pending", 0, utcnow(), None
+    job.state, job.attempts, job.retries, job.run_after, job.finished_at = "pending", 0, 0, utcnow(), None
     audit.record(session, "job.retry", f"job:{job.id}", actor=actor, reason=reason or "retried by an admin",
                  detail={"from": before, "stage": job.stage, "subject": job.subject, "error": job.last_error})  # fmt: skip
     session.info["jobs_enqueued"] = True
@@ -279,10 +291,11 @@ def drop(session: Session, job_id: int, *, actor: str, reason: str) -> Job:
     """Give up on a job that is not running (audited with the reason)."""
     actor = authorize(session, actor, "queue.manage")
     if not reason or not reason.strip():
-        raise JobError("dropping a job needs a reason (--reason)")
+        raise JobError(N_("dropping a job needs a reason (--reason)"))
     job = _get(session, job_id)
     if job.state in ("running", "done", "dropped"):
-        raise JobError(f"job {job_id} is {job.state}: only a pending, failed or quarantined job can be dropped")
+        raise JobError(N_("job {id} is {state}: only a pending, failed or quarantined job can be dropped"), id=job_id,
+                       state=Term(job.state))  # fmt: skip
     before = job.state
     job.state, job.finished_at = "dropped", utcnow()
     audit.record(session, "job.drop", f"job:{job.id}", actor=actor, reason=reason.strip(),

@@ -239,8 +239,11 @@ def run_jobs(rt: Runtime, ids: list[int], *, timeout: float = 3600.0,
             now = utcnow()
             rows = session.execute(select(Job.id, Job.state, Job.run_after, Job.result)
                                    .where(Job.id.in_(sorted(wanted)))).all()  # fmt: skip
+            # Due now, or retried within moments after a busy database (jobs.fail; bounded there by
+            # FREE_RETRIES): the caller wants them done, not left for a later worker.
+            soon = now + timedelta(seconds=jobs.TRANSIENT_RETRY_SECONDS)
             waiting = {i for i, state, after, _ in rows
-                       if state == "running" or (state in jobs.DUE and after <= now)}  # fmt: skip
+                       if state == "running" or (state in jobs.DUE and after <= soon)}  # fmt: skip
             # A job another worker finished may have handed work on (a tip's photo): wait for that too.
             handed = {int(j) for _, state, _, result in rows if state == "done" and isinstance(result, dict)
                       for j in result.get("jobs", [])} - wanted  # fmt: skip

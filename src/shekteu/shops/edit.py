@@ -24,9 +24,10 @@ from shekteu.db.tables import (
 from shekteu.shops.cluster import lock_shops, merge_into, refresh
 from shekteu.shops.similar import pair
 from shekteu.users import authorize
+from shekteu.wording import N_, Refusal, Term
 
 
-class ShopError(ValueError):
+class ShopError(Refusal):
     """An unknown shop, a bad indicator reference or an impossible edit; nothing was changed."""
 
 
@@ -49,18 +50,18 @@ def get_shop(session: Session, shop_id: int) -> Shop:
         seen.add(shop.id)
         shop = session.get(Shop, shop.merged_into)
     if shop is None:
-        raise ShopError(f"no shop with id {shop_id}")
+        raise ShopError(N_("no shop with id {id}"), id=shop_id)
     return shop
 
 
 def merge(session: Session, keep_id: int, gone_id: int, *, actor: str, reason: str) -> Shop:
     actor = authorize(session, actor, "shop.edit")
     if not reason.strip():
-        raise ShopError("a merge needs a reason")
+        raise ShopError(N_("a merge needs a reason"))
     lock_chain(session, {keep_id, gone_id})
     keep, gone = get_shop(session, keep_id), get_shop(session, gone_id)
     if keep.id == gone.id:
-        raise ShopError(f"shops {keep_id} and {gone_id} are already one shop ({keep.id})")
+        raise ShopError(N_("shops {keep} and {gone} are already one shop ({shop})"), keep=keep_id, gone=gone_id, shop=keep.id)
     session.execute(
         delete(ShopSeparation).where(
             ShopSeparation.shop_a == min(keep.id, gone.id), ShopSeparation.shop_b == max(keep.id, gone.id)
@@ -80,16 +81,16 @@ def _indicator_ids(session: Session, shop_id: int, refs: list[str]) -> list[int]
         if ref.isdigit():
             # Ids are 32-bit; "99999999999" or "²" (a digit to str.isdigit) name no indicator.
             if not ref.isascii() or int(ref) >= 2**31:
-                raise ShopError(f"indicator {ref[:40]!r} is not one of shop {shop_id}'s indicators")
+                raise ShopError(N_("indicator {ref!r} is not one of shop {shop}'s indicators"), ref=ref[:40], shop=shop_id)
             query = query.where(Indicator.id == int(ref))
         elif ":" in ref:
             kind, value = ref.split(":", 1)
             query = query.where(Indicator.type == kind, Indicator.normalized == value.strip())
         else:
-            raise ShopError(f"indicator {ref!r}: give its id or TYPE:VALUE (as in `shops show`)")
+            raise ShopError(N_("indicator {ref!r}: give its id or TYPE:VALUE (as in `shops show`)"), ref=ref[:80])
         found = session.scalar(query)
         if found is None:
-            raise ShopError(f"indicator {ref!r} is not one of shop {shop_id}'s indicators")
+            raise ShopError(N_("indicator {ref!r} is not one of shop {shop}'s indicators"), ref=ref[:80], shop=shop_id)
         ids.append(found)
     return ids
 
@@ -98,9 +99,9 @@ def split(session: Session, shop_id: int, refs: list[str], *, actor: str, reason
     """Move the referenced indicators, and the items only they tie to the shop, to a new shop."""
     actor = authorize(session, actor, "shop.edit")
     if not reason.strip():
-        raise ShopError("a split needs a reason")
+        raise ShopError(N_("a split needs a reason"))
     if not refs:
-        raise ShopError("name the indicators that go to the new shop (--indicator TYPE:VALUE, repeatable)")
+        raise ShopError(N_("name the indicators that go to the new shop (--indicator TYPE:VALUE, repeatable)"))
     lock_chain(session, {shop_id})
     shop = get_shop(session, shop_id)
     moving = set(_indicator_ids(session, shop.id, refs))
@@ -109,7 +110,7 @@ def split(session: Session, shop_id: int, refs: list[str], *, actor: str, reason
         - moving
     )
     if not staying:
-        raise ShopError(f"that would move every indicator of shop {shop.id}; nothing would be split")
+        raise ShopError(N_("that would move every indicator of shop {id}; nothing would be split"), id=shop.id)
     now = utcnow()
     new = Shop(
         name=shop.name,
@@ -160,9 +161,9 @@ def dismiss(session: Session, suggestion_id: int, *, actor: str, reason: str) ->
     actor = authorize(session, actor, "shop.edit")
     suggestion = session.get(ShopSuggestion, suggestion_id)
     if suggestion is None:
-        raise ShopError(f"no merge suggestion with id {suggestion_id}")
+        raise ShopError(N_("no merge suggestion with id {id}"), id=suggestion_id)
     if suggestion.status != "open":
-        raise ShopError(f"suggestion {suggestion_id} is already {suggestion.status}")
+        raise ShopError(N_("suggestion {id} is already {status}"), id=suggestion_id, status=Term(suggestion.status))
     suggestion.status = "dismissed"
     audit.record(
         session,

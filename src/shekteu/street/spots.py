@@ -24,6 +24,7 @@ from shekteu.db.tables import Spot, SpotPhoto, Zone, utcnow
 from shekteu.geo import boundaries
 from shekteu.geo.distance import metres
 from shekteu.users import authorize
+from shekteu.wording import N_, Refusal, Term, Terms
 
 SPOT_RADIUS_M = 30.0
 SPOT_DECIMALS = 4  # ~10 m: enough for a crew to find the wall, not a reporter's doorstep to the cm
@@ -34,7 +35,7 @@ TRANSITIONS = {"reported": {"verified"}, "verified": {"assigned"}, "assigned": {
                "confirmed": set()}  # fmt: skip
 
 
-class SpotError(ValueError):
+class SpotError(Refusal):
     """An unknown spot, a step out of order, or an after-photo that does not prove the painting."""
 
 
@@ -102,7 +103,7 @@ def add_report(session: Session, *, lat: float, lon: float, indicators: list[str
 def get_spot(session: Session, spot_id: int) -> Spot:
     spot = session.get(Spot, spot_id)
     if spot is None:
-        raise SpotError(f"no spot with id {spot_id}")
+        raise SpotError(N_("no spot with id {id}"), id=spot_id)
     return spot
 
 
@@ -110,8 +111,11 @@ def _move(
     session: Session, spot: Spot, to: str, *, actor: str, reason: str, detail: dict[str, Any] | None = None
 ) -> None:
     if to not in TRANSITIONS[spot.status]:
-        allowed = ", ".join(sorted(TRANSITIONS[spot.status])) or "nothing (confirmed)"
-        raise SpotError(f"spot {spot.id} is {spot.status}: it can become {allowed}, not {to}")
+        if not TRANSITIONS[spot.status]:
+            raise SpotError(N_("spot {id} is {status}: it can become nothing (confirmed), not {to}"), id=spot.id,
+                            status=Term(spot.status), to=Term(to))  # fmt: skip
+        raise SpotError(N_("spot {id} is {status}: it can become {allowed}, not {to}"), id=spot.id,
+                        status=Term(spot.status), allowed=Terms(sorted(TRANSITIONS[spot.status])), to=Term(to))  # fmt: skip
     before, spot.status, spot.updated_at = spot.status, to, utcnow()
     audit.record(session, f"spot.{to}", f"spot:{spot.id}", actor=actor, reason=reason,
                  detail={"from": before, **(detail or {})})  # fmt: skip
@@ -131,7 +135,7 @@ def assign(session: Session, spot_id: int, *, actor: str, reason: str, team: str
     zone = session.get(Zone, spot.zone_id) if spot.zone_id else None
     spot.assigned_to = team or (zone.name if zone else None)
     if not spot.assigned_to:
-        raise SpotError(f"spot {spot.id} is in no zone: name the team (--team)")
+        raise SpotError(N_("spot {id} is in no zone: name the team (--team)"), id=spot.id)
     spot.due_at = utcnow() + timedelta(days=days)
     _move(
         session, spot, "assigned", actor=actor, reason=reason, detail={"team": spot.assigned_to, "days": days}
@@ -145,32 +149,36 @@ def paint(session: Session, spot_id: int, after: dict[str, Any], *, actor: str, 
     actor = authorize(session, actor, "spot.edit")
     spot = get_spot(session, spot_id)
     if spot.status != "assigned":
-        raise SpotError(f"spot {spot.id} is {spot.status}: only an assigned spot can be painted")
+        raise SpotError(N_("spot {id} is {status}: only an assigned spot can be painted"), id=spot.id,
+                        status=Term(spot.status))  # fmt: skip
     if after.get("error") and not after.get("gps"):
-        raise SpotError(f"the after-photo could not be read: {after['error']}")
+        raise SpotError(N_("the after-photo could not be read: {error}"), error=after["error"])
     gps = after.get("gps")
     if not gps:
-        raise SpotError("the after-photo has no GPS position: take it with location on, as a file")
+        raise SpotError(N_("the after-photo has no GPS position: take it with location on, as a file"))
     distance = metres((gps["lat"], gps["lon"]), (spot.lat, spot.lon))
     if distance > radius:
-        raise SpotError(f"the after-photo was taken {distance:.0f} m from the spot; at most {radius:.0f} m")
+        raise SpotError(N_("the after-photo was taken {distance:.0f} m from the spot; at most {radius:.0f} m"),
+                        distance=distance, radius=radius)  # fmt: skip
     taken = after.get("taken_at")
     if not taken:
-        raise SpotError("the after-photo has no time taken")
+        raise SpotError(N_("the after-photo has no time taken"))
     taken_at = datetime.fromisoformat(taken)
     reports = [p.taken_at or p.created_at for p in session.scalars(
         select(SpotPhoto).where(SpotPhoto.spot_id == spot.id, SpotPhoto.role == "report"))]  # fmt: skip
     latest = max(reports) if reports else spot.created_at
     if taken_at.tzinfo is not None and taken_at <= latest:
         raise SpotError(
-            f"the after-photo was taken {taken_at.isoformat()}, not after the report ({latest.isoformat()})"
+            N_("the after-photo was taken {taken}, not after the report ({report})"), taken=taken_at.isoformat(),
+            report=latest.isoformat(),
         )
     if taken_at.tzinfo is None and taken_at.date() < latest.date():
-        raise SpotError(f"the after-photo was taken {taken_at.date()}, before the report ({latest.date()})")
+        raise SpotError(N_("the after-photo was taken {taken}, before the report ({report})"), taken=taken_at.date(),
+                        report=latest.date())  # fmt: skip
     readable = {i["normalized"] for i in after.get("indicators", [])} | set(after.get("qr", []))
     still = sorted(readable & set(spot.indicators))
     if still:
-        raise SpotError(f"{', '.join(still)} can still be read in the after-photo: not painted over")
+        raise SpotError(N_("{still} can still be read in the after-photo: not painted over"), still=", ".join(still))
     session.add(SpotPhoto(spot_id=spot.id, role="after", sha256=after.get("sha256"), lat=gps["lat"], lon=gps["lon"],
                           taken_at=taken_at if taken_at.tzinfo else None, qr=after.get("qr", []),
                           indicators=sorted(readable), added_by=actor, created_at=utcnow()))  # fmt: skip

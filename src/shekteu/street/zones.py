@@ -13,6 +13,7 @@ from shekteu.db.tables import Zone, utcnow
 from shekteu.geo.geojson import BoundaryError, features, parse_json, polygon_rings, properties
 from shekteu.text.clean import clean_text
 from shekteu.users import authorize
+from shekteu.wording import N_, Term
 
 KINDS = ("ksk", "osi", "volunteers", "police", "district")
 MAX_BYTES = 50_000_000
@@ -23,16 +24,16 @@ def import_zones(session: Session, path: Path, *, kind: str, name_property: str,
     """Add (or replace, by kind and name) every polygon feature of a GeoJSON file; returns the names."""
     actor = authorize(session, actor, "zone.import")
     if kind not in KINDS:
-        raise BoundaryError(f"unknown zone kind {kind!r}; use one of {', '.join(KINDS)}")
+        raise BoundaryError(N_("unknown zone kind {kind!r}; use one of {known}"), kind=kind, known=", ".join(KINDS))
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise BoundaryError(f"{path} is larger than {MAX_BYTES} bytes")
+            raise BoundaryError(N_("{source} is larger than {limit} bytes"), source=str(path), limit=MAX_BYTES)
         raw = path.read_bytes()
     except OSError as exc:
-        raise BoundaryError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BoundaryError(N_("cannot read {source}: {error}"), source=str(path), error=exc.strerror or str(exc)) from None
     found = features(parse_json(raw, str(path), MAX_BYTES), str(path))
     if not found:
-        raise BoundaryError(f"{path}: not a GeoJSON FeatureCollection with features")
+        raise BoundaryError(N_("{source}: not a GeoJSON FeatureCollection with features"), source=str(path))
     names = []
     for n, feature in enumerate(found):
         geometry = feature.get("geometry")
@@ -40,11 +41,12 @@ def import_zones(session: Session, path: Path, *, kind: str, name_property: str,
             if not polygon_rings(geometry):
                 raise ValueError("not a polygon")
         except ValueError as exc:
-            raise BoundaryError(f"{path}: feature {n}: {exc}") from None
+            raise BoundaryError(N_("{source}: feature {n}: {error}"), source=str(path), n=n, error=str(exc)) from None
         props = properties(feature)
         name = clean_text(str(props.get(name_property) or "")).strip()[:MAX_NAME]
         if not name:
-            raise BoundaryError(f"{path}: feature {n} has no {name_property!r} property")
+            raise BoundaryError(N_("{source}: feature {n} has no {name!r} property"), source=str(path), n=n,
+                                name=name_property)  # fmt: skip
         contact = props.get("contact")
         contact = clean_text(str(contact))[:MAX_NAME] if isinstance(contact, str | int) else None
         zone = session.scalar(select(Zone).where(Zone.kind == kind, Zone.name == name))
@@ -75,15 +77,15 @@ def edit_zone(session: Session, zone_id: int, *, name: str, contact: str | None,
     actor = authorize(session, actor, "zone.import")
     zone = session.get(Zone, zone_id)
     if zone is None:
-        raise BoundaryError(f"no zone {zone_id}")
+        raise BoundaryError(N_("no zone {id}"), id=zone_id)
     name = clean_text(name).strip()[:MAX_NAME]
     if not name:
-        raise BoundaryError("a zone needs a name")
+        raise BoundaryError(N_("a zone needs a name"))
     if not reason.strip():
-        raise BoundaryError("changing a zone needs a reason")
+        raise BoundaryError(N_("changing a zone needs a reason"))
     clash = session.scalar(select(Zone.id).where(Zone.kind == zone.kind, Zone.name == name, Zone.id != zone.id))
     if clash:
-        raise BoundaryError(f"another {zone.kind} zone is called {name!r}")
+        raise BoundaryError(N_("another {kind} zone is called {name!r}"), kind=Term(zone.kind), name=name)
     before = {"name": zone.name, "contact": zone.contact}
     zone.name, zone.contact = name, (clean_text(contact).strip()[:MAX_NAME] or None) if contact else None
     audit.record(session, "zone.edit", f"zone:{zone.id}", actor=actor, reason=reason,

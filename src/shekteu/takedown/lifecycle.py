@@ -38,6 +38,7 @@ from shekteu.indicators.types import TAKEDOWN_TARGET, WALLETS
 from shekteu.shops.edit import ShopError, get_shop
 from shekteu.shops.warninglist import Warninglist
 from shekteu.users import require
+from shekteu.wording import N_, Refusal, Term, Terms
 
 TARGETS = ("url", "domain", "telegram_channel", "telegram_bot", "telegram_account", "bank_card", "wallet")
 RECIPIENTS = ("regulator", "telegram", "bank", "hosting")
@@ -85,13 +86,13 @@ INDICATOR_TYPES = {
 _TG_NAME = re.compile(r"@?([A-Za-z][A-Za-z0-9_]{3,31})")
 
 
-class TakedownError(ValueError):
+class TakedownError(Refusal):
     """A takedown request that cannot be done; the message says why. Nothing was changed."""
 
 
 def normalise_target(kind: str, target: str, warn: Warninglist) -> str:
     if kind not in TARGETS:
-        raise TakedownError(f"unknown target type {kind!r}; use one of {', '.join(TARGETS)}")
+        raise TakedownError(N_("unknown target type {kind!r}; use one of {known}"), kind=kind, known=", ".join(TARGETS))
     target = target.strip()
     if kind == "url":
         try:
@@ -100,7 +101,7 @@ def normalise_target(kind: str, target: str, warn: Warninglist) -> str:
         except ValueError:
             host = None
         if host is None or parts.scheme not in ("http", "https"):
-            raise TakedownError(f"not a web address: {target[:200]!r}")
+            raise TakedownError(N_("not a web address: {target!r}"), target=target[:200])
         return parts._replace(netloc=parts.netloc.lower(), fragment="").geturl()
     if kind == "domain":
         try:
@@ -109,22 +110,21 @@ def normalise_target(kind: str, target: str, warn: Warninglist) -> str:
         except (ValueError, UnicodeError):  # a broken URL; an empty or over-long label
             ascii_host = ""
         if not re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]{2,}", ascii_host):
-            raise TakedownError(f"not a domain name: {target[:200]!r}")
+            raise TakedownError(N_("not a domain name: {target!r}"), target=target[:200])
         host = (host or "").lower().rstrip(".").removeprefix("www.")
         listed = warn.domain_listed(host)
         if listed:
-            raise TakedownError(
-                f"{host} is on the warninglist ({listed}): never blocked as a whole domain; "
-                "propose a url takedown of the page instead"
-            )
+            raise TakedownError(N_(
+                "{host} is on the warninglist ({list}): never blocked as a whole domain; propose a url takedown instead"
+            ), host=host, list=listed)  # fmt: skip
         return host
     if kind.startswith("telegram_"):
         m = _TG_NAME.fullmatch(target.removeprefix("https://t.me/").removeprefix("t.me/").strip("/"))
         if not m:
-            raise TakedownError(f"not a Telegram name: {target!r}")
+            raise TakedownError(N_("not a Telegram name: {target!r}"), target=target[:200])
         name = "@" + m.group(1).lower()
         if warn.listed("telegram_username", name) or warn.listed("telegram_bot", name):
-            raise TakedownError(f"{name} is on the warninglist")
+            raise TakedownError(N_("{name} is on the warninglist"), name=name)
         return name
     return target
 
@@ -146,16 +146,17 @@ def _event(
     detail: dict[str, Any] | None = None,
 ) -> TakedownEvent:
     if not reason or not reason.strip():
-        raise TakedownError("every takedown step needs a reason (--reason)")
+        raise TakedownError(N_("every takedown step needs a reason (--reason)"))
     frm = None if to == "proposed" else td.state
     if frm is not None and to not in TRANSITIONS[frm]:
-        raise TakedownError(
-            f"takedown {td.id} is {frm}: it cannot become {to}"
-            f" (from {frm}: {', '.join(sorted(TRANSITIONS[frm])) or 'nothing, it is closed'})"
-        )
+        if not TRANSITIONS[frm]:
+            raise TakedownError(N_("takedown {id} is {state}: it cannot become {to} (from {state}: nothing, it is closed)"),
+                                id=td.id, state=Term(frm), to=Term(to))  # fmt: skip
+        raise TakedownError(N_("takedown {id} is {state}: it cannot become {to} (from {state}: {next})"), id=td.id,
+                            state=Term(frm), to=Term(to), next=Terms(sorted(TRANSITIONS[frm])))  # fmt: skip
     known = set(session.scalars(select(Capture.id).where(Capture.id.in_(captures)))) if captures else set()
     if set(captures) - known:
-        raise TakedownError(f"no capture with id {', '.join(map(str, sorted(set(captures) - known)))}")
+        raise TakedownError(N_("no capture with id {ids}"), ids=", ".join(map(str, sorted(set(captures) - known))))
     now = utcnow()
     td.state, td.updated_at = to, now
     if to == "sent":
@@ -228,7 +229,7 @@ def card_target(target: str, cards: CardPolicy | None) -> tuple[str, str | None]
     if re.fullmatch(r"\d{6}\*{3,9}\d{4}", digits):
         return digits, None
     if not re.fullmatch(r"\d{13,19}", digits):  # no Luhn check: a shop's mistyped card is still its card
-        raise TakedownError(f"not a card number: {target[:30]!r} (13–19 digits, or a masked number)")
+        raise TakedownError(N_("not a card number: {target!r} (13–19 digits, or a masked number)"), target=target[:30])
     if cards is not None and cards.keep_full:
         return digits, keyed_hash(digits, cards.key)
     return mask(digits), keyed_hash(digits, cards.key) if cards is not None else None
@@ -255,11 +256,11 @@ def propose(
         target, card_hash = card_target(target, cards)
     recipient = recipient or DEFAULT_RECIPIENT[kind]
     if recipient not in RECIPIENTS:
-        raise TakedownError(f"unknown recipient {recipient!r}; use one of {', '.join(RECIPIENTS)}")
+        raise TakedownError(N_("unknown recipient {recipient!r}; use one of {known}"), recipient=recipient,
+                            known=", ".join(RECIPIENTS))  # fmt: skip
     if recipient not in ALLOWED_RECIPIENTS[kind]:
-        raise TakedownError(
-            f"a {kind} goes to {' or '.join(sorted(ALLOWED_RECIPIENTS[kind]))}, not {recipient}"
-        )
+        raise TakedownError(N_("a {kind} goes to {allowed}, not {recipient}"), kind=kind,
+                            allowed=Terms(sorted(ALLOWED_RECIPIENTS[kind]), " / "), recipient=Term(recipient))  # fmt: skip
     existing = session.scalar(
         select(Takedown).where(
             Takedown.target_type == kind,
@@ -269,15 +270,14 @@ def propose(
         )
     )
     if existing:
-        raise TakedownError(
-            f"{kind} {target} already has takedown {existing.id} ({existing.state}) to {recipient}"
-        )
+        raise TakedownError(N_("{kind} {target} already has takedown {id} ({state}) to {recipient}"), kind=kind,
+                            target=target, id=existing.id, state=Term(existing.state), recipient=Term(recipient))  # fmt: skip
     linked_shop, found = _evidence(session, kind, target, card_hash)
     if shop_id is not None:
         try:
             linked_shop = get_shop(session, shop_id).id
         except ShopError as exc:
-            raise TakedownError(str(exc)) from None
+            raise TakedownError.like(exc) from None
     now = utcnow()
     td = Takedown(
         shop_id=linked_shop,
@@ -293,7 +293,8 @@ def propose(
     try:
         session.flush()
     except IntegrityError:  # a proposal of the same target committed meanwhile (the partial unique index)
-        raise TakedownError(f"{kind} {target} already has an open takedown to {recipient}") from None
+        raise TakedownError(N_("{kind} {target} already has an open takedown to {recipient}"), kind=kind, target=target,
+                            recipient=Term(recipient)) from None  # fmt: skip
     event = _event(
         session,
         td,
@@ -312,7 +313,7 @@ def get(session: Session, takedown_id: int, *, lock: bool = False) -> Takedown:
     take turns and the second sees the first's change (issue 20)."""
     td = session.get(Takedown, takedown_id, with_for_update=lock or None, populate_existing=lock)
     if td is None:
-        raise TakedownError(f"no takedown with id {takedown_id}")
+        raise TakedownError(N_("no takedown with id {id}"), id=takedown_id)
     return td
 
 
@@ -320,15 +321,13 @@ def approve(session: Session, takedown_id: int, *, actor: str, reason: str) -> T
     user = require(session, actor, "approver")
     td = get(session, takedown_id, lock=True)
     if td.state != "proposed":
-        raise TakedownError(
-            f"takedown {td.id} is {td.state}"
-            + (f", approved by {td.approved_by}" if td.approved_by else "")
-            + ": nothing to approve"
-        )
+        if td.approved_by:
+            raise TakedownError(N_("takedown {id} is {state}, approved by {by}: nothing to approve"), id=td.id,
+                                state=Term(td.state), by=td.approved_by)  # fmt: skip
+        raise TakedownError(N_("takedown {id} is {state}: nothing to approve"), id=td.id, state=Term(td.state))
     if td.proposed_by == user.name:
-        raise TakedownError(
-            f"{user.name} proposed takedown {td.id}: a second person must approve it (four eyes)"
-        )
+        raise TakedownError(N_("{name} proposed takedown {id}: a second person must approve it (four eyes)"),
+                            name=user.name, id=td.id)  # fmt: skip
     td.approved_by = user.name
     return Transition(td, _event(session, td, "approved", actor=user.name, reason=reason, captures=[]))
 
@@ -355,10 +354,8 @@ def mark(
     ``system`` is for the platform's own checks (``actor`` is then a process, not a user).
     """
     if state not in STATES or state in ("proposed", "approved"):
-        raise TakedownError(
-            f"cannot mark a takedown {state!r}: use propose/approve, or one of "
-            "sent, blocked, verified, rejected, reappeared"
-        )
+        raise TakedownError(N_("cannot mark a takedown {state!r}: use propose/approve, or one of {known}"),
+                            state=state, known="sent, blocked, verified, rejected, reappeared")  # fmt: skip
     if not system:
         actor = require(session, actor, "analyst", "approver").name
     td = get(session, takedown_id, lock=True)
@@ -395,7 +392,7 @@ def list_takedowns(session: Session, state: str | None = None, limit: int = 200)
     query = select(Takedown).order_by(Takedown.id).limit(limit)
     if state:
         if state not in STATES:
-            raise TakedownError(f"unknown state {state!r}; states are {', '.join(STATES)}")
+            raise TakedownError(N_("unknown state {state!r}; states are {known}"), state=state, known=", ".join(STATES))
         query = query.where(Takedown.state == state)
     return list(session.scalars(query))
 

@@ -31,6 +31,7 @@ from shekteu.text.clean import clean_text
 from shekteu.tips import messages
 from shekteu.tips.privacy import coarse, pseudonym, seal, seal_location
 from shekteu.tips.tickets import new_ticket
+from shekteu.wording import N_, Refusal
 
 KINDS = ("online_shop", "graffiti", "other")
 CHANNELS = ("telegram", "whatsapp", "web", "open311")
@@ -38,7 +39,7 @@ MAX_TEXT = 4000
 MAX_PHOTOS = 5
 
 
-class TipError(ValueError):
+class TipError(Refusal):
     """A tip that cannot be taken as sent; the message says what to fix."""
 
 
@@ -89,22 +90,22 @@ class Receipt:
 
 def _check(tip: TipInput, max_photo: int) -> None:
     if tip.channel not in CHANNELS:
-        raise TipError(f"unknown channel {tip.channel!r}")
+        raise TipError(N_("unknown channel {channel!r}"), channel=tip.channel[:40])
     if tip.kind is not None and tip.kind not in KINDS:
-        raise TipError(f"unknown kind {tip.kind!r}; use one of {', '.join(KINDS)}")
+        raise TipError(N_("unknown kind {kind!r}; use one of {known}"), kind=tip.kind[:40], known=", ".join(KINDS))
     if len(tip.text) > MAX_TEXT:
-        raise TipError(f"the text is {len(tip.text)} characters; at most {MAX_TEXT}")
+        raise TipError(N_("the text is {n} characters; at most {limit}"), n=len(tip.text), limit=MAX_TEXT)
     if not tip.text.strip() and not tip.photos:
-        raise TipError("an empty report: send a link, a handle, a description or a photo")
+        raise TipError(N_("an empty report: send a link, a handle, a description or a photo"))
     if not tip.photos and is_greeting(tip.text):
         raise NotATip(messages.text("greeting", tip.lang))
     if len(tip.photos) > MAX_PHOTOS:
-        raise TipError(f"{len(tip.photos)} photos; at most {MAX_PHOTOS} per report")
+        raise TipError(N_("{n} photos; at most {limit} per report"), n=len(tip.photos), limit=MAX_PHOTOS)
     for n, data in enumerate(tip.photos, 1):
         if len(data) > max_photo:
-            raise TipError(f"photo {n} is {len(data)} bytes; at most {max_photo}")
+            raise TipError(N_("photo {n} is {size} bytes; at most {limit}"), n=n, size=len(data), limit=max_photo)
     if (tip.lat is None) != (tip.lon is None):
-        raise TipError("a location needs both latitude and longitude")
+        raise TipError(N_("a location needs both latitude and longitude"))
     if (
         tip.lat is not None
         and tip.lon is not None
@@ -115,7 +116,7 @@ def _check(tip: TipInput, max_photo: int) -> None:
             and -180 <= tip.lon <= 180
         )
     ):
-        raise TipError(f"not a location on Earth: {tip.lat}, {tip.lon}")
+        raise TipError(N_("not a location on Earth: {lat}, {lon}"), lat=tip.lat, lon=tip.lon)
 
 
 def _photos(rt: Runtime, photos: list[bytes]) -> tuple[list[dict[str, Any]], tuple[float, float] | None]:
@@ -127,7 +128,7 @@ def _photos(rt: Runtime, photos: list[bytes]) -> tuple[list[dict[str, Any]], tup
             display = display_copy(image)
             phash = dhash(data)
         except ImageError as exc:
-            raise TipError(f"photo {n}: {exc}") from None
+            raise TipError(N_("photo {n}: {error}"), n=n, error=exc.said) from None
         gps = gps or found
         # The original is evidence, but its EXIF may say where the reporter stood and which phone they
         # hold: it is stored sealed under the contact key; people look at the metadata-free copy.

@@ -19,6 +19,7 @@ from shekteu.queue import handoffs
 from shekteu.tips import messages
 from shekteu.tips.tickets import parse_ticket
 from shekteu.users import authorize
+from shekteu.wording import N_, Refusal, Term, Terms
 
 STATUSES = ("received", "in_review", "actioned", "closed", "rejected")
 TRANSITIONS = {
@@ -32,7 +33,7 @@ PUSH_CHANNELS = ("telegram", "whatsapp")
 FINAL = ("closed", "rejected")
 
 
-class TipStatusError(ValueError):
+class TipStatusError(Refusal):
     """Unknown ticket or a status change that is not allowed."""
 
 
@@ -40,7 +41,7 @@ def get_tip(session: Session, ticket: str) -> Tip:
     code = parse_ticket(ticket)
     tip = session.scalar(select(Tip).where(Tip.ticket == code)) if code else None
     if tip is None:
-        raise TipStatusError(f"no ticket {ticket!r}")
+        raise TipStatusError(N_("no ticket {ticket!r}"), ticket=ticket[:80])
     return tip
 
 
@@ -59,13 +60,17 @@ def set_status(session: Session, ticket: str, status: str, *, actor: str, reason
                public_text: str | None = None) -> Tip:  # fmt: skip
     actor = authorize(session, actor, "tip.triage")
     if status not in STATUSES:
-        raise TipStatusError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        raise TipStatusError(N_("unknown status {status!r}; use one of {known}"), status=status[:80], known=", ".join(STATUSES))
     if not reason.strip():
-        raise TipStatusError("a status change needs a reason")
+        raise TipStatusError(N_("a status change needs a reason"))
     tip = get_tip(session, ticket)
     if status not in TRANSITIONS[tip.status]:
-        allowed = ", ".join(sorted(TRANSITIONS[tip.status])) or "nothing (closed)"
-        raise TipStatusError(f"ticket {tip.ticket} is {tip.status}: it can become {allowed}, not {status}")
+        if not TRANSITIONS[tip.status]:
+            raise TipStatusError(N_("ticket {ticket} is {status}: it can become nothing (closed), not {to}"),
+                                 ticket=tip.ticket, status=Term(tip.status), to=Term(status))  # fmt: skip
+        raise TipStatusError(N_("ticket {ticket} is {status}: it can become {allowed}, not {to}"), ticket=tip.ticket,
+                             status=Term(tip.status), allowed=Terms(sorted(TRANSITIONS[tip.status])),
+                             to=Term(status))  # fmt: skip
     before = tip.status
     tip.status, tip.updated_at = status, utcnow()
     tip.public_status = (

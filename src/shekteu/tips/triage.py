@@ -12,6 +12,7 @@ from shekteu.shops.cluster import refresh
 from shekteu.shops.edit import ShopError, get_shop
 from shekteu.tips.status import TipStatusError, get_tip, set_status
 from shekteu.users import permit
+from shekteu.wording import N_
 
 
 def change_status(session: Session, ticket: str, status: str, *, actor: str, reason: str,
@@ -25,19 +26,20 @@ def link_to_shop(session: Session, ticket: str, shop_id: int, *, actor: str, rea
     user = permit(session, actor, "tip.triage")
     tip = get_tip(session, ticket)
     if not reason.strip():
-        raise TipStatusError("linking a tip to a shop needs a reason")
+        raise TipStatusError(N_("linking a tip to a shop needs a reason"))
     try:
         shop = get_shop(session, shop_id)
     except ShopError as exc:
-        raise TipStatusError(str(exc)) from None
+        raise TipStatusError.like(exc) from None
     if tip.item_id is None:
-        raise TipStatusError(f"ticket {tip.ticket} has not been processed yet (no text or link to link)")
+        raise TipStatusError(N_("ticket {ticket} has not been processed yet (no text or link to link)"), ticket=tip.ticket)
     current = session.scalar(select(ShopItem).where(ShopItem.item_id == tip.item_id))
     if current is not None:
         owner = get_shop(session, current.shop_id)
         if owner.id == shop.id:
-            raise TipStatusError(f"ticket {tip.ticket} is already in shop {shop.id}")
-        raise TipStatusError(f"ticket {tip.ticket} is in shop {owner.id}: merge the two shops instead")
+            raise TipStatusError(N_("ticket {ticket} is already in shop {shop}"), ticket=tip.ticket, shop=shop.id)
+        raise TipStatusError(N_("ticket {ticket} is in shop {shop}: merge the two shops instead"), ticket=tip.ticket,
+                             shop=owner.id)  # fmt: skip
     session.add(ShopItem(item_id=tip.item_id, shop_id=shop.id, how="analyst"))
     session.flush()
     refresh(session, {shop.id})

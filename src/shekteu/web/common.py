@@ -12,6 +12,7 @@ from fastapi import Request, UploadFile
 from shekteu.runtime import Runtime, hash_key
 from shekteu.tips.intake import TipError
 from shekteu.tips.privacy import pseudonym
+from shekteu.wording import N_
 
 
 def runtime(request: Request) -> Runtime:
@@ -68,7 +69,7 @@ async def read_upload(upload: UploadFile | None, limit: int) -> bytes | None:
         return None
     data = await upload.read(limit + 1)
     if len(data) > limit:
-        raise TipError(f"the photo is larger than {limit} bytes")
+        raise TipError(N_("the photo is larger than {limit} bytes"), limit=limit)
     return data or None
 
 

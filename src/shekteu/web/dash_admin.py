@@ -18,7 +18,8 @@ from shekteu.users import ROLES, add_user, list_users, set_disabled, set_roles
 from shekteu.web.auth import Principal, Viewer, acting
 from shekteu.web.common import runtime
 from shekteu.web.i18n import N_
-from shekteu.web.pages import as_int, back, form_values, perform, render, said
+from shekteu.web.pages import as_int, back, form_values, perform, render
+from shekteu.wording import Refusal, said, wording
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["audit and settings"])
@@ -127,7 +128,7 @@ async def warninglist_form(request: Request) -> Response:
                 )
                 return said(N_("removed {indicator}"), indicator=f"{v.get('type')}:{v.get('value')}")
             if not v.get("reason"):
-                raise ValueError("adding to the warninglist needs a reason")
+                raise Refusal(N_("adding to the warninglist needs a reason"))
             e = warninglist.add(s, v.get("type", ""), v.get("value", ""), list_name=v.get("list") or "local",
                                 actor=user.name, reason=v.get("reason", ""))  # fmt: skip
             return said(N_("added {indicator}"), indicator=f"{e.type}:{e.value}")
@@ -150,7 +151,7 @@ async def user_edit_form(request: Request, name: Annotated[str, Path(max_length=
             if do in ("disable", "enable"):
                 set_disabled(s, name, do == "disable", actor=user.name, reason=reason)
                 return said(N_("{name}: disabled") if do == "disable" else N_("{name}: enabled"), name=name)
-        raise ValueError("choose what to change")
+        raise Refusal(N_("choose what to change"))
 
     return await perform(request, "user.manage", change, to="/dash/settings#users")
 
@@ -196,14 +197,14 @@ async def token_form(request: Request) -> Response:
     def create() -> str:
         owner = v.get("user") or user.name
         if owner != user.name:
-            raise ValueError(f"an API token is minted by its owner: {owner} must sign in and create it")
+            raise Refusal(N_("an API token is minted by its owner: {owner} must sign in and create it"), owner=owner)
         with rt.db.write() as s:
             return accounts.create_token(s, user.name, v.get("label", ""), actor=user.name)
 
     try:
         token = await run_in_threadpool(create)
     except ValueError as exc:
-        return back(request, "/dash/settings", str(exc), "error")
+        return back(request, "/dash/settings", wording(exc), "error", user=user)
     entries = await run_in_threadpool(_warninglist, rt)
     data = await run_in_threadpool(_settings, rt, True)
     response = render(request, user, "dash/settings.html", section="settings", entries=entries,
@@ -218,7 +219,7 @@ async def revoke_form(request: Request, token_id: Annotated[int, Path(ge=1, le=2
 
     def change(rt: Runtime, user: Principal) -> str:
         with rt.db.write() as s:
-            accounts.revoke_token(s, as_int(str(token_id), "token id"), actor=user.name,
+            accounts.revoke_token(s, as_int(str(token_id), N_("token id")), actor=user.name,
                                   reason=v.get("reason") or "revoked")  # fmt: skip
         return said(N_("token {id} revoked"), id=token_id)
 

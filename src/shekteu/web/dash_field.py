@@ -15,7 +15,8 @@ from shekteu.runtime import Runtime
 from shekteu.web.auth import Principal, Viewer
 from shekteu.web.common import runtime
 from shekteu.web.i18n import N_
-from shekteu.web.pages import Term, api_change, form_values, perform, render, said
+from shekteu.web.pages import api_change, form_values, perform, render
+from shekteu.wording import Term, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/field", tags=["field"])

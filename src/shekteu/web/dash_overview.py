@@ -14,6 +14,7 @@ from shekteu.web.charts import funnel_bars, week_bars
 from shekteu.web.common import runtime
 from shekteu.web.i18n import N_
 from shekteu.web.pages import back, form_values, render
+from shekteu.wording import wording
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["overview"])
@@ -71,5 +72,5 @@ async def choose_language(request: Request) -> Response:
     try:
         await run_in_threadpool(save)
     except ValueError as exc:
-        return back(request, to, str(exc), "error")
+        return back(request, to, wording(exc), "error", user=user)
     return back(request, to, "✓")

@@ -22,7 +22,8 @@ from shekteu.web.auth import Principal, Viewer, allowed_reader
 from shekteu.web.charts import shop_graph
 from shekteu.web.common import runtime
 from shekteu.web.i18n import N_
-from shekteu.web.pages import api_change, as_int, form_values, language, perform, render, said
+from shekteu.web.pages import api_change, as_int, form_values, language, perform, render
+from shekteu.wording import Refusal, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["shops"])
@@ -158,7 +159,7 @@ async def merge_form(request: Request, shop_id: ShopId) -> Response:
     v = await form_values(request)
 
     def change(rt: Runtime, user: Principal) -> str:
-        return _merge(shop_id, as_int(v.get("other"), "the other shop's id"), v.get("reason", ""))(rt, user)
+        return _merge(shop_id, as_int(v.get("other"), N_("the other shop's id")), v.get("reason", ""))(rt, user)
 
     return await perform(request, "shop.edit", change, to=f"/dash/shops/{shop_id}")
 
@@ -171,7 +172,7 @@ async def split_form(request: Request, shop_id: ShopId) -> Response:
 
     def change(rt: Runtime, user: Principal) -> str:
         if not refs:
-            raise ValueError("tick the indicators to move to a new shop")
+            raise Refusal(N_("tick the indicators to move to a new shop"))
         return _split(shop_id, refs, reason)(rt, user)
 
     return await perform(request, "shop.edit", change, to=f"/dash/shops/{shop_id}")

@@ -19,7 +19,8 @@ from shekteu.street import spots, zones
 from shekteu.web.auth import Principal, Viewer, acting
 from shekteu.web.common import runtime
 from shekteu.web.i18n import N_
-from shekteu.web.pages import Term, as_int, back, form_values, perform, render, said
+from shekteu.web.pages import as_int, back, form_values, perform, render
+from shekteu.wording import Refusal, Term, said, wording
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["street"])
@@ -107,7 +108,7 @@ def _move(spot_id: int, step: str, v: dict[str, str]):  # type: ignore[no-untype
             if step == "verify":
                 spot = spots.verify(s, spot_id, actor=user.name, reason=reason)
             elif step == "assign":
-                days = as_int(v.get("days") or str(spots.DUE_DAYS), "days")
+                days = as_int(v.get("days") or str(spots.DUE_DAYS), N_("days"))
                 spot = spots.assign(
                     s, spot_id, actor=user.name, reason=reason, team=v.get("team") or None, days=days
                 )
@@ -147,7 +148,7 @@ async def spot_paint_form(request: Request, spot_id: SpotId) -> Response:
     try:
         return back(request, to, await run_in_threadpool(run), user=user)
     except ValueError as exc:
-        return back(request, to, str(exc), "error")
+        return back(request, to, wording(exc), "error", user=user)
 
 
 def _after_photo(rt: Runtime, spot_id: int) -> bytes:
@@ -200,18 +201,19 @@ async def zones_upload(request: Request) -> Response:
 
     def run() -> str:
         if len(data) > zones.MAX_BYTES:
-            raise ValueError(f"the file is larger than {zones.MAX_BYTES} bytes")
+            raise Refusal(N_("the file is larger than {limit} bytes"), limit=zones.MAX_BYTES)
         with tempfile.TemporaryDirectory() as tmp:
             path = FilePath(tmp) / "zones.geojson"
             path.write_bytes(data)
             try:
                 with rt.db.write() as s:
                     names = zones.import_zones(s, path, kind=kind, name_property=prop, actor=user.name)
-            except ValueError as exc:
-                raise ValueError(str(exc).replace(str(path), "the file")) from None
+            except zones.BoundaryError as exc:  # name the upload, not our temporary copy
+                raise zones.BoundaryError(said(exc.said.template, **{
+                    k: Term(N_("the file")) if v == str(path) else v for k, v in exc.said.values.items()})) from None
         return said(N_("{n} zone(s) imported: {names}"), n=len(names), names=", ".join(names[:10]))
 
     try:
         return back(request, "/dash/settings", await run_in_threadpool(run), user=user)
     except ValueError as exc:
-        return back(request, "/dash/settings", str(exc), "error")
+        return back(request, "/dash/settings", wording(exc), "error", user=user)

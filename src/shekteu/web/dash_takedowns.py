@@ -16,7 +16,8 @@ from shekteu.takedown.requests import export_requests
 from shekteu.web.auth import Principal, Viewer, acting
 from shekteu.web.common import runtime
 from shekteu.web.i18n import N_
-from shekteu.web.pages import Term, api_change, back, form_values, perform, render, said
+from shekteu.web.pages import api_change, back, form_values, perform, render
+from shekteu.wording import Term, said, wording
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["takedowns"])
@@ -166,7 +167,7 @@ async def export_form(request: Request) -> Response:
     try:
         body, ids = await run_in_threadpool(run)
     except ValueError as exc:
-        return back(request, "/dash/takedowns", str(exc), "error")
+        return back(request, "/dash/takedowns", wording(exc), "error", user=user)
     media = "text/csv" if fmt == "csv" else "application/json"
     return Response(body, media_type=f"{media}; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="takedowns-{recipient}-{len(ids)}.{fmt}"'})  # fmt: skip

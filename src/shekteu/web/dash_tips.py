@@ -21,18 +21,8 @@ from shekteu.tips.status import STATUSES, TRANSITIONS, TipStatusError, get_tip
 from shekteu.web.auth import Principal, Viewer, acting, safe_next
 from shekteu.web.common import runtime, templates
 from shekteu.web.i18n import N_
-from shekteu.web.pages import (
-    Said,
-    Term,
-    api_change,
-    as_int,
-    back,
-    form_values,
-    language,
-    perform,
-    render,
-    said,
-)
+from shekteu.web.pages import api_change, as_int, back, form_values, language, perform, render
+from shekteu.wording import Refusal, Said, Term, said, wording
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["tips"])
@@ -207,11 +197,11 @@ async def tips_bulk(request: Request) -> Response:
 
     def change(rt: Runtime, user: Principal) -> str:
         if not tickets:
-            raise ValueError("tick the tips to change")
+            raise Refusal(N_("tick the tips to change"))
         if status not in STATUSES:
-            raise ValueError("choose the new status")
+            raise Refusal(N_("choose the new status"))
         if not reason.strip():
-            raise ValueError("a bulk change needs a reason")
+            raise Refusal(N_("a bulk change needs a reason"))
         done, refused = 0, []
         for ticket in tickets:
             try:
@@ -219,7 +209,7 @@ async def tips_bulk(request: Request) -> Response:
                     triage.change_status(s, ticket, status, actor=user.name, reason=reason)
                 done += 1
             except TipStatusError as exc:
-                refused.append(f"{ticket}: {exc}")
+                refused.append(f"{ticket}: {exc.said.text(_)}")
         message = _("{n} tips moved to: {status}").format(n=done, status=_(status))
         return message + (f"; {_('not changed')}: {'; '.join(refused[:5])}" if refused else "")
 
@@ -251,21 +241,23 @@ async def _row_or_back(request: Request, ticket: str, change: Any, to: str) -> R
     """HTMX asks for the updated row; a plain form post goes back to the queue with a message."""
     user = await acting(request, "tip.triage")
     rt = runtime(request)
-    error = None
+    error: str | Said | None = None
     try:
         message = await run_in_threadpool(change, rt, user)
     except ValueError as exc:
-        error, message = str(exc), ""
+        error, message = wording(exc), ""
     if request.headers.get("hx-request") != "true":
         return back(request, to, error or message, "error" if error else "ok", user=user)
     tip = await _one(request, ticket)
     from shekteu.web.i18n import translator
 
     lang = language(request, user)
+    _ = translator(lang)
+    shown = error or message
     return templates().TemplateResponse(
         request, "dash/tip_row.html",
-        {"t": tip, "user": user, "lang": lang, "csrf": user.csrf or "", "transitions": TRANSITIONS, "_": translator(lang),
-         "row_message": error or (message.text(lang) if isinstance(message, Said) else message), "row_error": bool(error)},
+        {"t": tip, "user": user, "lang": lang, "csrf": user.csrf or "", "transitions": TRANSITIONS, "_": _,
+         "row_message": shown.text(_) if isinstance(shown, Said) else shown, "row_error": bool(error)},
     )  # fmt: skip
 
 
@@ -282,9 +274,9 @@ async def tip_status_form(request: Request, ticket: str) -> Response:
 async def tip_link_form(request: Request, ticket: str) -> Response:
     values = await form_values(request)
     try:
-        shop_id = as_int(values.get("shop_id"), "shop id")
+        shop_id = as_int(values.get("shop_id"), N_("shop id"))
     except ValueError as exc:
-        await acting(request, "tip.triage")
-        return back(request, f"/dash/tips/{ticket}", str(exc), "error")
+        user = await acting(request, "tip.triage")
+        return back(request, f"/dash/tips/{ticket}", wording(exc), "error", user=user)
     return await _row_or_back(request, ticket, _link(ticket, shop_id, values.get("reason", "")),
                               f"/dash/tips/{ticket}")  # fmt: skip

@@ -20,7 +20,8 @@ from shekteu.runtime import Runtime
 from shekteu.web.auth import Principal, Viewer
 from shekteu.web.common import runtime
 from shekteu.web.i18n import N_
-from shekteu.web.pages import Term, api_change, form_values, perform, render, said
+from shekteu.web.pages import api_change, form_values, perform, render
+from shekteu.wording import Refusal, Term, said
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["verdicts"])
@@ -106,7 +107,7 @@ async def correct_form(request: Request, item_id: ItemId) -> Response:
 
     def change(rt: Runtime, user: Principal) -> str:
         if v.get("label") not in LABELS:
-            raise ValueError(f"choose a label: {', '.join(LABELS)}")
+            raise Refusal(N_("choose a label: {labels}"), labels=", ".join(LABELS))
         return _correct(item_id, v["label"], v.get("reason"))(rt, user)
 
     return await perform(request, "verdict.correct", change, to=to)

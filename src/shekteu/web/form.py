@@ -13,6 +13,8 @@ from shekteu.tips.intake import TipError, TipInput, submit
 from shekteu.tips.status import TipStatusError, get_tip
 from shekteu.web.auth import client_address
 from shekteu.web.common import client_id, read_upload, runtime, templates
+from shekteu.web.i18n import in_language
+from shekteu.wording import N_
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,7 +71,7 @@ def _number(raw: str | None) -> float | None:
     try:
         return float(raw)
     except ValueError:
-        raise TipError(f"not a number: {raw[:40]!r}") from None
+        raise TipError(N_("not a number: {value!r}"), value=raw[:40]) from None
 
 
 @router.post("/report", response_class=HTMLResponse)
@@ -90,7 +92,7 @@ async def report(
                        lat=_number(lat), lon=_number(lon), lang=code)  # fmt: skip
         receipt = await run_in_threadpool(submit, rt, tip)
     except TipError as exc:
-        return _page(request, "form.html", code, 400, error=f"{TEXT[code]['error']}: {exc}", text=text,
+        return _page(request, "form.html", code, 400, error=f"{TEXT[code]['error']}: {in_language(exc, code)}", text=text,
                      lat=lat or "", lon=lon or "")  # fmt: skip
     return _page(
         request,

@@ -13,6 +13,11 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
+
+from shekteu.wording import N_, Said, wording
+
+__all__ = ["LANGS", "NAMES", "N_", "pick", "source_strings", "translator"]
 
 LANGS = ("ru", "kk", "en")
 NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
@@ -43,21 +48,17 @@ VOCABULARY = (
     "proposed", "approved", "sent", "blocked", "verified", "reappeared", "regulator", "telegram", "bank", "hosting",
     "reported", "assigned", "painted", "confirmed", "merged", "separated", "suggested",
     "footstep", "vehicle", "silent", "flat", "clipped", "clock", "open", "ilp", "ilp-time-limit", "greedy",
-    "sources_disagree", "headline_vs_body", "unit_off_by_1000", "parts_above_total", "nothing",
+    "sources_disagree", "headline_vs_body", "unit_off_by_1000", "parts_above_total", "nothing", "done", "dropped",
 )  # fmt: skip
 _CALL = re.compile(r"""\b(?:N_|_)\(\s*(["'])((?:\\.|(?!\1).)+)\1\s*\)""")
 
 
-def N_(message: str) -> str:
-    """Marks a string for the catalogs where it is defined; it is translated where it is shown."""
-    return message
-
-
 def source_strings() -> set[str]:
-    """Every string the dashboard translates: the `_(text)` and `N_(text)` calls in templates and web modules."""
+    """Every string the dashboard translates: the `_(text)` and `N_(text)` calls in templates, web modules
+    and the library (refusals shown as flash messages, see ``shekteu.wording``)."""
     root = resources.files("shekteu.web")
     found = set(VOCABULARY)
-    paths = [p for p in root.iterdir() if p.name.endswith(".py")]
+    paths: list = list(Path(str(resources.files("shekteu"))).rglob("*.py"))  # the library's refusals too
     paths += [p for p in root.joinpath("templates", "dash").iterdir() if p.name.endswith(".html")]
     for path in paths:
         found.update(m.group(2) for m in _CALL.finditer(path.read_text(encoding="utf-8")))
@@ -66,6 +67,12 @@ def source_strings() -> set[str]:
 
 def translator(lang: str) -> Callable[[str], str]:
     return translations(lang).gettext
+
+
+def in_language(exc: BaseException, lang: str | None) -> str:
+    """What ``exc`` says, in ``lang`` where it is a ``Refusal`` (else its own text)."""
+    told = wording(exc)
+    return told.text(translator(lang or "ru")) if isinstance(told, Said) else told
 
 
 def pick(accept_language: str, preferred: str | None = None) -> str:

@@ -8,7 +8,6 @@ flash message after redirecting back, the API returns it as ``{"detail": …}`` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +19,7 @@ from shekteu.users import NotPermitted
 from shekteu.web.auth import FLASH_COOKIE, Forbidden, NotSignedIn, Principal, acting, set_flash, take_flash
 from shekteu.web.common import runtime, templates
 from shekteu.web.i18n import LANGS, N_, NAMES, pick, translator
+from shekteu.wording import Refusal, Said, Term, wording
 
 NAV = (("overview", "/dash", N_("Overview")), ("tips", "/dash/tips", N_("Tips")), ("shops", "/dash/shops", N_("Shops")),
        ("verdicts", "/dash/verdicts", N_("Verdicts")),
@@ -66,28 +66,10 @@ def back(request: Request, url: str, text: str | Said, kind: str = "ok", user: P
     """Redirect to ``url`` with a flash message; a ``Said`` one in the language of ``user`` (or of
     the request)."""
     response = RedirectResponse(url, status_code=303)
-    set_flash(response, request, text.text(language(request, user)) if isinstance(text, Said) else text, kind)
+    if isinstance(text, Said):
+        text = text.text(translator(language(request, user)))
+    set_flash(response, request, text, kind)
     return response
-
-
-class Term(str):
-    """A value of a flash message that is itself a word to translate (a state, a kind)."""
-
-
-@dataclass(frozen=True)
-class Said:
-    """A flash message to be shown in the user's language: an ``N_``-marked template and its values."""
-
-    template: str
-    values: dict[str, Any]
-
-    def text(self, lang: str) -> str:
-        _ = translator(lang)
-        return _(self.template).format(**{k: _(v) if isinstance(v, Term) else v for k, v in self.values.items()})
-
-
-def said(template: str, /, **values: Any) -> Said:
-    return Said(template, values)
 
 
 async def perform(request: Request, action: str, change: Callable[[Runtime, Principal], str | Said], *,
@@ -99,7 +81,7 @@ async def perform(request: Request, action: str, change: Callable[[Runtime, Prin
     try:
         message = await run_in_threadpool(change, rt, user)
     except ValueError as exc:
-        return back(request, to, str(exc), "error")
+        return back(request, to, wording(exc), "error", user=user)
     return back(request, to, message, user=user)
 
 
@@ -113,7 +95,7 @@ def as_int(value: str | None, what: str) -> int:
     try:
         return int((value or "").strip())
     except ValueError:
-        raise ValueError(f"{what} must be a whole number, not {(value or '')[:30]!r}") from None
+        raise Refusal(N_("{what} must be a whole number, not {value!r}"), what=Term(what), value=(value or "")[:30]) from None
 
 
 def install_error_pages(app: FastAPI) -> None:

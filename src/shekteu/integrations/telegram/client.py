@@ -19,6 +19,7 @@ from typing import Any
 
 from shekteu.integrations.telegram.inbound import BotCore, Reporter
 from shekteu.runtime import Runtime
+from shekteu.wording import N_, Said, said
 
 log = logging.getLogger("shekteu.bot")
 PUMP_SECONDS = 5.0
@@ -111,7 +112,7 @@ class TelegramBot:
 
         return router
 
-    async def _refuse(self, message: Any, user: Any, reason: str) -> None:
+    async def _refuse(self, message: Any, user: Any, reason: Said) -> None:
         # The reply is in the reporter's language, read from the database: off the event loop.
         await self._answer(message, await asyncio.to_thread(self.core.photo_refused, user, reason))
 
@@ -119,7 +120,7 @@ class TelegramBot:
         user = _reporter(message)
         limit = self.rt.settings.tip_max_photo_bytes
         if size is not None and size > limit:
-            await self._refuse(message, user, f"larger than {limit} bytes")
+            await self._refuse(message, user, said(N_("the photo is larger than {limit} bytes"), limit=limit))
             return
         try:
             file = await self.bot.get_file(file_id)
@@ -127,11 +128,11 @@ class TelegramBot:
             await self.bot.download_file(file.file_path or "", destination=buf, timeout=60)
         except Exception as exc:  # any transport failure is the reporter's clear reply
             log.warning("photo download failed: %s", type(exc).__name__)
-            await self._refuse(message, user, "download failed, please resend")
+            await self._refuse(message, user, said(N_("download failed, please resend")))
             return
         data = buf.getvalue()
         if len(data) > limit:
-            await self._refuse(message, user, f"larger than {limit} bytes")
+            await self._refuse(message, user, said(N_("the photo is larger than {limit} bytes"), limit=limit))
             return
         reply = await asyncio.to_thread(self.core.report, user, text=message.caption or "", photos=[data],
                                         message_id=message.message_id)  # fmt: skip

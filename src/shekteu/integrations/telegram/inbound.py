@@ -20,6 +20,8 @@ from shekteu.tips.intake import RateLimited, TipError, TipInput, add_location, s
 from shekteu.tips.privacy import pseudonym
 from shekteu.tips.status import TipStatusError, get_tip
 from shekteu.tips.tickets import parse_ticket
+from shekteu.web.i18n import in_language, translator
+from shekteu.wording import Said
 
 TEXT = {
     "start": {
@@ -118,7 +120,8 @@ class BotCore:
         except RateLimited as exc:
             return str(exc), True
         except TipError as exc:
-            return (messages.text("bad_photo", lang, reason=str(exc)) if photos else str(exc)), False
+            said = in_language(exc, lang)
+            return (messages.text("bad_photo", lang, reason=said) if photos else said), False
         if photos and not receipt.has_location:
             return receipt.message + "\n" + messages.text("need_location", lang), False
         return receipt.message, False
@@ -128,11 +131,13 @@ class BotCore:
         try:
             added = add_location(self.rt, "telegram", str(user.user_id), lat, lon)
         except TipError as exc:
-            return str(exc)
+            return in_language(exc, lang)
         return added.message if added else TEXT["location_alone"][lang]
 
-    def photo_refused(self, user: Reporter, reason: str) -> str:
-        return messages.text("bad_photo", self.lang(user), reason=reason)
+    def photo_refused(self, user: Reporter, reason: str | Said) -> str:
+        lang = self.lang(user)
+        told = reason.text(translator(lang or "ru")) if isinstance(reason, Said) else reason
+        return messages.text("bad_photo", lang, reason=told)
 
     def unsupported(self, user: Reporter) -> str:
         return messages.text("unsupported", self.lang(user))

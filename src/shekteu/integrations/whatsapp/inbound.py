@@ -11,6 +11,7 @@ from shekteu.runtime import Runtime
 from shekteu.tips import messages
 from shekteu.tips.intake import TipError, TipInput, add_location, submit
 from shekteu.tips.outbox import DeliveryError
+from shekteu.web.i18n import in_language
 
 
 def handle_message(
@@ -45,7 +46,8 @@ def handle_message(
             return messages.text("unsupported", lang)
         receipt = submit(rt, tip)
     except (TypeError, ValueError) as exc:  # TipError is a ValueError
-        return messages.text("bad_photo", lang, reason=str(exc)) if kind == "image" else str(exc)
+        said = in_language(exc, lang)
+        return messages.text("bad_photo", lang, reason=said) if kind == "image" else said
     if receipt.repeated:
         return None  # a redelivery: the reporter already has the answer
     if kind == "image" and not receipt.has_location:
