@@ -5,6 +5,11 @@ schema of its own there, so tests stay independent and can run in parallel."""
 from __future__ import annotations
 
 import os
+
+# The suite runs one test per core (pytest -n auto): a library's own thread pool on top (OpenMP in
+# scikit-learn's boosted trees, PyTorch) oversubscribes the cores and made training tests 3-10× slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import shutil
 import subprocess
 import uuid

@@ -194,6 +194,7 @@ def test_webhook_mode_registers_and_takes_updates_through_serve(make_runtime, en
         api.close()
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the terminal chat; both databases above
 def test_bot_simulate_chats_with_the_real_bot_in_the_terminal(env: dict[str, str], tmp_path) -> None:
     """`shekteu bot simulate`: the real bot over the built-in local Bot API, lines piped in."""
     import os

@@ -246,6 +246,7 @@ def test_timestamped_heads_catch_a_rewrite_even_without_the_witness(srt: Runtime
     assert any("timestamped statement" in p for p in report.problems)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the CLI's contracts; both databases in the tests above
 def test_cli_contracts(env: dict[str, str], web: LocalServer, tsa: LocalTSA, tmp_path: Path) -> None:
     env = {**env, "SHEKTEU_TSA_URL": tsa.url, "SHEKTEU_TSA_CA_FILE": str(tsa.ca_file)}
     web.route("/shop", Reply(200, SHOP_PAGE.encode()))

@@ -163,6 +163,7 @@ def test_verdict_and_model_commands(env: dict[str, str], rt: Runtime, tmp_path: 
     assert nothing.returncode == 2 and "no promotion to roll back" in nothing.stderr
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # training; both databases above
 def test_training_on_feedback_files_a_model_that_learnt_the_corrections(env: dict[str, str], rt: Runtime,
                                                                          tmp_path: Path) -> None:  # fmt: skip
     pytest.importorskip("sklearn")
@@ -229,6 +230,7 @@ def test_two_promotions_at_once_leave_exactly_one_model_in_use(rt: Runtime, tmp_
         assert registry.active(s).version == versions[2]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # files only
 def test_training_without_out_leaves_the_packaged_model_alone(env: dict[str, str], tmp_path: Path) -> None:
     import hashlib
 

@@ -305,6 +305,7 @@ def test_registry_lifecycle_is_audited_and_exports_read_back(rt, tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # refused before any database work
 def test_bad_rasters_get_one_line_errors(env, tmp_path: Path) -> None:
     rgb = write_tif(
         tmp_path / "rgb.tif", np.ones((3, 20, 20), np.uint8), epsg=32643, origin=utm_origin(*SHU), res=0.6
@@ -355,6 +356,7 @@ def test_bad_rasters_get_one_line_errors(env, tmp_path: Path) -> None:
     assert done.returncode == 2 and "cannot read boundaries" in done.stderr
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # training reads files; the database adds nothing
 def test_train_command_writes_a_model_that_detect_can_use(env, tmp_path: Path) -> None:
     import shutil
 

@@ -102,14 +102,27 @@ def test_a_20m_cloud_mask_is_read_where_it_lies_on_the_ground(tmp_path: Path) ->
     assert scene.layers[0].when == date(2025, 7, 14)
 
 
+def test_folds_hold_whole_fields_and_spread_the_hemp_fields() -> None:
+    from shekteu.field.phenology_training import field_folds
+
+    fid = np.repeat(np.arange(30), 7)  # 30 fields of 7 pixels, fields 0-5 hemp
+    y = (fid < 6).astype(np.int8)
+    fold = field_folds(y, fid, 3)
+    assert all(len(set(fold[fid == f])) == 1 for f in range(30))  # a field never straddles two folds
+    assert [len({f for f in range(6) if fold[fid == f][0] == k}) for k in range(3)] == [2, 2, 2]
+    assert len(set(field_folds(y[:70], fid[:70]))) == 10  # ten fields: one at a time
+    assert len(set(field_folds(y, fid))) == 10  # thirty: ten folds
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # files in, a file out: no database
 def test_train_phenology_by_field_then_detect_plantations_with_density(env, tmp_path: Path) -> None:
     model = tmp_path / "model"
     done = run(env, "field", "train-phenology", str(AUSTRIA), "--fields", str(AUSTRIA / "fields.geojson"),
-               "--out", str(model), "--json")  # fmt: skip
+               "--out", str(model), "--folds", "3", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     meta = json.loads(done.stdout)
     cv = meta["cv_by_field"]
-    assert cv["fields"] == 15 and cv["positive_fields"] == 5
+    assert cv["fields"] == 15 and cv["positive_fields"] == 5 and cv["folds"] == 3
     assert set(cv["field"]) >= {"precision", "recall", "f1"} and 0 <= cv["field"]["f1"] <= 1
     assert (model / "phenology.json").stat().st_size > 10_000
     (tmp_path / "bad.geojson").write_text('{"type": "FeatureCollection", "features": [{"geometry": ')

@@ -263,6 +263,7 @@ def test_the_real_shu_valley_corridors_make_a_plan_inside_kazakhstan(tmp_path: P
     assert shares == sorted(shares) and shares[-1] >= 0.8
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the CLI's contracts; the PostgreSQL race below
 def test_plans_and_rosters_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
     road, src, dst = two_towns(tmp_path)
     out = tmp_path / "plan.geojson"

@@ -428,6 +428,7 @@ def test_a_low_score_walker_is_kept_without_an_alert(rt: Runtime) -> None:
         assert s.scalar(select(func.count()).select_from(SeismicAlert)) == 0
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # files in, a model out
 def test_seismic_train_builds_a_model_that_loads_and_reports_held_out_sites(env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "forest.npz"
     done = cli(env, "seismic", "train", str(DATA), "--out", str(out), "--scenes", "10", "--json")

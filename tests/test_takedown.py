@@ -262,6 +262,7 @@ def _check_dossier(path: Path, takedown_id: int) -> None:
     assert manifest["audit_chain_intact"] is True
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # refused before any database work
 def test_cli_bad_input_is_one_clear_line(env: dict[str, str], tmp_path: Path) -> None:
     cases = [
         (["users", "add", "x y", "--role", "analyst"], "bad user name"),

@@ -108,6 +108,7 @@ def test_two_people_adding_one_page_at_once_make_one_watch(rt: Runtime) -> None:
     assert actions == ["watch.add", "watch.change"]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the CLI's contracts; both databases in the tests above
 def test_cli_watch_contract(env: dict[str, str], web: LocalServer) -> None:
     web.route("/shop", Reply(200, PAGE.format(TEXT).encode()))
     added = run(env, "watch", "add", web.url("/shop"), "--every", "6h", "--until-verified", "--json")

@@ -270,9 +270,11 @@ def train_phenology_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the model (use it with --phenology).")],
     label: Annotated[str, typer.Option("--label", help="The fields' property that names the crop.")] = "crop",
     positive: Annotated[str, typer.Option("--positive", help="The crop value that is hemp.")] = "hemp_cannabis",
+    folds: Annotated[int | None, typer.Option("--folds", min=2, help="Validate in K folds of whole fields "
+                                              "(default: one field at a time up to 20 fields, else 10).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Train the Sentinel-2 plantation model on declared fields (validated leaving one field out)."""
+    """Train the Sentinel-2 plantation model on declared fields (validated on fields it never saw)."""
     from shekteu.field import FieldError, need_extra
     from shekteu.field.phenology_training import train
     from shekteu.terminal import progress
@@ -281,7 +283,7 @@ def train_phenology_cmd(
         need_extra()
         with progress(0, "validating by field") as bar:
             task = bar.task_ids[0]
-            meta = train(_rasters(rasters), fields, out_dir, label_key=label, positive=positive,
+            meta = train(_rasters(rasters), fields, out_dir, label_key=label, positive=positive, folds=folds,
                          on_fold=lambda done, total: bar.update(task, completed=done, total=total))  # fmt: skip
     except FieldError as exc:
         raise UserError(str(exc)) from None
@@ -289,7 +291,8 @@ def train_phenology_cmd(
         emit_json(meta)
         return
     cv = meta["cv_by_field"]
-    out.print(f"{cv['fields']} fields ({cv['positive_fields']} {safe(positive)}); one field held out at a time: "
+    held = "one field held out at a time" if cv["folds"] == cv["fields"] else f"{cv['folds']} folds of whole fields"
+    out.print(f"{cv['fields']} fields ({cv['positive_fields']} {safe(positive)}); {held}: "
               f"field F1 {cv['field']['f1']:.3f}, pixel F1 {cv['pixel']['f1']:.3f} → {safe(out_dir)}")  # fmt: skip
 
 

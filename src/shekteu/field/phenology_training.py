@@ -75,18 +75,37 @@ def _classifier() -> Any:
     return HistGradientBoostingClassifier(**TREES)
 
 
-def cross_validate(
-    x: np.ndarray, y: np.ndarray, fid: np.ndarray, on_fold: Callable[[int, int], None] | None = None
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Leave-one-field-out probabilities per pixel, and pixel and field-level figures at THRESHOLD."""
-    prob = np.zeros(len(y), np.float32)
+LEAVE_ONE_OUT_UP_TO = 20  # fields; more are validated in 10 folds of whole fields
+
+
+def field_folds(y: np.ndarray, fid: np.ndarray, folds: int | None = None) -> np.ndarray:
+    """The fold of each pixel: whole fields only, hemp fields spread over the folds in turn. One
+    field per fold (leave one out) when ``folds`` is None and there are at most 20 fields."""
     fields = np.unique(fid)
-    for i, f in enumerate(fields):
-        held = fid == f
+    if folds is None:
+        folds = len(fields) if len(fields) <= LEAVE_ONE_OUT_UP_TO else 10
+    folds = max(2, min(int(folds), len(fields)))
+    positive = np.array([y[fid == f][0] == 1 for f in fields])
+    order = np.concatenate([fields[positive], fields[~positive]])  # positives first, dealt round-robin
+    fold_of = dict(zip(order.tolist(), (np.arange(len(order)) % folds).tolist(), strict=True))
+    return np.array([fold_of[f] for f in fid.tolist()], np.int32)
+
+
+def cross_validate(
+    x: np.ndarray, y: np.ndarray, fid: np.ndarray, on_fold: Callable[[int, int], None] | None = None,
+    folds: int | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
+    """Probabilities per pixel from models that never saw the pixel's field, and pixel and field-level
+    figures at THRESHOLD (see ``field_folds``)."""
+    prob = np.zeros(len(y), np.float32)
+    fold = field_folds(y, fid, folds)
+    count = int(fold.max()) + 1
+    for i in range(count):
+        held = fold == i
         prob[held] = _classifier().fit(x[~held], y[~held]).predict_proba(x[held])[:, 1]
         if on_fold:
-            on_fold(i + 1, len(fields))
-    return prob, figures(prob, y, fid)
+            on_fold(i + 1, count)
+    return prob, figures(prob, y, fid) | {"folds": count}
 
 
 def figures(prob: np.ndarray, y: np.ndarray, fid: np.ndarray, threshold: float = THRESHOLD) -> dict[str, Any]:
@@ -104,11 +123,11 @@ def figures(prob: np.ndarray, y: np.ndarray, fid: np.ndarray, threshold: float =
 
 def train(
     paths: list[str], fields: Path, out: Path, *, label_key: str = "crop", positive: str = "hemp_cannabis",
-    on_fold: Callable[[int, int], None] | None = None,
+    on_fold: Callable[[int, int], None] | None = None, folds: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Validate by field, fit on every field, write ``out/phenology.json``; its meta."""
     x, y, fid, props = labelled_pixels(paths, fields, label_key, positive)
-    _, cv = cross_validate(x, y, fid, on_fold)
+    _, cv = cross_validate(x, y, fid, on_fold, folds)
     clf = _classifier().fit(x, y)
     meta = {"kind": "sentinel2-phenology-trees", "positive": positive, "grid_doy": GRID_DOY.tolist(),
             "despike": DESPIKE, "min_dates": MIN_DATES,
