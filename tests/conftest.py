@@ -121,6 +121,9 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
         "SHEKTEU_CAPTURE_WORKERS": "4",
         # No periodic re-check of takedowns in a test's background worker: a test re-checks when it means to.
         "SHEKTEU_RECHECK_EVERY_HOURS": "0",
+        # No screenshot unless a test asks (each `shekteu capture` started Chromium: about a second);
+        # tests/test_screenshot.py covers the default and this setting.
+        "SHEKTEU_SCREENSHOTS": "false",
     }
 
 

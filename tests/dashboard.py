@@ -14,11 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
+from shekteu import audit
 from shekteu.accounts import set_password
 from shekteu.runtime import Runtime
 from shekteu.tips.intake import TipInput, submit
 from shekteu.tips.process import process_pending
-from shekteu.users import add_user
+from shekteu.users import add_user, get_user
 from tests.test_shops import feed, sale
 
 PASSWORD = "correct horse battery"
@@ -74,12 +75,26 @@ def serve(rt: Runtime) -> Iterator[str]:
     thread.join(10)
 
 
+_HASHED: list[str] = []
+
+
+def _set_password(session: Any, name: str) -> None:
+    """PASSWORD hashed by set_password once per test process and copied after: argon2 is slow on purpose
+    (0.1 s a hash) and five users were hashed again for each of a hundred dashboard tests."""
+    if not _HASHED:
+        _HASHED.append(set_password(session, name, PASSWORD, actor="test").password_hash)
+        return
+    user = get_user(session, name)
+    user.password_hash = _HASHED[0]
+    audit.record(session, "user.password", f"user:{user.name}", actor="test", reason="password set")
+
+
 def seed(rt: Runtime, tmp_path: Path) -> str:
     """Five users, one shop (a Telegram bot), one tip about it with hostile text; returns the ticket."""
     with rt.db.write() as s:
         for name, roles in PEOPLE.items():
             add_user(s, name, roles, actor="test")
-            set_password(s, name, PASSWORD, actor="test")
+            _set_password(s, name)
     feed(rt, tmp_path, "fe_shop", [sale("@fe_op_bot")])
     receipt = submit(rt, TipInput(channel="web", user_id="citizen", kind="online_shop", text=HOSTILE))
     process_pending(rt, capture=False)

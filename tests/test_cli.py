@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+import pytest
+
+from tests.command import COLD, shekteu
 from tests.pages import RU_PAGE, tme_page
 from tests.servers import LocalServer, Reply
 
@@ -27,14 +29,7 @@ CAPTURE_FIELDS = {
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | {"COLUMNS": "250"} | env
-    return subprocess.run(
-        [sys.executable, "-c", "from shekteu.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=full,
-        timeout=120,
-        check=False,
-    )
+    return shekteu(*args, env=full)
 
 
 def lines(stdout: str) -> list[dict]:
@@ -146,3 +141,24 @@ def test_db_upgrade_and_settings_commands(env: dict[str, str]) -> None:
     assert up.returncode == 0 and "revision" in up.stdout
     listing = run(env, "settings")
     assert "SHEKTEU_FETCH_ALLOW_NETWORKS" in listing.stdout
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_forked_command_runs_as_a_cold_start_would(env: dict[str, str]) -> None:
+    """tests/command.py forks the commands of this suite from a warm process: each must see only its own
+    environment and standard input, print what a new interpreter prints, and a hung one must end."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | {"COLUMNS": "250"} | env
+    cold = subprocess.run([*COLD, "settings"], env=full, capture_output=True, text=True, timeout=120, check=False)
+    warm = shekteu("settings", env=full)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    assert "SHEKTEU_SCREENSHOTS" in warm.stdout
+    narrow = shekteu("settings", env={**full, "COLUMNS": "60"})
+    assert max(map(len, narrow.stdout.splitlines())) <= 60 < max(map(len, warm.stdout.splitlines()))
+    bad = shekteu("items", "list", env={**full, "SHEKTEU_FETCH_MAX_BYTES": "lots"})
+    assert bad.returncode == 2 and "SHEKTEU_FETCH_MAX_BYTES" in bad.stderr
+    assert shekteu("items", "list", env=full).returncode == 0  # the bad value stayed in its own run
+    short = shekteu("users", "add", "emil", "--role", "analyst", "--password-stdin", env=full, input="short\n")
+    assert short.returncode == 2 and "too short" in short.stderr
+    with pytest.raises(subprocess.TimeoutExpired):
+        shekteu("worker", env=full, timeout=3)
+    assert shekteu("items", "list", env=full).returncode == 0  # and the next command still runs

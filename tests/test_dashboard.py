@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 
 from sqlalchemy import select
 
@@ -13,6 +12,7 @@ from shekteu import accounts
 from shekteu.db.tables import AuditEntry, Takedown, Tip
 from shekteu.shops.query import list_shops
 from shekteu.web.i18n import LANGS, source_strings, translator
+from tests.command import shekteu
 from tests.dashboard import HOSTILE, PASSWORD, Dash, csrf, dash
 
 __all__ = ["dash"]
@@ -240,8 +240,7 @@ def test_cli_users_add_with_a_password_from_stdin(dash: Dash, env: dict[str, str
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
         full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | env
-        return subprocess.run([sys.executable, "-c", "from shekteu.cli import main; main()", *args], input=stdin,
-                              capture_output=True, text=True, env=full, timeout=120)  # fmt: skip
+        return shekteu(*args, env=full, input=stdin)
 
     done = cli("users", "add", "dina", "--role", "analyst", "--password-stdin", stdin="a-long-password\n")
     assert done.returncode == 0 and "with a password" in done.stdout

@@ -9,7 +9,6 @@ import itertools
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from shekteu.db.posts_tables import PostPlan
 from shekteu.db.tables import AuditEntry
 from shekteu.posts import PostsError, flows, placement, plan, roads, rota, store, synth
 from shekteu.posts.flows import Place
+from tests.command import shekteu
 
 SHU = Path(__file__).parent / "data" / "posts" / "shu_valley_roads.gpkg"
 LON0, LAT0 = 74.0, 43.9  # inside Shu district
@@ -29,8 +29,7 @@ LON0, LAT0 = 74.0, 43.9  # inside Shu district
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | env
-    return subprocess.run([sys.executable, "-c", "from shekteu.cli import main; main()", *args], env=full,
-                          capture_output=True, text=True, timeout=300, input=stdin)  # fmt: skip
+    return shekteu(*args, env=full, timeout=300, input=stdin)
 
 
 def at(east_km: float, north_km: float) -> list[float]:

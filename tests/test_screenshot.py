@@ -25,6 +25,7 @@ from shekteu.evidence.wacz import build as build_wacz
 from shekteu.evidence.wacz import select_captures
 from shekteu.queue.worker import drain
 from shekteu.runtime import Runtime
+from shekteu.settings import load_settings
 from tests.servers import LocalServer, Reply
 from tests.tsa import LocalTSA
 
@@ -180,3 +181,25 @@ def test_screenshots_work_beside_a_running_event_loop(rt: Runtime, web: LocalSer
     (cid,) = got
     with rt.db.read() as s:
         assert s.get(Capture, cid).screenshot_sha256
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_capture_command_draws_by_default_unless_screenshots_are_off(env: dict[str, str], web: LocalServer,
+                                                                          web2: LocalServer) -> None:  # fmt: skip
+    from tests.test_cli import lines, run
+
+    hostile_page(web, web2)
+    default = {k: v for k, v in env.items() if k != "SHEKTEU_SCREENSHOTS"}
+    drawn = run(default, "capture", "--json", web.url("/page"))
+    off = run({**env, "SHEKTEU_SCREENSHOTS": "false"}, "capture", "--json", web.url("/page"))
+    asked = run({**env, "SHEKTEU_SCREENSHOTS": "false"}, "capture", "--screenshot", "--json", web.url("/page"))
+    bad = run({**env, "SHEKTEU_SCREENSHOTS": "sometimes"}, "capture", web.url("/page"))
+    assert [p.returncode for p in (drawn, off, asked)] == [0, 0, 0], (drawn.stderr, off.stderr, asked.stderr)
+    assert bad.returncode != 0 and "SHEKTEU_SCREENSHOTS" in bad.stderr and "Traceback" not in bad.stderr
+    rt = Runtime(load_settings(env))
+    try:
+        with rt.db.read() as s:
+            shots = [bool(s.get(Capture, lines(p.stdout)[0]["id"]).screenshot_sha256) for p in (drawn, off, asked)]
+    finally:
+        rt.close()
+    assert shots == [True, False, True]

@@ -28,6 +28,7 @@ from shekteu.runtime import Runtime
 from shekteu.seismic import SeismicError
 from shekteu.seismic.detect import REFERENCE, Event, Params, StationDetector
 from shekteu.seismic.read import read_stream
+from tests.command import shekteu
 
 DATA = Path(__file__).resolve().parent / "data" / "seismic"  # real recordings, a subset of ../shared (see README)
 UH = sorted(glob.glob(str(DATA / "obspy_testdata" / "BW.UH*.cut.slist.gz")))
@@ -37,8 +38,7 @@ LUHU = sorted(glob.glob(str(DATA / "rocknet_luhu" / "sac" / "*" / "*EHZ*")))
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | env
-    return subprocess.run([sys.executable, "-c", "from shekteu.cli import main; main()", *args], env=full,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return shekteu(*args, env=full, timeout=300)
 
 
 def test_detect_reproduces_obspys_three_reference_events(env: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ from shekteu.stats import StatsError
 from shekteu.stats.evaluate import figures, score
 from shekteu.stats.extract import extract, parse_patterns
 from shekteu.stats.numbers import find, normalise
+from tests.command import shekteu
 
 DATA = Path(__file__).parent / "data" / "stats"
 TEXTS = [json.loads(x) for x in (DATA / "texts_dev.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -24,8 +25,7 @@ GOLD = {r["id"]: r["figures"] for r in map(json.loads, (DATA / "figures_dev.json
 def cli(*args: str, stdin: str | bytes | None = None) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")}
     data = stdin.encode() if isinstance(stdin, str) else stdin
-    return subprocess.run([sys.executable, "-c", "from shekteu.cli import main; main()", *args], env=env,
-                          capture_output=True, input=data, timeout=120)  # fmt: skip
+    return shekteu(*args, env=env, input=data, text=False)
 
 
 def numbers(text: str) -> list[tuple[float, str, str]]:

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="Worker processes for text extraction in batches of 16+ URLs; 0 = one per CPU, "
         "1 = extract in the main process.",
     )
+    screenshots: bool | None = Field(
+        None,
+        description="Whether `shekteu capture` and watched pages store a screenshot (with the page's images "
+        "and style sheets) by default: unset = where Chromium and Playwright are installed; false = never "
+        "(`--screenshot` still asks for one).",
+    )
     telegram_web_base: str = Field(
         "https://t.me", description="Base URL of Telegram's public web preview (t.me/s/CHANNEL pages)."
     )

@@ -302,7 +302,10 @@ def capture_urls(
     """Capture every URL (in parallel fetches); outcomes come back in input order. With ``wait`` the
     pages' analysis (and screenshot) jobs are run (or waited for) before returning, so shops are
     current. ``screenshot`` also stores each HTML page's images and style sheets and queues its
-    screenshot (None: where Chromium is installed, as ``shekteu capture`` does)."""
+    screenshot (None: as SHEKTEU_SCREENSHOTS says, by default where Chromium is installed, as
+    ``shekteu capture`` does)."""
+    if screenshot is None:
+        screenshot = rt.settings.screenshots
     if screenshot is None:
         from shekteu.capture.screenshot import chromium
 
