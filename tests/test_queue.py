@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from shekteu.capture.telegram_export import import_export
+from shekteu.children import WORKER_NICENESS
 from shekteu.db.ops_tables import Job
 from shekteu.db.tables import (
     AuditEntry,
@@ -440,6 +441,8 @@ def test_serve_runs_its_worker_as_a_child_that_dies_with_it(env: dict[str, str],
             time.sleep(0.1)
         assert processed is not None, "the serve's worker never processed the tip"
         assert len(_marked(mark)) == 2  # the server and its worker
+        niceness = {pid: os.getpriority(os.PRIO_PROCESS, pid) for pid in _marked(mark)}
+        assert niceness[server.pid] + WORKER_NICENESS in niceness.values()  # requests come first
     finally:
         server.send_signal(signal.SIGKILL)
         said, _ = server.communicate(timeout=30)

@@ -120,6 +120,11 @@ def test_photos_keep_the_original_and_a_display_copy_without_exif(rt: Runtime) -
     assert original[:4096] not in rt.store.blob_path(entry["sha256"]).with_suffix(".sealed").read_bytes()
     with pytest.raises(OSError, match="sealed"):
         rt.store.get_blob(entry["sha256"])  # not without the key
+    assert "display_sha256" not in entry  # made by the tip job, not while the reporter waits
+    process_pending(rt, capture=False)
+    process_pending(rt, capture=False)
+    with rt.db.read() as s:
+        (entry,) = s.scalars(select(Tip)).one().photos
     display = Image.open(io.BytesIO(rt.store.get_blob(entry["display_sha256"])))
     assert len(display.getexif()) == 0 and display.size == (240, 320)  # rotated upright, metadata gone
     # A shared location wins over the photo's.

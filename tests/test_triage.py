@@ -145,3 +145,25 @@ def test_the_overview_opens_with_what_needs_each_person(dash: Dash) -> None:
     assert cora == {"overdue_spots": 1}
     assert adm["quarantined_jobs"] == 1 and adm["takedowns_to_approve"] == 2
     assert "Nothing waits for you." in dash.login("aud").get("/dash").text
+
+
+def test_a_photo_is_shown_once_the_tip_job_made_its_display_copy(make_runtime, tmp_path) -> None:
+    """Intake decodes a photo only at reduced scale (the reporter waits on it); the display copy comes
+    with the tip job. Until then the queue and the tip page say so instead of showing a broken image."""
+    from tests.dashboard import seed, serve
+    from tests.wallphotos import jpeg, wall
+
+    rt = make_runtime(SHEKTEU_EMBEDDED_WORKER="false")  # nothing processes the tip behind the test's back
+    ticket = seed(rt, tmp_path)
+    photo = submit(rt, TipInput(channel="web", user_id="late", kind="graffiti", text="стена", photos=[jpeg(wall())]))
+    for base in serve(rt):
+        ann = Dash(rt, base, ticket).login("ann")
+        assert "photo not prepared yet" in ann.get("/dash/tips", params={"kind": "graffiti"}).text
+        assert "photo not prepared yet" in ann.get(f"/dash/tips/{photo.ticket}").text
+        assert ann.get(f"/dash/tips/{photo.ticket}/photo/1").status_code == 404
+        process_pending(rt, capture=False)
+        page = ann.get("/dash/tips", params={"kind": "graffiti"}).text
+        assert f'src="/dash/tips/{photo.ticket}/photo/1"' in page and "photo not prepared yet" not in page
+        shown = ann.get(f"/dash/tips/{photo.ticket}/photo/1")
+        assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+        assert shown.content.startswith(b"\xff\xd8")

@@ -207,3 +207,31 @@ def test_a_flood_from_one_number_is_limited_and_the_server_keeps_going(served: S
     body, headers = signed(other)
     assert httpx.post(served.url("/webhooks/whatsapp"), content=body, headers=headers).status_code == 200
     assert served.tips() == served.rt.settings.tip_rate_limit + 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no database work: threads only
+def test_reports_are_stored_on_the_intake_threads_only(make_runtime) -> None:
+    """At most SHEKTEU_INTAKE_THREADS submissions run at once per process (see web/intake_threads.py):
+    two calls that must meet at a barrier meet with two threads and cannot with one."""
+    import asyncio
+    import threading
+
+    from fastapi import FastAPI
+    from starlette.requests import Request
+
+    from shekteu.web.intake_threads import run_intake
+
+    def meet(barrier: threading.Barrier) -> str:
+        barrier.wait()
+        return threading.current_thread().name
+
+    async def two_at_once(threads: str) -> list[str]:
+        app = FastAPI()
+        app.state.runtime = make_runtime(SHEKTEU_INTAKE_THREADS=threads)
+        request = Request({"type": "http", "app": app})
+        barrier = threading.Barrier(2, timeout=5)
+        return await asyncio.gather(run_intake(request, meet, barrier), run_intake(request, meet, barrier))
+
+    assert len(asyncio.run(two_at_once("2"))) == 2
+    with pytest.raises(threading.BrokenBarrierError):
+        asyncio.run(two_at_once("1"))

@@ -74,11 +74,16 @@ def open_image(data: bytes, max_pixels: int = MAX_PIXELS, *, small: bool = False
 
 def dhash(data: bytes) -> int:
     """The 64-bit difference hash of an image (rows of 9 grey pixels, each bit: brighter than next)."""
+    return dhash_of(open_image(data, small=True))
+
+
+def dhash_of(image: Any) -> int:
+    """``dhash`` of an image opened with ``open_image(data, small=True)``."""
     import numpy as np
     from PIL import Image
 
-    image = open_image(data, small=True).convert("L").resize((9, 8), Image.Resampling.LANCZOS)
-    pixels = np.asarray(image, dtype=np.int16)
+    grey = image.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
+    pixels = np.asarray(grey, dtype=np.int16)
     bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
     return int("".join("1" if b else "0" for b in bits), 2)
 

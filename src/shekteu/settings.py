@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     tip_max_photo_bytes: int = Field(
         10_000_000, ge=1000, description="Largest photo accepted with a tip (bytes); larger ones are refused."
     )
+    intake_threads: int = Field(
+        4, ge=1, le=64,
+        description="Threads one web process stores citizen reports on at once (form, Open311, WhatsApp); "
+        "a few keep a burst of reporters from starving the one holding the database's write lock.",
+    )
     tip_rate_limit: int = Field(
         20,
         ge=1,

@@ -173,12 +173,35 @@ def process_tip(rt: Runtime, tip_id: int, *, capture: bool = True) -> Processed 
         tip = session.get(Tip, tip_id)
         if tip is None or tip.processed_at is not None:
             return None
+    display_copies(rt, tip_id, tip.photos)
     targets = capture_targets(tip.links, rt.settings.telegram_web_base) if capture else []
     # The pages' analysis jobs are run here (or waited for), so the score below counts them.
     captures = [o.id for o in capture_urls(rt, targets)] if targets else []
     if tip.item_id:
         analyse_items(rt, [tip.item_id])
     return _finish(rt, tip_id, captures)
+
+
+def display_copies(rt: Runtime, tip_id: int, photos: list[dict[str, Any]]) -> None:
+    """The copy of each photo people look at — upright, at most 2048 pixels, no metadata — made here
+    rather than while the reporter waits (intake.py), outside any transaction; stored in one short one.
+    A photo whose whole picture will not decode keeps its reason instead (its hash was read at intake)."""
+    from shekteu.images import ImageError, display_copy, open_image
+
+    key, made = contact_key(rt.settings), {}
+    for n, entry in enumerate(photos):
+        if entry.get("display_sha256") or entry.get("display_error"):
+            continue
+        try:
+            made[n] = {"display_sha256": rt.store.put_blob(display_copy(open_image(rt.store.get_blob(entry["sha256"], key))))}
+        except ImageError as exc:
+            made[n] = {"display_error": str(exc)[:300]}
+    if not made:
+        return
+    with rt.db.write() as session:
+        row = session.get(Tip, tip_id, with_for_update=True)
+        if row is not None:  # what another run of this job stored first stays
+            row.photos = [{**made.get(n, {}), **entry} for n, entry in enumerate(row.photos)]
 
 
 def process_pending(rt: Runtime, *, capture: bool = True, limit: int = 100,

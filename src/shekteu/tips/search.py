@@ -76,6 +76,8 @@ def search(session: Session, f: TipFilter) -> list[dict[str, Any]]:
         area = places.get(tip.id)
         row["district"] = area.as_json() if area else None
         row["photos"] = len(tip.photos or [])
+        first = (tip.photos or [{}])[0]  # the thumbnail: photo 1 once the tip job made its display copy
+        row["thumbnail"] = "ready" if first.get("display_sha256") else ("failed" if first.get("display_error") else "later")
         row["qr"], row["painted"] = photos.get(tip.id, ([], []))
         row["shops"] = shops.get(tip.item_id or 0, [])
         out.append(row)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from shekteu.tips import messages
 from shekteu.tips.intake import TipError, TipInput, submit
@@ -14,6 +13,7 @@ from shekteu.tips.status import TipStatusError, get_tip
 from shekteu.web.auth import client_address
 from shekteu.web.common import client_id, read_upload, runtime, templates
 from shekteu.web.i18n import in_language
+from shekteu.web.intake_threads import run_intake
 from shekteu.wording import N_
 
 router = APIRouter(include_in_schema=False)
@@ -90,7 +90,7 @@ async def report(
         photos = [data] if (data := await read_upload(photo, rt.settings.tip_max_photo_bytes)) else []
         tip = TipInput(channel="web", user_id=client_id(request), kind=kind, text=text, photos=photos,
                        lat=_number(lat), lon=_number(lon), lang=code)  # fmt: skip
-        receipt = await run_in_threadpool(submit, rt, tip)
+        receipt = await run_intake(request, submit, rt, tip)
     except TipError as exc:
         return _page(request, "form.html", code, 400, error=f"{TEXT[code]['error']}: {in_language(exc, code)}", text=text,
                      lat=lat or "", lon=lon or "")  # fmt: skip

@@ -14,12 +14,12 @@ from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from shekteu.tips.intake import RateLimited, TipError, TipInput, submit
 from shekteu.tips.status import TipStatusError, get_tip
 from shekteu.web.auth import client_address
 from shekteu.web.common import client_id, form_text, read_upload, runtime
+from shekteu.web.intake_threads import run_intake
 
 router = APIRouter(prefix="/open311/v2")
 
@@ -100,7 +100,7 @@ async def create_request(
         tip = TipInput(channel="open311", user_id=who, kind=service["kind"], text=description,
                        photos=[photo] if photo else [], lat=lat, lon=long, service_code=service_code,
                        origin=client_address(request))  # fmt: skip
-        receipt = await run_in_threadpool(submit, rt, tip)
+        receipt = await run_intake(request, submit, rt, tip)
     except RateLimited as exc:
         return error(fmt, 429, str(exc))
     except TipError as exc:

@@ -11,11 +11,11 @@ import json
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import PlainTextResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from shekteu.integrations.whatsapp.client import signature_ok
 from shekteu.integrations.whatsapp.inbound import answer, handle_all
 from shekteu.web.common import runtime
+from shekteu.web.intake_threads import run_intake
 from shekteu.web.limits import same_secret
 
 router = APIRouter(prefix="/webhooks/whatsapp", include_in_schema=False)
@@ -46,6 +46,6 @@ async def receive(request: Request, background: BackgroundTasks) -> Response:
         entries = payload.get("entry") or []
     except (ValueError, AttributeError):
         return PlainTextResponse("not a WhatsApp webhook payload", status_code=400)
-    replies = await run_in_threadpool(handle_all, rt, entries)
+    replies = await run_intake(request, handle_all, rt, entries)
     background.add_task(answer, rt, replies)
     return PlainTextResponse("ok")
