@@ -217,6 +217,15 @@ def test_a_wacz_passes_wacz_validate_and_verifies(srt: Runtime, web: LocalServer
     tampered.write_bytes(bytes(data))
     bad = verify_path(tampered, tsa_ca=srt.settings.tsa_ca_file, stamp_dirs=[srt.settings.data_dir / "timestamps"])
     assert not bad.ok and bad.hashes_ok is False
+    rezipped = tmp_path / "rezipped.wacz"  # the WARC damaged and the zip rebuilt around it (CRCs fine)
+    with zipfile.ZipFile(summary.path) as old, zipfile.ZipFile(rezipped, "w") as new:
+        for item in old.infolist():
+            member = old.read(item)
+            if item.filename == "archive/data.warc.gz":
+                member = member[:200] + bytes(b ^ 0x55 for b in member[200:400]) + member[400:]
+            new.writestr(item, member)
+    damaged = verify_path(rezipped, tsa_ca=srt.settings.tsa_ca_file, stamp_dirs=[srt.settings.data_dir / "timestamps"])
+    assert damaged.hashes_ok is False and damaged.timestamps_ok is False  # said, not a traceback
 
 
 def test_a_daily_warc_verifies_against_its_statements(srt: Runtime, web: LocalServer) -> None:
@@ -230,6 +239,37 @@ def test_a_daily_warc_verifies_against_its_statements(srt: Runtime, web: LocalSe
     assert late.timestamps_ok is False and any("added after the last timestamp" in p for p in late.problems)
     timestamps.stamp(srt)
     assert verify_path(warc, tsa_ca=srt.settings.tsa_ca_file, stamp_dirs=[folder]).ok
+
+
+def test_a_daily_warc_larger_than_memory_allows_is_verified_as_a_stream(srt: Runtime, web: LocalServer) -> None:
+    """A day's WARC file grows to gigabytes: verify reads it in blocks (before, it refused any WARC over
+    512 MB and held the whole file in memory below that)."""
+    import os
+    import tracemalloc
+
+    for n in range(4):  # pages that do not compress: the file is as large as they are
+        web.route(f"/blob{n}", Reply(200, os.urandom(3_000_000), {"Content-Type": "application/octet-stream"}))
+        (outcome,) = capture_urls(srt, [web.url(f"/blob{n}")])
+        assert outcome.error is None
+    timestamps.stamp(srt)
+    (warc,) = list(srt.store.warcs.glob("*.warc.gz"))
+    size, folder = warc.stat().st_size, srt.settings.data_dir / "timestamps"
+    assert size > 12_000_000
+    tracemalloc.start()
+    try:
+        report = verify_path(warc, tsa_ca=srt.settings.tsa_ca_file, stamp_dirs=[folder], max_member=1_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.ok, report.problems
+    assert peak < 6_000_000 < size / 2, (peak, size)  # a record and a block at most, not the file
+    with warc.open("r+b") as handle:  # one byte inside the second page's body
+        handle.seek(size // 2)
+        byte = handle.read(1)
+        handle.seek(size // 2)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    tampered = verify_path(warc, tsa_ca=srt.settings.tsa_ca_file, stamp_dirs=[folder], max_member=1_000_000)
+    assert tampered.hashes_ok is False and tampered.timestamps_ok is False
 
 
 def test_timestamped_heads_catch_a_rewrite_even_without_the_witness(srt: Runtime, web: LocalServer) -> None:
@@ -358,8 +398,8 @@ def test_redirect_hops_are_records_of_their_own_and_travel_with_the_capture(srt:
 
 
 def test_verify_refuses_what_it_cannot_check_in_memory(tmp_path: Path) -> None:
-    """Hostile packages: a member that unpacks past the limit (a zip bomb), an over-large WARC, a zip
-    that is not a package, and a NUL-filled file — each one line, nothing read past the limit."""
+    """Hostile packages: a member that unpacks past the limit (a zip bomb), a zip that is not a package,
+    and NUL-filled files — each one line, nothing read past the limit."""
     bomb = tmp_path / "bomb.wacz"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("datapackage.json", b'{"resources": []}')
@@ -367,9 +407,9 @@ def test_verify_refuses_what_it_cannot_check_in_memory(tmp_path: Path) -> None:
     assert bomb.stat().st_size < 100_000
     report = verify_path(bomb, max_member=1_000_000)
     assert not report.ok and any("larger than 1000000 bytes unpacked" in p for p in report.problems)
-    big = tmp_path / "big.warc.gz"
+    big = tmp_path / "big.warc.gz"  # a WARC on its own is read as a stream, whatever its size
     big.write_bytes(b"\0" * 2_000_000)
-    assert any("not checked in memory" in p for p in verify_path(big, max_member=1_000_000).problems)
+    assert any("damaged after record 0" in p for p in verify_path(big, max_member=1_000_000).problems)
     other = tmp_path / "other.zip"
     with zipfile.ZipFile(other, "w") as zf:
         zf.writestr("notes.txt", b"hello")

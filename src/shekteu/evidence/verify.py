@@ -21,12 +21,13 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from shekteu import audit
 from shekteu.evidence import timestamps, tokens
 
-MAX_MEMBER = 512 * 1024**2  # one file (or package member) is checked in memory: a zip bomb stops here
+MAX_MEMBER = 512 * 1024**2  # a package member is checked in memory: a zip bomb stops here
+BLOCK = 1 << 20  # a WARC file on its own is read in blocks of this size
 _HASH_NAMES = ("sha256",)
 
 
@@ -85,12 +86,13 @@ class Damaged(ValueError):
     """A member of a package that cannot be read at all (bad CRC, truncated zip)."""
 
 
-def warc_problems(name: str, data: bytes) -> list[str]:
-    """Records whose SHA-256 digests do not match, or where the file stops being a WARC."""
+def warc_problems(name: str, data: bytes | BinaryIO) -> list[str]:
+    """Records whose SHA-256 digests do not match, or where the file stops being a WARC (read as a
+    stream: a file handle is never held in memory whole)."""
     from warcio.archiveiterator import ArchiveIterator
 
     found, count = [], 0
-    records = ArchiveIterator(io.BytesIO(data), check_digests=True)
+    records = ArchiveIterator(io.BytesIO(data) if isinstance(data, bytes) else data, check_digests=True)
     try:
         for record in records:
             count += 1
@@ -109,17 +111,43 @@ def warc_problems(name: str, data: bytes) -> list[str]:
 
 def capture_chunks(data: bytes) -> list[bytes]:
     """A WARC split where each capture's records begin (a page with its requisites; a screenshot)."""
+    return [data[a:b] for a, b in capture_bounds(io.BytesIO(data), len(data))]
+
+
+def capture_bounds(handle: BinaryIO, length: int) -> list[tuple[int, int]]:
+    """Where each capture's records begin and end in a WARC stream of ``length`` bytes."""
     from warcio.archiveiterator import ArchiveIterator
 
     from shekteu.dossier.warc_copy import starts_capture
 
-    starts, records = [], ArchiveIterator(io.BytesIO(data))
+    handle.seek(0)
+    starts, records = [], ArchiveIterator(handle)
     for record in records:
         if starts_capture(record) and record.rec_type != "warcinfo":
             starts.append(records.get_record_offset())
         records.read_to_end(record)
-    bounds = [*starts, len(data)]
-    return [data[a:b] for a, b in itertools.pairwise(bounds)]
+    return list(itertools.pairwise([*starts, length]))
+
+
+def _range_sha(handle: BinaryIO, start: int, end: int) -> str:
+    digest = hashlib.sha256()
+    handle.seek(start)
+    while start < end and (block := handle.read(min(BLOCK, end - start))):
+        digest.update(block)
+        start += len(block)
+    return digest.hexdigest()
+
+
+def _prefix_shas(handle: BinaryIO, sizes: list[int]) -> dict[int, str]:
+    """SHA-256 of the first ``size`` bytes for each size, in one pass over the stream."""
+    digest, done, out = hashlib.sha256(), 0, {}
+    handle.seek(0)
+    for size in sorted(set(sizes)):
+        while done < size and (block := handle.read(min(BLOCK, size - done))):
+            digest.update(block)
+            done += len(block)
+        out[size] = digest.copy().hexdigest()
+    return out
 
 
 class _Stamps:
@@ -161,20 +189,26 @@ class _Stamps:
         if hashlib.sha256(chunk).hexdigest() not in self.captures:
             self.report.fail("timestamps_ok", f"{where}: no valid timestamp lists these records")
 
-    def cover_file(self, name: str, data: bytes) -> None:
+    def cover_file(self, name: str, handle: BinaryIO, length: int) -> None:
+        """Is the WARC file (a stream of ``length`` bytes) covered by timestamps: a stamped prefix of
+        it, and nothing after; or else every capture in it listed by a stamp."""
+        claims = [(size, sha) for size, sha, _statement in self.warcs.get(Path(name).name, []) if size <= length]
+        prefixes = _prefix_shas(handle, [size for size, _ in claims])
         best = 0
-        for size, sha, _statement in self.warcs.get(Path(name).name, []):
-            if size <= len(data) and hashlib.sha256(data[:size]).hexdigest() == sha:
+        for size, sha in claims:
+            if prefixes[size] == sha:
                 best = max(best, size)
-            elif size <= len(data):
+            else:
                 self.report.fail("timestamps_ok", f"{name}: its first {size} bytes differ from what was timestamped")
         if best == 0:
-            chunks = capture_chunks(data)
-            uncovered = [i for i, c in enumerate(chunks) if hashlib.sha256(c).hexdigest() not in self.captures]
-            if chunks and not uncovered:
+            try:
+                bounds = capture_bounds(handle, length)
+            except Exception:  # damaged records (warcio raises many kinds): already reported by warc_problems
+                bounds = []
+            if bounds and all(_range_sha(handle, a, b) in self.captures for a, b in bounds):
                 return
             self.report.fail("timestamps_ok", f"{name}: no valid timestamp covers this file")
-        elif best < len(data):
+        elif best < length:
             self.report.fail("timestamps_ok", f"{name}: bytes after {best} were added after the last timestamp")
 
 
@@ -224,16 +258,13 @@ def verify_path(path: Path, *, tsa_ca: Path | None = None, stamp_dirs: list[Path
     roots = _roots(bundle, tsa_ca, report)
     stamps = _Stamps(report, roots)
     folders = [d for d in (stamp_dirs or []) if d.is_dir()]
-    if bundle is None:
-        if path.stat().st_size > max_member:
-            report.fail("hashes_ok", f"{path}: larger than {max_member} bytes: not checked in memory")
-            return report
-        data = path.read_bytes()
+    if bundle is None:  # one WARC file, however large (a day's file runs to gigabytes): read as a stream
         report.files = 1
-        for problem in warc_problems(path.name, data):
-            report.fail("hashes_ok", problem)
-        _load_stamps(stamps, None, folders)
-        _finish_timestamps(report, stamps, lambda: stamps.cover_file(path.name, data))
+        with path.open("rb") as handle:
+            for problem in warc_problems(path.name, handle):
+                report.fail("hashes_ok", problem)
+            _load_stamps(stamps, None, folders)
+            _finish_timestamps(report, stamps, lambda: stamps.cover_file(path.name, handle, path.stat().st_size))
         return report
     names = bundle.names()
     try:
@@ -293,9 +324,12 @@ def _verify_wacz(bundle: _Bundle, label: str, report: Report, stamps: _Stamps) -
         if res.get("hash") != "sha256:" + hashlib.sha256(data).hexdigest() or res.get("bytes") != len(data):
             report.fail("hashes_ok", f"{label}: {name} does not match its hash in datapackage.json (altered)")
         if name.startswith("archive/") and ".warc" in name:
-            for problem in warc_problems(f"{label}:{name}", data):
+            damaged = warc_problems(f"{label}:{name}", data)
+            for problem in damaged:
                 report.fail("hashes_ok", problem)
-            if stamps.roots:
+            if stamps.roots and damaged:  # its records cannot be told apart, let alone matched to a stamp
+                report.fail("timestamps_ok", f"{label}:{name}: damaged, so no timestamp can cover it")
+            elif stamps.roots:
                 for n, chunk in enumerate(capture_chunks(data), 1):
                     stamps.cover_chunk(f"{label}:{name} capture {n}", chunk)
     for name in resources:
