@@ -203,3 +203,16 @@ def test_the_capture_command_draws_by_default_unless_screenshots_are_off(env: di
     finally:
         rt.close()
     assert shots == [True, False, True]
+
+
+def test_the_chromium_path_setting_is_a_setting_and_is_used(tmp_path: Path) -> None:
+    """SHEKTEU_CHROMIUM_PATH was read past the settings object, which refused it as unknown."""
+    import shutil
+
+    found = chromium()
+    own = tmp_path / "my-chromium"
+    shutil.copy(found, own)
+    settings = load_settings({"SHEKTEU_DATA_DIR": str(tmp_path), "SHEKTEU_CHROMIUM_PATH": str(own)})
+    assert chromium(settings.chromium_path) == str(own)
+    missing = load_settings({"SHEKTEU_DATA_DIR": str(tmp_path), "SHEKTEU_CHROMIUM_PATH": str(tmp_path / "none")})
+    assert chromium(missing.chromium_path) == found  # not there: the usual places

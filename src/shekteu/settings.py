@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         "and style sheets) by default: unset = where Chromium and Playwright are installed; false = never "
         "(`--screenshot` still asks for one).",
     )
+    chromium_path: Path | None = Field(
+        None, description="Chromium executable that draws screenshots (default: the usual places, then PATH)."
+    )
     telegram_web_base: str = Field(
         "https://t.me", description="Base URL of Telegram's public web preview (t.me/s/CHANNEL pages)."
     )

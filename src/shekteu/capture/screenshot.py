@@ -47,14 +47,14 @@ class Recorded:
     body: bytes
 
 
-def chromium() -> str | None:
-    """The Chromium to render with (SHEKTEU_CHROMIUM_PATH, else the usual places), if Playwright is there."""
+def chromium(wanted: Path | str | None = None) -> str | None:
+    """The Chromium to render with (``wanted``: SHEKTEU_CHROMIUM_PATH; else the usual places), if
+    Playwright is there."""
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return None
-    wanted = os.environ.get("SHEKTEU_CHROMIUM_PATH")
-    for path in ([wanted] if wanted else []) + list(CANDIDATES) + [shutil.which("chromium") or ""]:
+    for path in ([str(wanted)] if wanted else []) + list(CANDIDATES) + [shutil.which("chromium") or ""]:
         if path and Path(path).is_file() and os.access(path, os.X_OK):
             return path
     return None
@@ -131,7 +131,7 @@ def render(page_url: str, responses: dict[str, Recorded], chromium_browser: Any)
 def screenshot_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
     """The ``screenshot`` stage: render each capture that has none yet, then store it in one short
     transaction per capture (a rerun finds the screenshot there and does nothing)."""
-    executable = chromium()
+    executable = chromium(rt.settings.chromium_path)
     if executable is None:
         return {"skipped": "no Chromium (apt-get install chromium) or Playwright (pip install playwright)"}
     wanted = sorted({int(c) for c in payload.get("captures", [])})

@@ -309,7 +309,7 @@ def capture_urls(
     if screenshot is None:
         from shekteu.capture.screenshot import chromium
 
-        screenshot = chromium() is not None
+        screenshot = chromium(rt.settings.chromium_path) is not None
     normalised: list[str] = []
     for raw in urls:
         try:
