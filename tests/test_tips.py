@@ -294,3 +294,45 @@ def test_a_later_tip_processed_first_is_found_a_duplicate_when_the_earlier_one_i
         assert s.get(Tip, ids[second]).duplicate_of == ids[first]
         told = s.scalars(select(Notification.text).where(Notification.tip_id == ids[second])).all()
     assert any(first in t for t in told)
+
+
+def test_a_high_score_tip_reaches_the_staff_chat_once_with_no_bot_running(make_runtime) -> None:
+    """The staff alert is a queued job (tips/staff_alert.py): sent by any worker in webhook mode too,
+    once, and a failed send is retried instead of lost (the bot's pump marked the tip before sending,
+    and ran only in a polling bot)."""
+    import socket
+
+    from sqlalchemy import update
+
+    from shekteu.db.ops_tables import Job
+    from shekteu.queue.worker import drain
+    from tests.fake_telegram import TOKEN, FakeBotAPI
+
+    with socket.socket() as sock:  # a port nobody listens on: Telegram unreachable at first
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    chat = {"SHEKTEU_TELEGRAM_TOKEN": TOKEN, "SHEKTEU_TELEGRAM_STAFF_CHAT": "-100777", "SHEKTEU_TIP_ALERT_SCORE": "0.5"}
+    down = make_runtime(**chat, SHEKTEU_TELEGRAM_API_BASE=dead)
+    ticket = submit(down, TipInput(channel="web", user_id="alerting", text=SALE)).ticket
+    calm = submit(down, TipInput(channel="web", user_id="calm", text="Во дворе шумят по ночам")).ticket
+    process_pending(down, capture=False)
+    drain(down)
+    with down.db.read() as s:
+        job = s.scalars(select(Job).where(Job.stage == "tip_alert")).one()  # the calm tip queued none
+        assert job.state == "failed" and "could not be reached" in job.last_error
+        assert s.scalar(select(Tip.staff_alerted_at).where(Tip.ticket == ticket)) is None
+    api = FakeBotAPI()
+    try:
+        up = make_runtime(**chat, SHEKTEU_TELEGRAM_API_BASE=api.base)
+        with up.db.write() as s:
+            s.execute(update(Job).where(Job.id == job.id).values(run_after=job.created_at))  # due again now
+        drain(up)
+        drain(up)
+        (sent,) = api.wait_sent(1)
+        assert str(sent["chat_id"]) == "-100777" and ticket in sent["text"] and calm not in sent["text"]
+        assert "@zakladki_almaty_bot" in sent["text"]
+        process_pending(up, capture=False)
+        drain(up)
+        assert len(api.sent) == 1
+    finally:
+        api.close()

@@ -3,7 +3,7 @@
 A stage never calls or imports the next one; it calls one of these in the transaction that stores
 its result, and a worker picks the job up (``stages.py`` says which function runs it). Reading this
 file top to bottom is reading the pipeline: report → tip → capture and analysis → shops; graffiti
-photo → spot; status change → notification; sent takedown → re-check; seismic alert → staff chat.
+photo → spot; high score → staff chat; status change → notification; sent takedown → re-check; seismic alert → staff chat.
 """
 
 from __future__ import annotations
@@ -48,6 +48,11 @@ def graffiti_located(session: Session, tip_id: int, ticket: str) -> int | None:
 def notification_queued(session: Session, channel: str) -> int | None:
     """A message owed to a reporter: one delivery run per channel covers every pending message."""
     return enqueue(session, "deliver", f"channel:{channel}", {"channel": channel}, dedup=f"deliver:{channel}")
+
+
+def tip_scored_high(session: Session, tip_id: int, ticket: str) -> int | None:
+    """A processed tip scored at or above SHEKTEU_TIP_ALERT_SCORE: tell the staff chat, once."""
+    return enqueue(session, "tip_alert", f"tip:{ticket}", {"tip": tip_id}, dedup=f"tip_alert:{tip_id}")
 
 
 def seismic_alert_raised(session: Session, alert_id: int) -> int | None:

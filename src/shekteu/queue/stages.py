@@ -34,6 +34,7 @@ class Stage:
 STAGES: dict[str, Stage] = {
     "deliver": Stage("shekteu.tips.outbox:deliver_job", max_attempts=20, priority=0),
     "alert": Stage("shekteu.seismic.alerts:alert_job", max_attempts=20, priority=0),  # sensors → staff chat
+    "tip_alert": Stage("shekteu.tips.staff_alert:tip_alert_job", max_attempts=20, priority=0),  # → staff chat
     "tip": Stage("shekteu.tips.process:tip_job", max_attempts=3, priority=1),  # tips/process.MAX_ATTEMPTS
     "capture": Stage("shekteu.capture.web:capture_job", priority=3),
     # Due analysis jobs are taken together (up to ``BATCH``): one classifier call and one short

@@ -31,7 +31,7 @@ from shekteu.queue import handoffs
 from shekteu.runtime import Runtime, contact_key
 from shekteu.shops.cluster import STRONG
 from shekteu.shops.similar import similar_images
-from shekteu.tips import messages
+from shekteu.tips import messages, staff_alert
 from shekteu.tips.privacy import exact_location
 from shekteu.tips.status import notify
 
@@ -279,6 +279,8 @@ def _finish(rt: Runtime, tip_id: int, captures: list[int]) -> Processed | None:
                              reason="an earlier tip of the same shop was processed after it",
                              detail={"duplicate_of": row.ticket})  # fmt: skip
         jobs = []
+        if staff_alert.wanted(rt.settings, row.score) and row.staff_alerted_at is None:
+            handoffs.tip_scored_high(session, row.id, row.ticket)
         if row.kind == "graffiti" and row.lat is not None and row.lon is not None:
             jobs.append(handoffs.graffiti_located(session, row.id, row.ticket))
         row.processed_at = row.updated_at = utcnow()

@@ -2,10 +2,10 @@
 
 Handlers are thin: they read the update, download photos within the size limit (refusing before the
 download when Telegram says the file is too big), and run ``BotCore`` (``inbound.py``) in a worker
-thread so the database never blocks the event loop. A "pump" runs after reports and every few
-seconds: it sends staff alerts for high-score tips; processing tips and delivering notifications are
-queued jobs, run by the worker that ``shekteu bot`` embeds (issue 20). A reporter who floods gets
-one warning a minute, not one per message; everything they sent within the limits is kept.
+thread so the database never blocks the event loop. Processing tips, delivering notifications and
+the staff chat's alerts are queued jobs, run by the worker that ``shekteu bot`` embeds (issue 20), in
+polling and webhook mode alike. A reporter who floods gets one warning a minute, not one per message;
+everything they sent within the limits is kept.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from shekteu.runtime import Runtime
 from shekteu.wording import N_, Said, said
 
 log = logging.getLogger("shekteu.bot")
-PUMP_SECONDS = 5.0
 WARN_EVERY = 60.0
 
 
@@ -32,7 +31,7 @@ def webhook_secret(token: str) -> str:
 
 
 class TelegramBot:
-    def __init__(self, rt: Runtime, *, pump_seconds: float = PUMP_SECONDS) -> None:
+    def __init__(self, rt: Runtime) -> None:
         from aiogram import Bot, Dispatcher
         from aiogram.client.session.aiohttp import AiohttpSession
         from aiogram.client.telegram import TelegramAPIServer
@@ -41,16 +40,13 @@ class TelegramBot:
         if token is None:
             raise ValueError("SHEKTEU_TELEGRAM_TOKEN is not set")
         self.rt = rt
-        self.pump_seconds = pump_seconds
         self.core = BotCore(rt)
         self.token = token.get_secret_value()
         session = AiohttpSession(api=TelegramAPIServer.from_base(rt.settings.telegram_api_base))
         self.bot = Bot(self.token, session=session)
         self.dp = Dispatcher()
         self.dp.include_router(self._router())
-        self._pump_lock = asyncio.Lock()
         self._warned: dict[int, float] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- handlers ---------------------------------------------------------------------------------
     def _router(self) -> Any:
@@ -145,9 +141,6 @@ class TelegramBot:
                 return  # one warning a minute is enough for a flood
             self._warned[message.from_user.id] = now
         await self._answer(message, reply)
-        task = asyncio.create_task(self.pump())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, message: Any, text: str) -> None:
         try:
@@ -155,45 +148,14 @@ class TelegramBot:
         except Exception as exc:  # a failed reply must not stop the bot
             log.warning("reply failed: %s", type(exc).__name__)
 
-    # -- background work ----------------------------------------------------------------------------
-    async def pump(self) -> None:
-        """Send staff alerts for high-score tips (one run at a time). Processing tips and delivering
-        reporters' notifications are queued jobs: a worker runs them (embedded in ``shekteu bot``
-        and ``shekteu serve``, or separate ``shekteu worker`` processes)."""
-        if self._pump_lock.locked() or self.rt.settings.telegram_staff_chat is None:
-            return
-        async with self._pump_lock:
-            for text in await asyncio.to_thread(self.core.staff_alerts):
-                await self._send(self.rt.settings.telegram_staff_chat, text)
-
-    async def _send(self, chat_id: int, text: str) -> None:
-        try:
-            await self.bot.send_message(chat_id, text)
-        except Exception as exc:
-            log.warning("staff alert failed: %s", type(exc).__name__)
-
-    async def _pump_forever(self, halt: asyncio.Event) -> None:
-        while not halt.is_set():
-            try:
-                await asyncio.wait_for(halt.wait(), self.pump_seconds)
-                return
-            except TimeoutError:
-                pass
-            try:
-                await self.pump()
-            except Exception:  # keep the bot running; the next pump retries
-                log.exception("pump failed")
-
     async def run_polling(self, stop: asyncio.Event | None = None) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
-        halt = asyncio.Event()
         worker = None
         if self.rt.settings.embedded_worker:
             from shekteu.queue.worker import Worker
 
             worker = Worker(self.rt)
             worker.start()
-        pumper = asyncio.create_task(self._pump_forever(halt))
         polling = asyncio.create_task(
             self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
         )
@@ -205,12 +167,8 @@ class TelegramBot:
                 await self.dp.stop_polling()
                 await polling
         finally:
-            # Let a pump and the worker's current jobs finish: their work runs in threads that
-            # cancelling would not stop, and they would go on writing after the bot (or a test's
-            # database) is gone.
-            halt.set()
-            await pumper
-            await asyncio.gather(*self._tasks, return_exceptions=True)  # pumps started by reports
+            # Let the worker's current jobs finish: their work runs in threads that cancelling would
+            # not stop, and they would go on writing after the bot (or a test's database) is gone.
             if worker is not None:
                 await asyncio.to_thread(worker.stop)
             await self.bot.session.close()

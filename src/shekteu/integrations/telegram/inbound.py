@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from shekteu.db.tables import ReporterPrefs
 from shekteu.runtime import Runtime, hash_key
 from shekteu.throttle import LookupLimit
@@ -141,23 +139,3 @@ class BotCore:
 
     def unsupported(self, user: Reporter) -> str:
         return messages.text("unsupported", self.lang(user))
-
-    def staff_alerts(self) -> list[str]:
-        """Texts for the staff chat about newly processed tips at or above the alert score (marked sent)."""
-        from shekteu.db.tables import Tip, utcnow
-        from shekteu.tips.query import show_tip
-
-        out = []
-        with self.rt.db.write() as session:
-            tips = session.scalars(
-                select(Tip).where(Tip.processed_at.is_not(None), Tip.staff_alerted_at.is_(None),
-                                  Tip.score >= self.rt.settings.tip_alert_score).order_by(Tip.id)
-            )  # fmt: skip
-            for tip in tips:
-                data = show_tip(session, tip)
-                found = ", ".join(i["normalized"] for i in data["indicators"][:8]) or "-"
-                out.append(
-                    f"Новое обращение {tip.ticket} ({tip.kind}, {tip.channel}), оценка {tip.score:.2f}: {found}"
-                )
-                tip.staff_alerted_at = utcnow()
-        return out
