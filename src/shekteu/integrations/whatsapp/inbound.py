@@ -1,16 +1,21 @@
 """WhatsApp messages turned into tips: text, image (downloaded through the Graph API within the photo
 size limit) and location (right after a photo it completes that tip). Redelivered messages (same
-message id) are recognised and not stored twice; each reporter gets the ticket back."""
+message id) are recognised and not stored twice; each reporter gets the ticket back. A reporter over
+the hourly limit is told so once a minute, as the Telegram bot does — not once per message of a flood
+(500 messages made 480 identical replies)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from shekteu.integrations.whatsapp.client import GraphClient
-from shekteu.runtime import Runtime
+from shekteu.runtime import Runtime, hash_key
 from shekteu.tips import messages
-from shekteu.tips.intake import TipError, TipInput, add_location, submit
+from shekteu.tips.intake import RateLimited, TipError, TipInput, add_location, submit
 from shekteu.tips.outbox import DeliveryError
+from shekteu.tips.privacy import pseudonym
 from shekteu.web.i18n import in_language
 
 
@@ -45,6 +50,8 @@ def handle_message(
         else:
             return messages.text("unsupported", lang)
         receipt = submit(rt, tip)
+    except RateLimited as exc:
+        return in_language(exc, lang) if _first_warning(rt, sender) else None
     except (TypeError, ValueError) as exc:  # TipError is a ValueError
         said = in_language(exc, lang)
         return messages.text("bad_photo", lang, reason=said) if kind == "image" else said
@@ -53,6 +60,23 @@ def handle_message(
     if kind == "image" and not receipt.has_location:
         return receipt.message + "\n" + messages.text("need_location", lang)
     return receipt.message
+
+
+WARN_EVERY = 60.0  # seconds between two "too many reports" replies to one number
+_warned: dict[str, float] = {}  # the number's pseudonym → when it was last told (memory only)
+_warned_lock = threading.Lock()
+
+
+def _first_warning(rt: Runtime, sender: str) -> bool:
+    """Is this the first over-the-limit message from ``sender`` in ``WARN_EVERY`` seconds?"""
+    key, now = pseudonym(hash_key(rt.settings), "whatsapp", sender), time.monotonic()
+    with _warned_lock:
+        if now - _warned.get(key, -WARN_EVERY) < WARN_EVERY:
+            return False
+        if len(_warned) > 100_000:  # a flood of numbers does not grow this without bound
+            _warned.clear()
+        _warned[key] = now
+        return True
 
 
 def _lang(value: dict[str, Any]) -> str | None:
