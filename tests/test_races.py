@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from shekteu import audit
 from shekteu.analysis import analyse_items
@@ -133,3 +133,20 @@ def test_the_audit_chain_never_deadlocks_with_row_locks(rt: Runtime) -> None:
         assert audit.verify_chain(s) == []
         assert s.scalars(select(AuditEntry.action).where(AuditEntry.action.startswith("test."))
                          .order_by(AuditEntry.id)).all() == ["test.second", "test.first"]  # fmt: skip
+
+
+def test_a_writer_that_waited_for_the_chain_links_to_the_entry_committed_meanwhile(rt: Runtime) -> None:
+    """The chain's turn is its own statement: a statement that waited for the lock reads from the
+    snapshot it started with and would link the new entry to the head before the wait (a fork)."""
+    need_postgres(rt)
+    second = Second(rt, lambda s: audit.record(s, "test.second", "test:x", actor="system:test"))
+    with rt.db.write() as s:
+        audit.record(s, "test.first", "test:x", actor="system:test")
+        s.execute(text("SELECT pg_advisory_xact_lock(7242001)"))  # the turn, held until this commits
+        assert second.start_and_wait_blocked()  # the second's commit waits for the turn
+    second.join()
+    assert second.error is None, second.error
+    with rt.db.read() as s:
+        assert audit.verify_chain(s) == []
+        assert s.scalars(select(AuditEntry.action).where(AuditEntry.action.startswith("test."))
+                         .order_by(AuditEntry.id)).all() == ["test.first", "test.second"]  # fmt: skip
