@@ -330,7 +330,7 @@ def test_a_high_score_tip_reaches_the_staff_chat_once_with_no_bot_running(make_r
         drain(up)
         (sent,) = api.wait_sent(1)
         assert str(sent["chat_id"]) == "-100777" and ticket in sent["text"] and calm not in sent["text"]
-        assert "@zakladki_almaty_bot" in sent["text"]
+        assert "@zakladki_almaty_bot" in sent["text"] and "веб-форма" in sent["text"]  # words, not codes
         process_pending(up, capture=False)
         drain(up)
         assert len(api.sent) == 1

@@ -10,6 +10,7 @@ queue with back-off.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
@@ -30,7 +31,18 @@ def message(session: Session, tip: Tip) -> str:
     from shekteu.tips.query import show_tip
 
     found = ", ".join(i["normalized"] for i in show_tip(session, tip)["indicators"][:8]) or "-"
-    return f"Новое обращение {tip.ticket} ({tip.kind}, {tip.channel}), оценка {tip.score:.2f}: {found}"
+    word = _russian()
+    return f"Новое обращение {tip.ticket} ({word(tip.kind)}, {word(tip.channel)}), оценка {tip.score:.2f}: {found}"
+
+
+def _russian() -> Callable[[str], str]:
+    """The dashboard's Russian words for kinds and channels ("интернет-магазин", "веб-форма")."""
+    try:
+        from shekteu.web.i18n import translator
+
+        return translator("ru")
+    except ModuleNotFoundError:  # without the web extra (its catalogs are read with Babel): the codes
+        return str
 
 
 def tip_alert_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
