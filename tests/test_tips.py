@@ -336,3 +336,18 @@ def test_a_high_score_tip_reaches_the_staff_chat_once_with_no_bot_running(make_r
         assert len(api.sent) == 1
     finally:
         api.close()
+
+
+def test_a_photo_that_cannot_be_read_back_leaves_the_tip_processed_without_a_display_copy(rt: Runtime) -> None:
+    """The display copy is the tip job's (intake decodes at reduced scale): an original gone from the
+    evidence store must not hold the tip's processing up; the photo keeps its reason."""
+    original = gps_photo(43.238949, 76.889709)
+    submit(rt, TipInput(channel="web", user_id="gone", photos=[original]))
+    with rt.db.read() as s:
+        (entry,) = s.scalars(select(Tip)).one().photos
+    rt.store.blob_path(entry["sha256"]).with_suffix(".sealed").unlink()
+    process_pending(rt, capture=False)
+    with rt.db.read() as s:
+        tip = s.scalars(select(Tip)).one()
+    assert tip.processed_at is not None and tip.process_error is None
+    assert "display_sha256" not in tip.photos[0] and tip.photos[0]["display_error"]

@@ -194,7 +194,7 @@ def display_copies(rt: Runtime, tip_id: int, photos: list[dict[str, Any]]) -> No
             continue
         try:
             made[n] = {"display_sha256": rt.store.put_blob(display_copy(open_image(rt.store.get_blob(entry["sha256"], key))))}
-        except ImageError as exc:
+        except (ImageError, OSError) as exc:  # the tip is processed all the same: its hash came at intake
             made[n] = {"display_error": str(exc)[:300]}
     if not made:
         return
