@@ -133,12 +133,30 @@ def test_photos_keep_the_original_and_a_display_copy_without_exif(rt: Runtime) -
         assert s.scalars(select(Tip).order_by(Tip.id.desc())).first().location_source == "shared"
 
 
+def _truncated_jpeg() -> bytes:
+    from tests.wallphotos import jpeg, wall
+
+    data = jpeg(wall())
+    return data[: len(data) // 3]
+
+
+def _pixel_bomb() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("1", (8000, 8000)).save(out, "PNG")  # 64 megapixels in a few kilobytes
+    return out.getvalue()
+
+
 def test_bad_tips_are_refused_with_reasons_and_nothing_is_stored(rt: Runtime, make_runtime) -> None:
     rt = make_runtime(SHEKTEU_TIP_MAX_PHOTO_BYTES="200000")
     cases = [
         (TipInput(channel="web", user_id="a"), "empty report"),
         (TipInput(channel="web", user_id="a", photos=[b"GIF89a not really"]), "photo 1: not an image"),
         (TipInput(channel="web", user_id="a", photos=[noise(500)]), "bytes; at most"),
+        # Intake decodes at reduced scale (the display copy is the tip job's): still whole images only.
+        (TipInput(channel="web", user_id="a", photos=[_truncated_jpeg()]), "photo 1: broken image"),
+        (TipInput(channel="web", user_id="a", photos=[_pixel_bomb()]), "photo 1: image of 8000×8000 pixels"),
         (TipInput(channel="web", user_id="a", text="x", lat=95.0, lon=10.0), "not a location on Earth"),
         (TipInput(channel="web", user_id="a", text="x", lat=45.0), "both latitude and longitude"),
         (TipInput(channel="fax", user_id="a", text="x"), "unknown channel"),
