@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shekteu.detect import train
+from shekteu.detect import model, train
 from shekteu.detect.model import Detector, ModelError, load_detector
 
 SALE = "В наличии меф, шишки, альфа. Готовые клады по городу, оплата в крипте. Заказ в боте @snegkz_bot"
@@ -69,6 +69,25 @@ def test_batches_and_single_calls_agree(detector: Detector) -> None:
         (single,) = detector.classify([text])
         assert single.label == verdict.label and single.score == verdict.score
 
+
+
+def test_a_batch_longer_than_one_pass_is_scored_as_its_texts_alone(detector: Detector) -> None:
+    # Long pages are scored in passes of about CHUNK_CHARS characters: a page at a pass boundary, a
+    # page longer than a pass and the short texts after them get the verdicts and terms they get alone.
+    filler = "Новости города: погода, спорт, школа и рынок. "
+    n = model.CHUNK_CHARS // len(filler)
+    texts = [filler * (n // 2) + SALE, JOB, filler * (n + 5) + RECRUIT, filler * (n // 2) + NEWS, SALE, CHAT,
+             filler * (n // 3) + SALE]  # fmt: skip
+    assert sum(map(len, texts)) > 2 * model.CHUNK_CHARS and len(texts[2]) > model.CHUNK_CHARS
+    batch = detector.classify(texts)
+    assert [batch[i].label for i in (1, 4, 5)] == ["other", "sale", "other"]
+    for text, verdict in zip(texts, batch, strict=True):
+        (single,) = detector.classify([text])
+        assert (single.label, single.score, single.probabilities, single.concepts) == (
+            verdict.label, verdict.score, verdict.probabilities, verdict.concepts)  # fmt: skip
+        assert [t.as_json() for t in single.terms] == [t.as_json() for t in verdict.terms]
+        assert len(verdict.terms) <= model.MAX_TERMS
+        assert all(t.weight >= model.MIN_PUSH for t in verdict.terms)
 
 def test_training_is_reproducible_and_learns(tmp_path: Path) -> None:
     examples = train.synthetic(80, seed=3)

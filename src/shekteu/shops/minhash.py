@@ -32,7 +32,7 @@ _DIGITS = re.compile(r"\d")
 
 def shingles(text: str) -> set[str]:
     """Word pairs of the lower-cased text, digits folded (prices and counts change between copies)."""
-    words = [_DIGITS.sub("0", w) for w in _WORD.findall(text.lower())]
+    words = _WORD.findall(_DIGITS.sub("0", text.lower()))  # a digit stays a word character
     return {" ".join(words[i : i + SHINGLE]) for i in range(max(0, len(words) - SHINGLE + 1))}
 
 
@@ -73,6 +73,11 @@ def buckets(sig: np.ndarray) -> list[int]:
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Estimated Jaccard similarity of the two texts' shingle sets."""
     return float(np.mean(a == b))
+
+
+def similarities(sig: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """``similarity`` of one signature with each row of ``others``."""
+    return (others == sig[None, :]).mean(axis=1)
 
 
 def to_bytes(sig: np.ndarray) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -96,13 +97,16 @@ def near_duplicates(session: Session, signed: dict[int, Any], shop_of: dict[int,
     session.execute(insert(SignatureBand.__table__), [{"item_id": i, "band": n, "bucket": b}
                                             for i, buckets in bands.items() for n, b in enumerate(buckets)])  # fmt: skip
     best: dict[tuple[int, int], tuple[float, int, int]] = {}
+    stored = {other: minhash.from_bytes(sig) for other, (_, sig) in known.items()}
     for i, sig in sigs.items():
         shop = shop_of[i]
-        for other in {o for b in bands[i] for o in by_bucket[b]} - {i}:
-            other_shop, other_sig = known[other] if other in known else (shop_of[other], None)
-            if other_shop == shop:
-                continue
-            sim = minhash.similarity(sig, minhash.from_bytes(other_sig) if other_sig else sigs[other])
+        others = [(o, owner) for o in {o for b in bands[i] for o in by_bucket[b]} - {i}
+                  if (owner := known[o][0] if o in known else shop_of[o]) != shop]  # fmt: skip
+        if not others:
+            continue
+        # One comparison of the item's signature with all its candidates' at once.
+        sims = minhash.similarities(sig, np.stack([stored[o] if o in stored else sigs[o] for o, _ in others]))
+        for (other, other_shop), sim in zip(others, sims.tolist(), strict=True):
             key = pair(shop, other_shop)
             if sim >= NEAR_DUPLICATE and sim > best.get(key, (0.0, 0, 0))[0]:
                 best[key] = (sim, i, other)
