@@ -89,3 +89,52 @@ def test_a_changed_text_gets_a_new_verdict(rt: Runtime, tmp_path: Path) -> None:
     assert analyse_pending(rt).items == 1
     with rt.db.read() as s:
         assert [v.label for v in s.scalars(select(Verdict).order_by(Verdict.id))] == ["other", "sale"]
+
+
+def _as_seen(batch: list) -> list:
+    """What a prepared batch would store: verdict, indicators (detail too) and MinHash bands."""
+    return [(p.row.id, p.verdict.label, p.verdict.score, [t.as_json() for t in p.verdict.terms],
+             [(f.as_json(), f.detail) for f in p.found], None if p.signature is None else p.signature[1])
+            for p in batch]  # fmt: skip
+
+
+def test_a_large_batch_is_analysed_in_worker_processes_as_it_would_be_here(make_runtime) -> None:
+    import os
+
+    from shekteu.analysis import SPREAD_CHARS, Pending, prepare, prepare_spread
+
+    rt = make_runtime(SHEKTEU_CAPTURE_PROCESSES="2")
+    ad = " ".join(TEXTS[:2]) * 6
+    rows = [Pending(i, (ad if i % 3 else TEXTS[2] * 30) + f" @shop{i}_bot", f"{i:064x}", None, f"https://t.me/c/{i}",
+                    "c", None, None) for i in range(150)]  # fmt: skip
+    assert sum(len(r.text) for r in rows) > SPREAD_CHARS
+    detector, policy = rt.detector, rt.card_policy
+    spread = prepare_spread(rt, detector, policy, rows)
+    pool = rt.processes.get()
+    assert pool is not None and pool._processes and os.getpid() not in pool._processes  # ran in workers
+    assert _as_seen(spread) == _as_seen(prepare(detector, policy, rows))
+    assert [p.row.id for p in spread] == list(range(150)) and sum(p.verdict.label == "sale" for p in spread) == 100
+    # A small batch stays in this process, and one process means none started.
+    alone = make_runtime(SHEKTEU_CAPTURE_PROCESSES="1")
+    assert _as_seen(prepare_spread(alone, detector, policy, rows)) == _as_seen(spread)
+    assert alone.processes.get() is None
+
+
+def test_a_worker_process_that_died_leaves_the_batch_to_this_process_and_the_next_a_new_pool(make_runtime) -> None:
+    import os
+    import signal
+
+    from shekteu.analysis import Pending, prepare, prepare_spread
+
+    rt = make_runtime(SHEKTEU_CAPTURE_PROCESSES="2")
+    rows = [Pending(i, ("Клады по городу, меф в наличии. " * 300) + f"@shop{i}_bot", f"{i:064x}", None,
+                    f"https://t.me/c/{i}", "c", None, None) for i in range(20)]  # fmt: skip
+    detector, policy = rt.detector, rt.card_policy
+    first = rt.processes.get()
+    first.submit(os.getpid).result()  # the processes are up
+    for pid in list(first._processes):
+        os.kill(pid, signal.SIGKILL)
+    first.submit(os.getpid).exception(timeout=60)  # the pool notices
+    assert _as_seen(prepare_spread(rt, detector, policy, rows)) == _as_seen(prepare(detector, policy, rows))
+    second = rt.processes.get()
+    assert second is not first and second.submit(os.getpid).result(timeout=60) != os.getpid()

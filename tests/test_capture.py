@@ -164,3 +164,18 @@ def test_concurrent_captures_write_one_valid_warc(make_runtime, web: LocalServer
     check = warcio_check(outcomes[0].warc or "")
     assert check.returncode == 0
     assert check.stdout.count("digest pass") == 1 + 3 * 40  # warcinfo + 3 records per capture
+
+
+def test_captures_share_the_runtimes_worker_processes(make_runtime, web: LocalServer) -> None:
+    # Starting extraction processes costs about 1.5 s of CPU each: a second capture reuses them.
+    rt = make_runtime(SHEKTEU_CAPTURE_PROCESSES="2")
+    web.route("/p", Reply(200, RU_PAGE.encode(), {"Content-Type": "text/html; charset=utf-8"}))
+    first = capture_urls(rt, [web.url(f"/p?a{i}") for i in range(16)])
+    pool = rt.processes.get()
+    assert pool is not None
+    workers = set(pool._processes)
+    second = capture_urls(rt, [web.url(f"/p?b{i}") for i in range(16)])
+    assert rt.processes.get() is pool and set(pool._processes) == workers and len(workers) == 2
+    assert all(o.text_chars > 100 and o.lang == "ru" for o in first + second)
+    rt.close()
+    assert pool._shutdown_thread

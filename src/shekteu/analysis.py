@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -45,6 +46,9 @@ from shekteu.shops.warninglist import Warninglist
 log = logging.getLogger(__name__)
 BATCH = 256
 POSITIVE = ("sale", "recruit")
+# Characters in a batch above which its CPU work is shared among worker processes (processes.py):
+# a capture's pages or a large import, not a tip or a handful of posts.
+SPREAD_CHARS = 150_000
 MAX_TEXT = 200_000  # characters of one item that are analysed (long pages: the start decides)
 
 
@@ -191,6 +195,37 @@ def prepare(detector: Detector, policy: CardPolicy, rows: list[Pending]) -> list
     return out
 
 
+def _prepare_loaded(file: tuple[str | None], version: str, policy: CardPolicy, rows: list[Pending]) -> list[Prepared]:
+    """``prepare`` in a worker process, with the model the parent uses (loaded once per process)."""
+    from shekteu.detect.model import loaded_as
+
+    return prepare(loaded_as(file, version), policy, rows)
+
+
+def prepare_spread(rt: Runtime, detector: Detector, policy: CardPolicy, rows: list[Pending]) -> list[Prepared]:
+    """``prepare``, shared out among the runtime's worker processes when the batch is worth it (a
+    capture's pages, a large import): one contiguous share of the rows per process, balanced by
+    characters. An item's own error comes back as it would here; a pool that broke (a worker
+    killed) leaves the batch to this process."""
+    chars = sum(min(len(r.text), MAX_TEXT) for r in rows)
+    pool = rt.processes.get() if chars >= SPREAD_CHARS and detector.file is not None and len(rows) > 1 else None
+    if pool is None:
+        return prepare(detector, policy, rows)
+    shares: list[list[Pending]] = [[]]
+    share, done = chars / rt.processes.size, 0
+    for row in rows:
+        if done >= share * len(shares):
+            shares.append([])
+        shares[-1].append(row)
+        done += min(len(row.text), MAX_TEXT)
+    futures = [pool.submit(_prepare_loaded, detector.file, detector.version, policy, share) for share in shares]
+    try:
+        return [p for future in futures for p in future.result()]
+    except BrokenProcessPool:
+        log.warning("analysis worker process died; analysing %d items here", len(rows))
+        return prepare(detector, policy, rows)
+
+
 def store_batch(session: Session, version: str, batch: list[Prepared]) -> AnalysisSummary:
     """Write prepared verdicts and indicators and link the items into shops, in the caller's
     (short) transaction."""
@@ -267,7 +302,7 @@ def _analyse_or_isolate(rt: Runtime, detector: Detector, policy: CardPolicy, row
     Rows analysed by a concurrent run in the meantime are skipped by the unique keys.
     """
     try:
-        batch = prepare(detector, policy, rows)
+        batch = prepare_spread(rt, detector, policy, rows)
         with rt.db.write() as session:
             return store_batch(session, detector.version, batch)
     except OperationalError:

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from shekteu.db import Database
 from shekteu.evidence import EvidenceStore
+from shekteu.processes import ProcessPool, pool_size
 from shekteu.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class Runtime:
     settings: Settings
     db: Database = field(init=False)
     store: EvidenceStore = field(init=False)
+    processes: ProcessPool = field(init=False)  # CPU work of captures and analysis (processes.py)
 
     def __post_init__(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -38,6 +40,7 @@ class Runtime:
             audit_witness=keys_dir(self.settings) / "audit-head.json",
         )
         self.store = EvidenceStore(self.settings.data_dir)
+        self.processes = ProcessPool(pool_size(self.settings.capture_processes))
 
     @classmethod
     def from_env(cls) -> Runtime:
@@ -70,6 +73,7 @@ class Runtime:
         return CardPolicy(hash_key(self.settings), self.settings.store_full_card_numbers)
 
     def close(self) -> None:
+        self.processes.close()
         self.db.close()
 
 

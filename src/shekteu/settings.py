@@ -70,8 +70,8 @@ class Settings(BaseSettings):
         0,
         ge=0,
         le=64,
-        description="Worker processes for text extraction in batches of 16+ URLs; 0 = one per CPU, "
-        "1 = extract in the main process.",
+        description="Worker processes for CPU work: text extraction in captures of 16+ URLs and "
+        "analysis of large batches; 0 = one per CPU, 1 = everything in the main process.",
     )
     screenshots: bool | None = Field(
         None,

@@ -9,8 +9,6 @@ the new capture to the previous one and marks it changed or unchanged by body ha
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import (
     ALL_COMPLETED,
@@ -30,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from shekteu import audit
 from shekteu.capture.fetch import Fetcher, FetchResult
-from shekteu.children import die_with_parent
 from shekteu.db.tables import Capture, utcnow
 from shekteu.evidence import Exchange, WarcLocation, sha256_hex
 from shekteu.items import WEB_PAGE, ItemData, add_item
@@ -344,8 +341,6 @@ def capture_urls(
     finally:
         if own:
             fetcher.close()
-        if extractors is not None:
-            extractors.shutdown(cancel_futures=True)
     if wait and jobs:
         from shekteu.queue.worker import run_jobs
 
@@ -362,15 +357,9 @@ def capture_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _extraction_pool(rt: Runtime, n_urls: int) -> ProcessPoolExecutor | None:
-    """Worker processes for text extraction: the GIL keeps threads to one core, and a parser that
-    crashes on hostile HTML takes down a worker, not the capture run."""
-    processes = rt.settings.capture_processes or (os.cpu_count() or 1)
-    if processes <= 1 or n_urls < PROCESS_POOL_MIN_URLS:
-        return None
-    # spawn, not fork: forking a process that already runs threads can deadlock the child. Not
-    # forkserver either: its server outlives a parent killed with SIGKILL, and so do its children.
-    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=die_with_parent)  # fmt: skip
+    """The runtime's worker processes for text extraction (``processes.py``): the GIL keeps threads
+    to one core, and a parser that crashes on hostile HTML takes down a worker, not the capture run."""
+    return rt.processes.get() if n_urls >= PROCESS_POOL_MIN_URLS else None
 
 
 def capture_url(

@@ -77,6 +77,8 @@ class Detector:
         self.vocabulary = vocabulary  # words seen in training: what is new slang to this model (drift)
         self.concept_weight = float(meta.get("concept_weight", 1.0))
         self._positive = np.array([labels.index(p) for p in POSITIVE])
+        # Set by ``load_detector``: another process loads the same model from it (``loaded_as``).
+        self.file: tuple[str | None] | None = None
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path: Path) -> str:
@@ -214,4 +216,15 @@ class Detector:
 @lru_cache(maxsize=4)
 def load_detector(path: str | None = None) -> Detector:
     """The detector at ``path`` (default: the one shipped in the package), loaded once."""
-    return Detector.load(Path(path) if path else None)
+    detector = Detector.load(Path(path) if path else None)
+    detector.file = (path,)
+    return detector
+
+
+def loaded_as(file: tuple[str | None], version: str) -> Detector:
+    """In another process: the detector a parent loaded from ``file``, refused if the file now holds
+    another model than ``version``."""
+    detector = load_detector(file[0])
+    if detector.version != version:
+        raise ModelError(f"model file changed: {detector.version} is not {version}")
+    return detector

@@ -147,23 +147,26 @@ class EvidenceStore:
 
     def _append(self, when: datetime, write: Any) -> WarcLocation:
         """Append what ``write(writer)`` writes to the day's WARC file in one locked write; the
-        location is of its first record (a new file starts with a warcinfo record)."""
+        location is of its first record (a new file starts with a warcinfo record). The records are
+        built and compressed before the lock is taken: concurrent captures wait only for each
+        other's write, not for each other's compression."""
         self.warcs.mkdir(parents=True, exist_ok=True)
         name = f"shekteu-{when:%Y%m%d}.warc.gz"
         path = self.warcs / name
+        records = io.BytesIO()
+        write(_SHA256WARCWriter(records, gzip=True, warc_version="1.1"))
         with open(path, "ab") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
                 start = fh.seek(0, os.SEEK_END)
-                buf = io.BytesIO()
-                writer = _SHA256WARCWriter(buf, gzip=True, warc_version="1.1")
+                head = io.BytesIO()
                 if start == 0:
+                    writer = _SHA256WARCWriter(head, gzip=True, warc_version="1.1")
                     writer.write_record(writer.create_warcinfo_record(name, {
                         "software": f"shekteu/{shekteu.__version__}", "format": "WARC File Format 1.1",
                         "description": "Shekteu evidence capture"}))  # fmt: skip
-                offset = start + buf.tell()
-                write(writer)
-                fh.write(buf.getvalue())
+                offset = start + head.tell()
+                fh.write(head.getvalue() + records.getvalue())
                 fh.flush()
                 os.fsync(fh.fileno())
             finally:
