@@ -218,7 +218,7 @@ def prepare_spread(rt: Runtime, detector: Detector, policy: CardPolicy, rows: li
             shares.append([])
         shares[-1].append(row)
         done += min(len(row.text), MAX_TEXT)
-    futures = [pool.submit(_prepare_loaded, detector.file, detector.version, policy, share) for share in shares]
+    futures = [pool.submit(_prepare_loaded, detector.file, detector.version, policy, part) for part in shares]
     try:
         return [p for future in futures for p in future.result()]
     except BrokenProcessPool:
