@@ -138,3 +138,19 @@ def test_a_worker_process_that_died_leaves_the_batch_to_this_process_and_the_nex
     assert _as_seen(prepare_spread(rt, detector, policy, rows)) == _as_seen(prepare(detector, policy, rows))
     second = rt.processes.get()
     assert second is not first and second.submit(os.getpid).result(timeout=60) != os.getpid()
+
+
+def test_a_model_file_replaced_under_the_workers_leaves_the_batch_to_this_processs_model(make_runtime, tmp_path) -> None:
+    from shekteu.analysis import Pending, prepare, prepare_spread
+    from shekteu.detect.model import Detector
+
+    path = tmp_path / "model.npz"
+    Detector.load().save(path)
+    rt = make_runtime(SHEKTEU_CAPTURE_PROCESSES="2", SHEKTEU_MODEL_PATH=str(path))
+    detector, policy = rt.detector, rt.card_policy  # loaded here before the file changes
+    other = Detector.load(path)
+    other.meta = {**other.meta, "retrained": "yes"}
+    assert other.save(path) != detector.version  # the worker processes, spawned now, load this one
+    rows = [Pending(i, ("Клады по городу, меф в наличии. " * 300) + f"@shop{i}_bot", f"{i:064x}", None,
+                    f"https://t.me/c/{i}", "c", None, None) for i in range(20)]  # fmt: skip
+    assert _as_seen(prepare_spread(rt, detector, policy, rows)) == _as_seen(prepare(detector, policy, rows))

@@ -33,7 +33,7 @@ from shekteu.db.tables import (
     utcnow,
 )
 from shekteu.detect.language import quick_language
-from shekteu.detect.model import Detector
+from shekteu.detect.model import Detector, ModelError
 from shekteu.indicators.extract import CardPolicy, own_address
 from shekteu.indicators.extract import Indicator as Found
 from shekteu.indicators.extract import extract as extract_indicators
@@ -223,7 +223,9 @@ def prepare_spread(rt: Runtime, detector: Detector, policy: CardPolicy, rows: li
         return [p for future in futures for p in future.result()]
     except BrokenProcessPool:
         log.warning("analysis worker process died; analysing %d items here", len(rows))
-        return prepare(detector, policy, rows)
+    except ModelError as exc:  # the file changed since this process loaded it; ours is the model in use
+        log.warning("analysis worker processes have another model (%s); analysing %d items here", exc, len(rows))
+    return prepare(detector, policy, rows)
 
 
 def store_batch(session: Session, version: str, batch: list[Prepared]) -> AnalysisSummary:
