@@ -72,3 +72,107 @@ def test_a_failed_transaction_leaves_nothing(database_url: str) -> None:
     with db.read() as s:
         assert s.query(AuditEntry).count() == 0
     db.close()
+
+
+def _sqlite(url: str) -> None:
+    if not url.startswith("sqlite"):
+        pytest.skip("SQLite's one write lock; PostgreSQL writers run side by side")
+
+
+def test_writers_of_one_process_take_turns_before_they_reach_sqlite(database_url: str) -> None:
+    # A writer that found SQLite's lock taken slept in steps of up to 100 ms, so under load the lock
+    # sat free while writers slept. Now they queue in the process: the second is not inside write()
+    # while the first is, even before either has sent a statement (SQLite's BEGIN comes with the first).
+    import threading
+
+    _sqlite(database_url)
+    db = Database(database_url)
+    both_inside = threading.Barrier(2, timeout=2)
+    met: list[bool] = []
+
+    def writer(n: int) -> None:
+        with db.write() as s:
+            try:
+                both_inside.wait()
+                met.append(True)
+            except threading.BrokenBarrierError:
+                met.append(False)
+            audit.record(s, "test.action", f"thing:{n}")
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert met == [False, False]  # the barrier never saw both writers inside
+    with db.read() as s:
+        assert s.query(AuditEntry).count() == 2 and audit.verify_chain(s) == []
+    db.close()
+
+
+def test_a_writer_that_waited_as_long_as_sqlite_would_gets_sqlites_busy_error(database_url: str) -> None:
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    _sqlite(database_url)
+    db = Database(database_url)
+    db.write_wait = 0.2
+    inside, done = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with db.write() as s:
+            audit.record(s, "test.action", "held")
+            inside.set()
+            done.wait(30)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    assert inside.wait(30)
+    try:
+        with pytest.raises(OperationalError, match="database is locked"), db.write() as s:
+            audit.record(s, "test.action", "waited")
+    finally:
+        done.set()
+        t.join()
+    with db.write() as s:  # the turn came back
+        audit.record(s, "test.action", "after")
+    with db.read() as s:
+        assert [e.target for e in s.query(AuditEntry).order_by(AuditEntry.id)] == ["held", "after"]
+    db.close()
+
+
+def test_writers_of_two_processes_take_turns_on_the_file_beside_the_database(database_url: str) -> None:
+    # The other process is inside write() but has sent no statement, so SQLite's own lock is free:
+    # only the turn keeps this process's writer out until it leaves.
+    import subprocess
+    import sys
+
+    from sqlalchemy.exc import OperationalError
+
+    _sqlite(database_url)
+    Database(database_url).close()  # migrated here, not in the child
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from shekteu.db import Database\n"
+         "db = Database(sys.argv[1], migrate=False)\n"
+         "with db.write():\n    print('in', flush=True); sys.stdin.readline()\n"
+         "print('out', flush=True)", database_url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout.readline().strip() == "in"
+        db = Database(database_url, migrate=False)
+        db.write_wait = 0.3
+        with pytest.raises(OperationalError, match="database is locked"), db.write() as s:
+            audit.record(s, "test.action", "while the other writes")
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "out"
+        with db.write() as s:
+            audit.record(s, "test.action", "after")
+        with db.read() as s:
+            assert [e.target for e in s.query(AuditEntry)] == ["after"]
+        db.close()
+    finally:
+        child.kill()
+        child.wait(30)

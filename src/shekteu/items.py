@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -46,7 +47,18 @@ def text_hash(text: str) -> str:
 
 
 def _insert(session: Session) -> Any:
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+    return _insert_for(session.get_bind().dialect.name)
+
+
+def _insert_for(dialect: str) -> Any:
+    return (postgresql if dialect == "postgresql" else sqlite).insert
+
+
+@lru_cache(maxsize=4)
+def _add_statement(dialect: str) -> Any:
+    # Built once, the values passed as parameters: building it per item was most of add_item's CPU.
+    table = Item.__table__
+    return _insert_for(dialect)(table).on_conflict_do_nothing(index_elements=["kind", "key"]).returning(table.c.id)
 
 
 def add_item(session: Session, data: ItemData, *, refresh: bool = False) -> tuple[int, bool]:
@@ -76,8 +88,7 @@ def add_item(session: Session, data: ItemData, *, refresh: bool = False) -> tupl
         "first_seen_at": now,
         "last_seen_at": now,
     }
-    stmt = _insert(session)(Item).values(**values).on_conflict_do_nothing(index_elements=["kind", "key"])
-    new_id = session.execute(stmt.returning(Item.id)).scalar()
+    new_id = session.connection().scalar(_add_statement(session.get_bind().dialect.name), values)
     if new_id is not None:
         return new_id, True
     item = session.scalars(select(Item).where(Item.kind == data.kind, Item.key == data.key)).one()

@@ -2,18 +2,21 @@
 
 SQLite is the embedded default (WAL, busy timeout, foreign keys on); PostgreSQL is a setting away.
 Write transactions on SQLite begin IMMEDIATE so two writers queue up instead of failing halfway
-through a read-then-write (the audit chain reads its last hash before writing the next).
+through a read-then-write (the audit chain reads its last hash before writing the next), and the
+writers of all our processes take turns before they ask SQLite (``write_turn.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from shekteu.db.write_turn import WriteTurn
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -38,6 +41,11 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    name = engine.url.database
+    return Path(name).resolve() if name and name != ":memory:" and not name.startswith("file:") else None
 
 
 def make_engine(url: str) -> Engine:
@@ -102,6 +110,8 @@ class Database:
             raise DatabaseError(f"cannot open database {self.engine.url!r}: {exc}") from exc
         from shekteu.audit import KEY, WITNESS
 
+        # Writers of one SQLite file take turns before they ask SQLite (``write_turn.py``).
+        self._turn = WriteTurn(_sqlite_file(self.engine)) if self.engine.dialect.name == "sqlite" else None
         self._sessions = sessionmaker(expire_on_commit=False, info={KEY: audit_key, WITNESS: audit_witness})
 
     @property
@@ -111,7 +121,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any exception."""
-        with self.engine.connect() as conn:
+        with self._turn.held() if self._turn else nullcontext(), self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with self._sessions(bind=conn) as session, session.begin():
                 yield session
@@ -121,5 +131,17 @@ class Database:
         with self._sessions(bind=self.engine) as session, session.begin():
             yield session
 
+    @property
+    def write_wait(self) -> float:
+        """Seconds a writer waits for its turn before SQLite's "database is locked" (SQLite only)."""
+        return self._turn.seconds if self._turn else 0.0
+
+    @write_wait.setter
+    def write_wait(self, seconds: float) -> None:
+        if self._turn:
+            self._turn.seconds = seconds
+
     def close(self) -> None:
+        if self._turn:
+            self._turn.close()
         self.engine.dispose()

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, insert, select, text
 
 from shekteu import audit
 from shekteu.db.tables import Tip, utcnow
+from shekteu.db.types import UTCDateTime
 from shekteu.images import ImageError, dhash_of, exif_gps, open_image
 from shekteu.indicators.extract import ADDRESS_TYPES, extract
 from shekteu.items import ItemData, add_item
@@ -140,13 +141,29 @@ def _photos(rt: Runtime, photos: list[bytes]) -> tuple[list[dict[str, Any]], tup
     return entries, gps
 
 
-def _check_rate(session: Any, who: str, origin: str | None, since: Any, limit: int, lang: str | None) -> None:
-    """Refuse a reporter, or an address, that sent ``limit`` tips in the last hour."""
-    recent = select(func.count()).select_from(Tip).where(Tip.created_at > since)
-    if session.scalar(recent.where(Tip.pseudonym == who)) >= limit or (
-        origin is not None and session.scalar(recent.where(Tip.origin == origin)) >= limit
-    ):
+# Both counts (and whether a new ticket is taken) in one statement, written out once: built with
+# select() on every call, the counts cost more CPU than anything else a text report does, and the
+# second runs holding the write lock, where each round trip is a wait for every other writer.
+_RECENT = text(
+    "SELECT (SELECT count(*) FROM tips WHERE pseudonym = :who AND created_at > :since), "
+    "(SELECT count(*) FROM tips WHERE origin = :origin AND created_at > :since), "
+    "EXISTS (SELECT 1 FROM tips WHERE ticket = :ticket)"
+).bindparams(bindparam("since", type_=UTCDateTime()))
+# The reporter's and the address's locks in one round trip, taken left to right in sorted order.
+_REPORTER_LOCKS = text("SELECT pg_advisory_xact_lock(:a), pg_advisory_xact_lock(:b)")
+_TICKET_TAKEN = select(Tip.__table__.c.id).where(Tip.__table__.c.ticket == bindparam("ticket"))
+_TIP_INSERT = insert(Tip.__table__).returning(Tip.__table__.c.id)
+
+
+def _check_rate(session: Any, who: str, origin: str | None, since: Any, limit: int, lang: str | None,
+                ticket: str = "") -> bool:  # fmt: skip
+    """Refuse a reporter, or an address, that sent ``limit`` tips in the last hour; whether
+    ``ticket`` is already taken."""
+    params = {"who": who, "origin": origin, "since": since, "ticket": ticket}
+    by_who, by_origin, taken = session.connection().execute(_RECENT, params).one()
+    if by_who >= limit or (origin is not None and by_origin >= limit):
         raise RateLimited(messages.text("rate_limited", lang))
+    return bool(taken)
 
 
 def guess_kind(text: str, photos: int) -> str:
@@ -169,16 +186,20 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
     settings = rt.settings
     tip = _cleaned(tip)
     _check(tip, settings.tip_max_photo_bytes)
-    who = pseudonym(hash_key(settings), tip.channel, tip.user_id)
-    ref = pseudonym(hash_key(settings), tip.channel + ":message", tip.message_id) if tip.message_id else None
-    origin = pseudonym(hash_key(settings), "origin", tip.origin) if tip.origin else None
+    key = hash_key(settings)
+    who = pseudonym(key, tip.channel, tip.user_id)
+    ref = pseudonym(key, tip.channel + ":message", tip.message_id) if tip.message_id else None
+    origin = pseudonym(key, "origin", tip.origin) if tip.origin else None
     since = utcnow() - timedelta(hours=1)
-    with rt.db.read() as session:
-        seen = session.scalar(select(Tip).where(Tip.source_ref == ref)) if ref else None
-        if seen is not None:
-            return Receipt(seen.ticket, seen.id, seen.kind, messages.text("received", seen.lang, ticket=seen.ticket),
-                           seen.lat is not None, repeated=True)  # fmt: skip
-        _check_rate(session, who, origin, since, settings.tip_rate_limit, tip.lang)
+    # A message delivered again, or a reporter over the limit, is answered before photos are stored;
+    # a text-only tip has nothing to store, and the count under the write lock below refuses it alike.
+    if ref or tip.photos:
+        with rt.db.read() as session:
+            seen = session.scalar(select(Tip).where(Tip.source_ref == ref)) if ref else None
+            if seen is not None:
+                said = messages.text("received", seen.lang, ticket=seen.ticket)
+                return Receipt(seen.ticket, seen.id, seen.kind, said, seen.lat is not None, repeated=True)
+            _check_rate(session, who, origin, since, settings.tip_rate_limit, tip.lang)
     photos, gps = _photos(rt, tip.photos)
     if tip.lat is not None and tip.lon is not None:
         location, source = (tip.lat, tip.lon), "shared"
@@ -190,32 +211,32 @@ def submit(rt: Runtime, tip: TipInput) -> Receipt:
     contact = seal(contact_key(settings), tip.contact) if tip.contact else None
     now = utcnow()
     with rt.db.write() as session:
+        db = session.connection()  # the statements below go straight to it: this is the write lock's time
         # Count again under a lock: concurrent messages of one reporter must not slip past the limit.
         if session.get_bind().dialect.name == "postgresql":
-            for key in sorted({who, origin} - {None}):  # sorted: two submissions never wait on each other
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(key[:15], 16)})
-        _check_rate(session, who, origin, since, settings.tip_rate_limit, tip.lang)
+            # sorted: two submissions never wait on each other (one key alone is taken twice: harmless)
+            keys = sorted(int(k[:15], 16) for k in {who, origin or who})
+            db.execute(_REPORTER_LOCKS, {"a": keys[0], "b": keys[-1]})
         ticket = new_ticket()
-        while session.scalar(select(Tip.id).where(Tip.ticket == ticket)):
-            ticket = new_ticket()
+        if _check_rate(session, who, origin, since, settings.tip_rate_limit, tip.lang, ticket):
+            while db.scalar(_TICKET_TAKEN, {"ticket": ticket}):
+                ticket = new_ticket()
         item_id, _ = add_item(session, ItemData(
             kind="tip", key=ticket, url=f"tip:{ticket}", source=tip.channel, text=tip.text, lang=tip.lang,
             links=links, media=[{"sha256": p["sha256"], "dhash": p["dhash"]} for p in photos],
         ))  # fmt: skip
-        row = Tip(ticket=ticket, kind=kind, channel=tip.channel, lang=tip.lang, pseudonym=who, contact_sealed=contact,
-                  text=tip.text, links=links, photos=photos, lat=coarse(location[0]) if location else None,
-                  lon=coarse(location[1]) if location else None, location_source=source, location_sealed=sealed_place,
-                  status="received",
-                  public_status=messages.status_text("received", tip.lang), item_id=item_id,
-                  service_code=tip.service_code, source_ref=ref, origin=origin, created_at=now, updated_at=now)  # fmt: skip
-        session.add(row)
-        session.flush()
+        tip_id = db.scalar(_TIP_INSERT, dict(
+            ticket=ticket, kind=kind, channel=tip.channel, lang=tip.lang, pseudonym=who, contact_sealed=contact,
+            text=tip.text, links=links, photos=photos, lat=coarse(location[0]) if location else None,
+            lon=coarse(location[1]) if location else None, location_source=source, location_sealed=sealed_place,
+            status="received", public_status=messages.status_text("received", tip.lang), item_id=item_id,
+            service_code=tip.service_code, source_ref=ref, origin=origin, created_at=now, updated_at=now,
+        ))  # fmt: skip
         store_image_bands(session, [(item_id, p["sha256"], int(p["dhash"], 16)) for p in photos])
         audit.record(session, "tip.receive", f"tip:{ticket}", actor=f"{tip.channel}:{who[:12]}",
                      reason="citizen report", detail={"kind": kind, "photos": len(photos), "links": len(links),
                                                       "location": source})  # fmt: skip
-        handoffs.tip_received(session, row.id, ticket)
-        tip_id = row.id
+        handoffs.tip_received(session, tip_id, ticket)
     # Only the web form has no way back to the reporter (Open311 apps show their own notice).
     said = "received_web" if tip.channel == "web" else "received"
     return Receipt(ticket, tip_id, kind, messages.text(said, tip.lang, ticket=ticket), location is not None)
