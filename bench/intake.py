@@ -153,7 +153,8 @@ def run_serve(label: str, database_url: str, batch: list, clients: int, ceiling:
         markers = [t.rsplit("#", 1)[-1] for t in texts]
         once = len(set(markers)) == len(markers)
         stored = f"{len(markers)}{'' if once else '!'}"
-        longest = f"longest write {watcher.longest * 1000:.0f} ms ({watcher.query})" if watcher else ""
+        longest = "longest write " + ", ".join(f"{app.removeprefix('shekteu ')} {t * 1000:.0f} ms ({q[:60]})" for app, (t, q)
+                                               in sorted(watcher.by_process.items())) if watcher else ""  # fmt: skip
         line(label, latencies, acked, wall, stored, f"{acked / wall / ceiling:.2f}",
              f"{done} processed in {processed:.0f} s {longest}")  # fmt: skip
     finally:

@@ -1,13 +1,18 @@
-"""A local HTTP server for the benchmarks: ``lookup(path)`` gives the HTML body, or None for a 404."""
+"""A local HTTP server for the benchmarks: ``lookup(path)`` gives the HTML body, or None for a 404.
+
+``latency`` seconds pass before each answer: a page fetched over the Internet (a shop behind a CDN,
+a t.me page) takes 0.1–1 s to arrive; a local server answers at once.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def serve_pages(lookup: Callable[[str], bytes | None]) -> tuple[ThreadingHTTPServer, str]:
+def serve_pages(lookup: Callable[[str], bytes | None], latency: float = 0.0) -> tuple[ThreadingHTTPServer, str]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out in separate writes
@@ -16,6 +21,8 @@ def serve_pages(lookup: Callable[[str], bytes | None]) -> tuple[ThreadingHTTPSer
             pass
 
         def do_GET(self) -> None:
+            if latency:
+                time.sleep(latency)
             body = lookup(self.path) or b""
             self.send_response(200 if body else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")

@@ -136,8 +136,10 @@ def test_the_audit_chain_never_deadlocks_with_row_locks(rt: Runtime) -> None:
 
 
 def test_a_writer_that_waited_for_the_chain_links_to_the_entry_committed_meanwhile(rt: Runtime) -> None:
-    """The chain's turn is its own statement: a statement that waited for the lock reads from the
-    snapshot it started with and would link the new entry to the head before the wait (a fork)."""
+    """The chain's head is read after the turn is granted, in a snapshot of its own: a statement
+    that waited for the lock reads from the snapshot it started with and would link the new entry to
+    the head before the wait (a fork). On PostgreSQL the lock and the read are two queries of one
+    function (migration 0019)."""
     need_postgres(rt)
     second = Second(rt, lambda s: audit.record(s, "test.second", "test:x", actor="system:test"))
     with rt.db.write() as s:

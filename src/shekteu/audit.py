@@ -88,11 +88,13 @@ def record(
 
 # The newest hash and the witness's entry in one round trip: each round trip inside the chaining turn
 # is a wait for the interpreter lock on the way back, with every other writer waiting behind it (0.5 s
-# write transactions under 200 concurrent reports, bench/intake.py). It must be a statement after the
-# one that takes the turn: PostgreSQL reads a statement from the snapshot taken as it starts, so one
-# that waited for the lock would not see the entry its predecessor just committed.
+# write transactions under 200 concurrent reports, bench/intake.py). On PostgreSQL the read must come
+# after the lock is granted, yet a statement reads from the snapshot taken as it starts, so one that
+# waited for the lock would not see the entry its predecessor just committed: the lock and the read are
+# two queries of one VOLATILE function (migration 0019), which takes a fresh snapshot for each.
 _TURN = text("SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) AS head, "
              "(SELECT hash FROM audit_log WHERE id = :seen) AS seen")  # fmt: skip
+_PG_TURN = text("SELECT head, seen_hash AS seen FROM shekteu_audit_turn(:seen)")
 
 
 @event.listens_for(Session, "before_commit")
@@ -101,9 +103,10 @@ def _chain_pending(session: Session) -> None:
     if not entries:
         return
     witness = _witness_to_check(session)  # read before the turn: a file read is no reason to hold it
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7242001)"))  # its own statement: see _TURN
-    row = session.execute(_TURN, {"seen": witness["id"] if witness else -1}).one()
+    seen = {"seen": witness["id"] if witness else -1}
+    # On PostgreSQL the lock and the read after it are one call of a function (migration 0019): see _TURN.
+    pg = session.get_bind().dialect.name == "postgresql"
+    row = session.execute(_PG_TURN if pg else _TURN, seen).one()
     prev = row.head or GENESIS
     key = session.info.get(KEY)
     if witness and row.seen != witness.get("hash"):

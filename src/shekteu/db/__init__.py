@@ -58,7 +58,17 @@ def make_engine(url: str) -> Engine:
         return engine
     # hide_parameters: a database error's message (and so any log line or traceback) never carries the
     # values bound to the statement — a reporter's text, a contact, a password hash.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # application_name: pg_stat_activity says which of our processes holds a transaction or a lock.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                         connect_args={"application_name": application_name()})  # fmt: skip
+
+
+def application_name() -> str:
+    """``shekteu serve``, ``shekteu worker`` …: the command this process runs, as PostgreSQL shows it."""
+    import sys
+
+    command = next((a for a in sys.argv[1:] if a and not a.startswith("-")), "")
+    return f"shekteu {command}"[:63].strip()
 
 
 def _alembic_config(connection: Any) -> Any:
