@@ -356,6 +356,36 @@ def test_a_high_score_tip_reaches_the_staff_chat_once_with_no_bot_running(make_r
         api.close()
 
 
+def test_a_high_score_tip_processed_with_no_alert_job_gets_one_from_the_upkeep(make_runtime) -> None:
+    """Tips processed before staff alerts were jobs (the bot's pump would have sent them) had none
+    queued: the queue's upkeep queues it, once, for the last week's tips only, and never again for a
+    tip whose alert job ended in quarantine."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete, update
+
+    from shekteu.db.ops_tables import Job
+    from shekteu.db.tables import utcnow
+    from shekteu.queue.maintain import maintain_job
+
+    rt = make_runtime(SHEKTEU_TELEGRAM_STAFF_CHAT="-100777", SHEKTEU_TIP_ALERT_SCORE="0.5")
+    fresh = submit(rt, TipInput(channel="web", user_id="fresh", text=SALE)).ticket
+    old = submit(rt, TipInput(channel="web", user_id="old", text=SALE + " и @second_shop_bot")).ticket
+    submit(rt, TipInput(channel="web", user_id="calm", text="Во дворе шумят по ночам"))
+    process_pending(rt, capture=False)
+    with rt.db.write() as s:  # as an earlier version left them: processed, scored high, no job
+        s.execute(delete(Job).where(Job.stage == "tip_alert"))
+        s.execute(update(Tip).where(Tip.ticket == old).values(processed_at=utcnow() - timedelta(days=8)))
+    assert maintain_job(rt, {})["alerts"] == 1
+    with rt.db.read() as s:
+        (job,) = s.scalars(select(Job).where(Job.stage == "tip_alert")).all()
+        assert job.subject == f"tip:{fresh}" and job.state == "pending"
+    assert maintain_job(rt, {})["alerts"] == 0  # queued already
+    with rt.db.write() as s:
+        s.execute(update(Job).where(Job.id == job.id).values(state="quarantined"))
+    assert maintain_job(rt, {})["alerts"] == 0  # an alert that could not be sent is for an admin to retry
+
+
 def test_a_photo_that_cannot_be_read_back_leaves_the_tip_processed_without_a_display_copy(rt: Runtime) -> None:
     """The display copy is the tip job's (intake decodes at reduced scale): an original gone from the
     evidence store must not hold the tip's processing up; the photo keeps its reason."""
