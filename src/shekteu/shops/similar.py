@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from shekteu import images as picture
@@ -60,6 +60,26 @@ def suggest(session: Session, a: int, b: int, kind: str, similarity: float, evid
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
+def _newest_in_buckets() -> Any:
+    """The newest ``BUCKET_CANDIDATES`` items of each bucket, with shop and signature (built once)."""
+    band, item, sig = SignatureBand.__table__.c, ShopItem.__table__.c, ItemSignature.__table__.c
+    newest = (
+        select(band.item_id, band.bucket,
+               func.row_number().over(partition_by=band.bucket, order_by=band.item_id.desc()).label("n"))
+        .where(band.bucket.in_(bindparam("buckets", expanding=True)))
+        .subquery()
+    )  # fmt: skip
+    return (
+        select(newest.c.item_id, newest.c.bucket, item.shop_id, sig.signature)
+        .join(ShopItem.__table__, item.item_id == newest.c.item_id)
+        .join(ItemSignature.__table__, sig.item_id == newest.c.item_id)
+        .where(newest.c.n <= BUCKET_CANDIDATES)
+    )
+
+
+_NEWEST_IN_BUCKETS = _newest_in_buckets()
+
+
 def near_duplicates(session: Session, signed: dict[int, Any], shop_of: dict[int, int]) -> int:
     """Store signatures of the batch's positive items; suggest shops whose texts nearly match."""
     if not signed:
@@ -75,19 +95,7 @@ def near_duplicates(session: Session, signed: dict[int, Any], shop_of: dict[int,
             by_bucket[bucket].add(i)
     known: dict[int, tuple[int, bytes]] = {}
     for chunk in chunks(sorted(by_bucket)):
-        newest = (
-            select(SignatureBand.item_id, SignatureBand.bucket,
-                   func.row_number().over(partition_by=SignatureBand.bucket,
-                                          order_by=SignatureBand.item_id.desc()).label("n"))
-            .where(SignatureBand.bucket.in_(chunk))
-            .subquery()
-        )  # fmt: skip
-        for other, bucket, shop, sig in session.execute(
-            select(newest.c.item_id, newest.c.bucket, ShopItem.shop_id, ItemSignature.signature)
-            .join(ShopItem, ShopItem.item_id == newest.c.item_id)
-            .join(ItemSignature, ItemSignature.item_id == newest.c.item_id)
-            .where(newest.c.n <= BUCKET_CANDIDATES)
-        ):
+        for other, bucket, shop, sig in session.connection().execute(_NEWEST_IN_BUCKETS, {"buckets": chunk}):
             by_bucket[bucket].add(other)
             known[other] = (shop, sig)
     session.execute(
@@ -113,8 +121,7 @@ def near_duplicates(session: Session, signed: dict[int, Any], shop_of: dict[int,
     # The best few per shop, and none for shops whose analysts already have a full queue of them.
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
     involved = {shop for key in best for shop in key}
-    full = _open_text_suggestions(session, involved)
-    existing = _existing_pairs(session, [key for key, _ in ranked], "text")
+    full, existing = _text_suggestions_touching(session, involved)
     per_shop: dict[int, int] = defaultdict(int)
     rows = []
     for (a, b), (sim, i, o) in ranked:
@@ -133,28 +140,28 @@ def near_duplicates(session: Session, signed: dict[int, Any], shop_of: dict[int,
     return len(rows)
 
 
-def _existing_pairs(session: Session, pairs: list[tuple[int, int]], kind: str) -> set[tuple[int, int]]:
-    found: set[tuple[int, int]] = set()
-    for start in range(0, len(pairs), 2000):
-        chunk = pairs[start : start + 2000]
-        found.update((a, b) for a, b in session.execute(
-            select(ShopSuggestion.shop_a, ShopSuggestion.shop_b)
-            .where(ShopSuggestion.kind == kind, tuple_(ShopSuggestion.shop_a, ShopSuggestion.shop_b).in_(chunk))
-        ))  # fmt: skip
-    return found
+# Built once: the suggestions of a batch's shops are looked up in every analysis batch that found
+# near-duplicates, holding the write lock; built per batch, the two queries this replaces were a
+# tenth of a worker's CPU (bench/pipeline.py).
+_S = ShopSuggestion.__table__.c
+_TOUCHING = select(_S.shop_a, _S.shop_b, _S.status).where(
+    _S.kind == "text", or_(_S.shop_a.in_(bindparam("a", expanding=True)), _S.shop_b.in_(bindparam("b", expanding=True)))
+)
 
 
-def _open_text_suggestions(session: Session, shops: set[int]) -> dict[int, int]:
-    """How many open text suggestions each of ``shops`` already has."""
+def _text_suggestions_touching(session: Session, shops: set[int]) -> tuple[dict[int, int], set[tuple[int, int]]]:
+    """Of the text suggestions involving ``shops``: how many are open per shop, and every pair
+    suggested already (in any state: a dismissed pair is not suggested again)."""
+    status: dict[tuple[int, int], str] = {}
+    for chunk in chunks(sorted(shops), 2500):
+        for a, b, state in session.connection().execute(_TOUCHING, {"a": chunk, "b": chunk}):
+            status[(a, b)] = state  # a pair whose shops fall in two chunks comes twice
     counts: dict[int, int] = defaultdict(int)
-    for chunk in chunks(sorted(shops)):
-        for column in (ShopSuggestion.shop_a, ShopSuggestion.shop_b):
-            for shop, n in session.execute(
-                select(column, func.count()).where(column.in_(chunk), ShopSuggestion.kind == "text",
-                                                   ShopSuggestion.status == "open").group_by(column)
-            ):  # fmt: skip
-                counts[shop] += n
-    return counts
+    for (a, b), state in status.items():
+        if state == "open":
+            counts[a] += 1
+            counts[b] += 1
+    return counts, set(status)
 
 
 def store_image_bands(session: Session, rows: list[tuple[int, str, int]]) -> None:
