@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from shekteu import audit
@@ -210,16 +210,20 @@ def record_many(rt: Runtime, batch: list[Prepared], *, make_item: bool = True,
     return [outcome for outcome, _ in recorded]
 
 
+_C = Capture.__table__.c
+_PREVIOUS = select(_C.id, _C.sha256, _C.status).where(_C.url == bindparam("url")).order_by(_C.id.desc()).limit(1)
+_INSERT_CAPTURE = insert(Capture.__table__).returning(_C.id)
+
+
 def _record_in(session: Session, rt: Runtime, prepared: Prepared,
                make_item: bool) -> tuple[CaptureOutcome, int | None]:  # fmt: skip
     r = prepared.result
-    previous = session.scalars(
-        select(Capture).where(Capture.url == prepared.url).order_by(Capture.id.desc()).limit(1)
-    ).first()
+    db = session.connection()  # prebuilt statements straight on it: this runs for every page, holding the write lock
+    previous = db.execute(_PREVIOUS, {"url": prepared.url}).first()
     changed = None
     if previous is not None:
         changed = (previous.sha256, previous.status) != (prepared.sha256, r.status)
-    row = Capture(
+    values = dict(
         url=prepared.url,
         final_url=r.final_url,
         status=r.status,
@@ -240,8 +244,7 @@ def _record_in(session: Session, rt: Runtime, prepared: Prepared,
         changed=changed,
         requisites=prepared.requisites,
     )
-    session.add(row)
-    session.flush()
+    capture_id = db.scalar(_INSERT_CAPTURE, values)
     item_id = None
     if make_item and r.has_response and r.status is not None and r.status < 400:
         item_id, _ = add_item(
@@ -255,30 +258,30 @@ def _record_in(session: Session, rt: Runtime, prepared: Prepared,
                 title=prepared.page.title,
                 lang=prepared.lang,
                 links=prepared.page.links,
-                capture_id=row.id,
+                capture_id=capture_id,
             ),
             refresh=True,
         )
     audit.record(
         session,
         "capture.create",
-        f"capture:{row.id}",
+        f"capture:{capture_id}",
         detail={"url": prepared.url, "sha256": prepared.sha256, "error": r.error},
     )
     warc = str(rt.settings.data_dir.resolve() / prepared.warc.file) if prepared.warc else None
     return CaptureOutcome(
-        id=row.id,
+        id=capture_id,
         url=prepared.url,
         final_url=r.final_url,
         status=r.status,
         sha256=prepared.sha256,
         warc=warc,
-        warc_offset=row.warc_offset,
-        title=row.title,
-        lang=row.lang,
+        warc_offset=values["warc_offset"],
+        title=prepared.page.title,
+        lang=prepared.lang,
         text_chars=len(prepared.page.text),
         error=r.error,
-        previous_id=row.previous_id,
+        previous_id=values["previous_id"],
         changed=changed,
         truncated=r.truncated,
         content_type=r.content_type,
