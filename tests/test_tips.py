@@ -375,7 +375,7 @@ def test_a_high_score_tip_processed_with_no_alert_job_gets_one_from_the_upkeep(m
     process_pending(rt, capture=False)
     with rt.db.write() as s:  # as an earlier version left them: processed, scored high, no job
         s.execute(delete(Job).where(Job.stage == "tip_alert"))
-        s.execute(update(Tip).where(Tip.ticket == old).values(processed_at=utcnow() - timedelta(days=8)))
+        s.execute(update(Tip).where(Tip.ticket == old).values(created_at=utcnow() - timedelta(days=8)))
     assert maintain_job(rt, {})["alerts"] == 1
     with rt.db.read() as s:
         (job,) = s.scalars(select(Job).where(Job.stage == "tip_alert")).all()

@@ -68,6 +68,7 @@ class Job(Base):
         Index("ix_jobs_due", "priority", "run_after", "id", postgresql_where=text(JOB_DUE),
               sqlite_where=text(JOB_DUE)),
         Index("ix_jobs_state_stage", "state", "stage"),
+        Index("ix_jobs_stage_dedup", "stage", "dedup_key"),  # has this work ever been queued (any state)
         Index("uq_jobs_active_dedup", "dedup_key", unique=True, postgresql_where=text(JOB_ACTIVE),
               sqlite_where=text(JOB_ACTIVE)),
     )  # fmt: skip

@@ -40,15 +40,16 @@ def maintain_job(rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _alerts_missing(rt: Runtime, session: Session, limit: int = 500) -> int:
-    """Queue the staff alert of processed high-score tips of the last ``KEEP_DONE`` that never had an
-    alert job (any state: a quarantined or dropped one is an answer, not a gap); older tips are news
-    no longer, and their jobs may have been purged."""
+    """Queue the staff alert of processed high-score tips received in the last ``KEEP_DONE`` that never
+    had an alert job (any state: a quarantined or dropped one is an answer, not a gap); older tips are
+    news no longer, and their jobs may have been purged."""
     if rt.settings.telegram_staff_chat is None:
         return 0
-    had_job = select(Job.id).where(Job.dedup_key == literal("tip_alert:") + cast(Tip.id, String)).exists()
+    had_job = (select(Job.id).where(Job.stage == "tip_alert", Job.dedup_key == literal("tip_alert:") + cast(Tip.id, String))
+               .exists())  # fmt: skip
     tips = session.execute(
         select(Tip.id, Tip.ticket)
-        .where(Tip.processed_at >= utcnow() - KEEP_DONE, Tip.staff_alerted_at.is_(None),
+        .where(Tip.created_at >= utcnow() - KEEP_DONE, Tip.processed_at.is_not(None), Tip.staff_alerted_at.is_(None),
                Tip.score >= rt.settings.tip_alert_score, ~had_job)
         .order_by(Tip.id).limit(limit)
     ).all()  # fmt: skip
