@@ -9,6 +9,7 @@ the ceiling; how long the worker took to process them all; on PostgreSQL the lon
 transaction seen.
 
 Run: python bench/intake.py [--tips 1000] [--clients 200] [--pg postgresql+psycopg://…] [--sqlite-only] [--ack-only]
+     [--no-worker]  (serve alone, SHEKTEU_EMBEDDED_WORKER=false: the intake without the worker beside it)
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def line(label: str, latencies: list[float], acked: int, wall: float, stored: st
 
 
 def run_serve(label: str, database_url: str, batch: list, clients: int, ceiling: float, page_base: str,
-              watch: str | None, ack_only: bool) -> None:  # fmt: skip
+              watch: str | None, ack_only: bool, worker: bool = True) -> None:  # fmt: skip
     from sqlalchemy import func, select
 
     from shekteu.db.tables import Tip
@@ -129,7 +130,8 @@ def run_serve(label: str, database_url: str, batch: list, clients: int, ceiling:
     port = free_port()
     env = {"SHEKTEU_DATA_DIR": str(data), "SHEKTEU_DATABASE_URL": database_url, "SHEKTEU_PORT": str(port),
            "SHEKTEU_TIP_RATE_LIMIT": "100000", "SHEKTEU_FETCH_ALLOW_NETWORKS": "127.0.0.1/32",
-           "SHEKTEU_TELEGRAM_WEB_BASE": page_base, "SHEKTEU_CAPTURE_PROCESSES": "1"}  # fmt: skip
+           "SHEKTEU_TELEGRAM_WEB_BASE": page_base, "SHEKTEU_CAPTURE_PROCESSES": "1",
+           "SHEKTEU_EMBEDDED_WORKER": "true" if worker else "false"}  # fmt: skip
     rt = Runtime(load_settings(env))
     full = {k: v for k, v in os.environ.items() if not k.startswith("SHEKTEU_")} | env
     server = subprocess.Popen([sys.executable, "-c", "from shekteu.cli import main; main()", "serve"], env=full,
@@ -141,7 +143,7 @@ def run_serve(label: str, database_url: str, batch: list, clients: int, ceiling:
             watcher.start()
         t0 = time.monotonic()
         latencies, acked, wall = asyncio.run(fire(f"http://127.0.0.1:{port}/report", batch, clients))
-        if not ack_only:
+        if not ack_only and worker:
             wait_idle(rt, ("tip", "capture", "analyse", "spot", "deliver"))
         processed = time.monotonic() - t0
         if watcher:
@@ -170,6 +172,7 @@ def main() -> None:
     parser.add_argument("--pg", default=PG)
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--ack-only", action="store_true", help="stop once every tip is answered")
+    parser.add_argument("--no-worker", action="store_true", help="serve without its embedded worker")
     args = parser.parse_args()
     httpd, base = serve(400)
     batch = tips(args.tips)
@@ -191,9 +194,10 @@ def main() -> None:
     line("hello-world", latencies, acked, wall, "-", "1.00", "")
     with tempfile.TemporaryDirectory() as tmp:
         run_serve("serve, SQLite", f"sqlite:///{tmp}/intake.db", batch, args.clients, ceiling, base, None,
-                  args.ack_only)
+                  args.ack_only, not args.no_worker)
     if not args.sqlite_only:
-        run_serve("serve, PostgreSQL", pg_schema(args.pg), batch, args.clients, ceiling, base, args.pg, args.ack_only)
+        run_serve("serve, PostgreSQL", pg_schema(args.pg), batch, args.clients, ceiling, base, args.pg, args.ack_only,
+                  not args.no_worker)
     httpd.shutdown()
 
 
