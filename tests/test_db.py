@@ -176,3 +176,18 @@ def test_writers_of_two_processes_take_turns_on_the_file_beside_the_database(dat
     finally:
         child.kill()
         child.wait(30)
+
+
+def test_a_lock_file_that_cannot_be_made_leaves_writers_to_sqlites_own_lock(database_url: str) -> None:
+    # The name beside the database is a folder (as a read-only folder would refuse it): writes still land.
+    from pathlib import Path
+
+    _sqlite(database_url)
+    Path(database_url.split("///", 1)[1] + "-writers").mkdir()
+    db = Database(database_url)
+    for n in range(2):
+        with db.write() as s:
+            audit.record(s, "test.action", f"thing:{n}")
+    with db.read() as s:
+        assert s.query(AuditEntry).count() == 2 and audit.verify_chain(s) == []
+    db.close()

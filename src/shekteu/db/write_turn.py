@@ -9,11 +9,13 @@ CLI import) take turns on a lock file beside the database, checked every few mil
 
 A writer that waited as long as SQLite would have (``seconds``) gets the error SQLite gives,
 "database is locked", which callers already treat as a busy database. The lock file is released by
-the kernel when a process dies, however it dies.
+the kernel when a process dies, however it dies. Where the lock file cannot be made (a read-only
+folder), writers go straight to SQLite's lock, as before, and the log says why.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -23,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger(__name__)
 
 POLL_SECONDS = (0.0002, 0.002)  # first and longest pause between two tries of the lock file
 
@@ -66,7 +70,12 @@ class WriteTurn:
         import fcntl
 
         if self._fd is None or self._pid != os.getpid():
-            self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
+            try:
+                self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
+            except OSError as exc:  # a read-only folder, a name taken by a folder: SQLite's own lock still holds
+                log.warning("no write turn across processes (%s): %s", self._path, exc.strerror or exc)
+                self._path, self._fd = None, None
+                return
         pause = POLL_SECONDS[0]
         while True:
             try:
