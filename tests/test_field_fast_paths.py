@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("rasterio")
 
-from shekteu.field.features import STRIP_CELLS, network_input
+from shekteu.field.features import network_input
 from shekteu.field.imagery import open_scenes
 from shekteu.field.model import close_gaps, fill_holes
 from tests.fieldrasters import SHU, parcel, utm_origin, write_tif
@@ -19,7 +19,7 @@ from tests.fieldrasters import SHU, parcel, utm_origin, write_tif
 @pytest.mark.parametrize("dtype", ["uint8", "uint16"])
 def test_stored_counts_pool_as_reflectance_does(tmp_path: Path, dtype: str) -> None:
     data, _ = parcel("20011016")
-    data = data[:, : 4 * (3 * STRIP_CELLS + 3), :200].astype(dtype)  # three strips and part of a fourth
+    data = data[:, : 4 * 27, :200].astype(dtype)
     if dtype == "uint16":
         data = data * np.uint16(257)  # the same scene in 16-bit counts
     data[:, 5:40, 7:30] = 0  # nodata
@@ -35,6 +35,73 @@ def test_stored_counts_pool_as_reflectance_does(tmp_path: Path, dtype: str) -> N
     x, usable, _, _ = network_input(counts, 4)
     assert not usable[4, 4] and usable[-4, -4] and x.shape == (6, 2 * (h + 16) // 4, 2 * (w + 16) // 4)
     assert 0 < x[0].max() <= 1
+
+
+def _plain_pooling(b: dict[str, np.ndarray], k: int, sample_ndvi: float) -> list[np.ndarray]:
+    """What the one-pass pooling computes, written the plain way: float64 means over reshaped blocks."""
+    from shekteu.field.imagery import reflectance
+
+    valid = b["valid"].astype(np.float64)
+    f = {n: reflectance(b[n]) for n in ("red", "green", "blue", "nir")}  # float32, as stored reflectance
+    den = f["nir"] + f["red"]
+    ndvi = np.where(den > 0, (f["nir"] - f["red"]) / np.where(den > 0, den, 1), 0)  # float32: 0.25 is a borderline
+    is_green = (ndvi > 0.25).astype(float)
+    f, ndvi = {n: a.astype(np.float64) for n, a in f.items()}, ndvi.astype(np.float64)
+    half = k // 2 if k % 2 == 0 else k
+
+    def sums(a: np.ndarray, n: int) -> np.ndarray:
+        h, w = a.shape[0] // n, a.shape[1] // n
+        return (a * valid)[: h * n, : w * n].reshape(h, n, w, n).sum(axis=(1, 3))
+
+    count = sums(np.ones_like(valid), half)
+    mean = [sums(f[n], half) / np.maximum(count, 1) for n in ("red", "green", "blue", "nir")]
+    m = sums(ndvi, half) / np.maximum(count, 1)
+    spread = 4 * np.sqrt(np.maximum(sums(ndvi**2, half) / np.maximum(count, 1) - m**2, 0))
+    x = np.stack([*mean, m, spread])
+    if half == k:
+        x = x.repeat(2, axis=1).repeat(2, axis=2)
+    cells = sums(np.ones_like(valid), k)
+    step = max(1, k // 2)
+    raw = {n: b[n][::step, ::step].astype(np.float64) for n in ("red", "nir")}
+    green = (raw["nir"] - raw["red"] > sample_ndvi * (raw["nir"] + raw["red"])) & b["valid"][::step, ::step]
+    per = k // step
+    r, c = green.shape[0] // per, green.shape[1] // per
+    sampled = green[: r * per, : c * per].reshape(r, per, c, per).any(axis=(1, 3))
+    return [x, cells >= k * k / 2, sums(ndvi, k) / np.maximum(cells, 1),
+            sums(is_green, k) / np.maximum(cells, 1), sampled]  # fmt: skip
+
+
+@pytest.mark.parametrize(("k", "dtype"), [(4, "uint8"), (4, "uint16"), (4, "float32"), (3, "uint8"), (1, "uint8")])
+def test_one_pass_pooling_gives_what_plain_block_means_give(k: int, dtype: str) -> None:
+    """The compiled pooling (one pass per window) against block means written plainly: a real parcel
+    with a nodata corner and a strip of pixels where less than half of each cell is valid."""
+    from shekteu.field.features import pooled
+    from shekteu.field.prescreen import GREEN_NDVI
+
+    data, _ = parcel("20011016")
+    h, w = (n // (2 * k) * 2 * k for n in data.shape[1:])
+    data = data[:, :h, :w]
+    bands = {n: a.astype(dtype) for n, a in zip(("red", "green", "blue", "nir"), data, strict=True)}
+    if dtype == "uint16":
+        bands = {n: a * np.uint16(257) for n, a in bands.items()}
+    if dtype == "float32":
+        bands = {n: a / np.float32(255) for n, a in bands.items()}
+    valid = data.sum(0) > 0
+    valid[: 3 * k, : 5 * k] = False
+    valid[6 * k : 8 * k, :: 2] = False  # every other pixel
+    bands["valid"] = valid
+    got = pooled(bands, k)
+    want = _plain_pooling(bands, k, GREEN_NDVI)
+    assert got[0].shape == (6, 2 * h // k, 2 * w // k)
+    for name, a, b in zip(("input", "usable", "ndvi", "green", "sampled"), got, want, strict=True):
+        assert a.shape == b.shape, name
+        if a.dtype == bool:
+            assert np.array_equal(a, b), name
+        elif name == "input":  # the spread is a square root of a float32 difference of squares
+            assert np.allclose(a[:5], b[:5], atol=2e-6) and np.allclose(a[5], b[5], atol=1e-3)
+        else:
+            assert np.allclose(a, b, atol=2e-6), (name, np.abs(a - b).max())
+    assert got[4].any() and got[1].any() and not got[1][0, 0]
 
 
 def test_closing_by_shifts_and_filling_holes_by_labels_match_scipy() -> None:
@@ -79,15 +146,14 @@ def test_reprojection_projects_every_coordinate_of_every_ring() -> None:
 
 
 def test_the_prescreen_scores_vegetated_cells_exactly_as_a_whole_window_and_skips_bare_land() -> None:
-    """A real parcel set in bare steppe and water: only rows near vegetation are pooled, the network
-    runs only on strips near it, and every cell it scores gets the whole-window answer (same halo,
-    same pooling grid); the per-cell NDVI and usable mask are those of the full pooling everywhere."""
+    """A real parcel set in bare steppe and water: the network runs only on strips near vegetation,
+    and every cell it scores gets the whole-window answer (same halo, same pooling grid)."""
     import rasterio
 
-    from shekteu.field.features import network_input
+    from shekteu.field.features import pooled
     from shekteu.field.model import load
     from shekteu.field.network import HALO_CELLS, UNIT_CELLS
-    from shekteu.field.prescreen import boxes, needed_cells, needed_rows, screened
+    from shekteu.field.prescreen import boxes, needed_cells, screened
     from tests.fieldrasters import NAIP
 
     with rasterio.open(next(NAIP.glob("*.tif"))) as ds:
@@ -105,12 +171,9 @@ def test_the_prescreen_scores_vegetated_cells_exactly_as_a_whole_window_and_skip
     bands = dict(zip(("red", "green", "blue", "nir"), data, strict=True))
     bands["valid"] = np.ones(data.shape[1:], bool)
 
-    need = needed_cells(bands, k)
+    x, usable, _, _, sampled = pooled(bands, k)
+    need = needed_cells(sampled)
     runs = boxes(need, UNIT_CELLS, h)
-    x, usable, ndvi, green = network_input(bands, k, needed_rows(runs, need.shape[0]))
-    full_x, full_usable, full_ndvi, full_green = network_input(bands, k)
-    assert np.array_equal(usable, full_usable)
-    assert np.allclose(ndvi, full_ndvi, atol=1e-5) and np.allclose(green, full_green, atol=1e-5)
     model = load()
     scored = []
 
@@ -119,7 +182,7 @@ def test_the_prescreen_scores_vegetated_cells_exactly_as_a_whole_window_and_skip
         return model.probability(part, ok)
 
     fast = screened(run, x, usable, need, runs, h)
-    whole = model.probability(full_x, full_usable)
+    whole = model.probability(x, usable)
     core = (slice(h, big_r - h), slice(h, big_c - h))
     kept = need[core] & usable[core]
     assert kept.any() and not kept.all()
@@ -127,4 +190,23 @@ def test_the_prescreen_scores_vegetated_cells_exactly_as_a_whole_window_and_skip
     assert (fast[~need] == 0).all()
     assert sum(scored) < 0.7 * big_r * big_c  # the bare strips were never run
     empty = {n: a[(rows + 2 * h + 10) * k :, : 200 * k] for n, a in bands.items()}  # soil and lake only
-    assert not needed_cells(empty, k).any() and boxes(needed_cells(empty, k), UNIT_CELLS, h) == []
+    nothing = needed_cells(pooled(empty, k)[4])
+    assert not nothing.any() and boxes(nothing, UNIT_CELLS, h) == []
+
+
+def test_a_raster_with_data_only_between_the_sampled_windows_is_not_called_empty(tmp_path: Path) -> None:
+    """The emptiness check reads a grid of small windows first and the whole mask only when none has
+    data: a patch of data that no window touches is still found, and an all-nodata file refused."""
+    from shekteu.field import FieldError
+    from shekteu.field.imagery import SAMPLE_PIXELS, SAMPLE_WINDOWS, open_scenes
+
+    side = SAMPLE_PIXELS * SAMPLE_WINDOWS * 2
+    data = np.zeros((4, side, side), np.uint8)
+    data[:, SAMPLE_PIXELS + 40 : SAMPLE_PIXELS + 60, SAMPLE_PIXELS + 40 : SAMPLE_PIXELS + 60] = 120  # between windows
+    patch = write_tif(tmp_path / "patch.tif", data, epsg=32643, origin=utm_origin(*SHU), res=0.6, nodata=0)
+    (scene,) = open_scenes([str(patch)])
+    assert scene.width == side
+    data[:] = 0
+    empty = write_tif(tmp_path / "empty.tif", data, epsg=32643, origin=utm_origin(*SHU), res=0.6, nodata=0)
+    with pytest.raises(FieldError, match="no valid pixels"):
+        open_scenes([str(empty)])

@@ -5,7 +5,7 @@ grid of small cells), ``model`` (the shipped network, run with onnxruntime; ``ne
 build it with PyTorch), ``detect`` (windows → probability grid, in
 Dask tasks), ``sites`` (grid → polygons with hectares and districts), ``change`` (two passes compared),
 ``registry`` (sites in the database with their status) and ``exports`` (GeoJSON, KML, GeoPackage).
-Rasterio, shapely, pyproj and onnxruntime are the ``field`` extra and are imported only here.
+Rasterio, shapely, pyproj, onnxruntime and Numba are the ``field`` extra and are imported only here.
 """
 
 MIN_SITE_HECTARES = 0.02  # the smallest site ``field detect`` keeps by default (SHEKTEU_FIELD_MIN_HECTARES)
@@ -18,6 +18,7 @@ class FieldError(ValueError):
 def need_extra() -> None:
     """Fail with a one-line message when the ``field`` extra is missing, instead of an ImportError."""
     try:
+        import numba  # noqa: F401
         import onnxruntime  # noqa: F401
         import pyproj  # noqa: F401
         import rasterio  # noqa: F401

@@ -19,10 +19,10 @@ from functools import lru_cache
 import numpy as np
 
 from shekteu.field import FieldError
-from shekteu.field.features import cell_pixels, network_input
+from shekteu.field.features import cell_pixels, pooled
 from shekteu.field.imagery import Scene
 from shekteu.field.network import HALO_CELLS, UNIT_CELLS  # torch is imported only to train
-from shekteu.field.prescreen import boxes, needed_cells, needed_rows, screened
+from shekteu.field.prescreen import boxes, needed_cells, screened
 from shekteu.parallel import run_tasks
 
 # Sentinel-2 scoring: the wild-stand season rule (seasonality.py) or the plantation model learnt from
@@ -136,10 +136,10 @@ def _aerial_window(scene: Scene, window: tuple[int, int, int, int], k: int, mode
     unit, h = UNIT_CELLS, HALO_CELLS
     cells = [-(-n // (k * unit)) * unit for n in (rows, cols)]  # whole units; past the edge reads as nodata
     bands = scene.read(scene.layers[0], row, col, cells[0] * k, cells[1] * k, h * k, raw=True)
-    need = needed_cells(bands, k)  # bare land and water: no pooled input, no network
-    runs = boxes(need, unit, h)
-    x, usable, ndvi, green = network_input(bands, k, needed_rows(runs, need.shape[0]))
+    x, usable, ndvi, green, sampled = pooled(bands, k)
     del bands
+    need = needed_cells(sampled)  # bare land and water: no network
+    runs = boxes(need, unit, h)
     probability = screened(load(model_dir).probability, x, usable, need, runs, h)
     core = (slice(h, h + cells[0]), slice(h, h + cells[1]))  # the halo only feeds the network
     return row // k, col // k, probability[core], usable[core], ndvi[core], green[core]

@@ -5,9 +5,9 @@ plantation. A cell can hold a grow only if some vegetation lies within ``REACH_C
 pixel (one per 1.2 m half-cell, read before any pooling) whose NDVI passes ``GREEN_NDVI``. On all 103
 labelled parcels that rule keeps every labelled grow cell (measured: 100 % at 24 cells and NDVI 0.15,
 99.8 % at 16), early-season grows on cleared soil included, which a "green" rule (half-cell NDVI 0.25
-within 8 cells) lost a quarter of. Only the rows of cells near such pixels are pooled into the
-network's input, and the network runs only on strips that hold them, each with its full halo and on
-the same pooling grid, so the cells it scores get exactly the answer a whole-window run gives (tested).
+within 8 cells) lost a quarter of. The network runs only on boxes that hold such cells, each with its
+full halo and on the same pooling grid, so the cells it scores get exactly the answer a whole-window
+run gives (tested); pooling itself is one cheap pass everywhere (``pooling.py``).
 """
 
 from __future__ import annotations
@@ -18,58 +18,53 @@ import numpy as np
 
 GREEN_NDVI = 0.15
 REACH_CELLS = 24
-STRIP_CELLS = 64  # rows of cells per strip: a strip with nothing to score costs nothing
 WHOLE_SHARE = 0.7  # strips covering more of the window than this: one whole-window run is cheaper
 
 
-def needed_cells(bands: dict[str, np.ndarray], k: int) -> np.ndarray:
-    """Cells (of ``k`` × ``k`` pixels) within ``REACH_CELLS`` of vegetation: one pixel per half-cell
-    (every ``k // 2``-th) with NDVI over ``GREEN_NDVI``. Read from the raw bands, before any pooling."""
+def needed_cells(sampled: np.ndarray) -> np.ndarray:
+    """Cells within ``REACH_CELLS`` of a cell with a vegetation sample: one pixel per half-cell (every
+    ``k // 2``-th of every ``k // 2``-th row) with NDVI over ``GREEN_NDVI``, found by the pooling pass
+    (``features.pooled``) from the raw bands."""
     from scipy import ndimage
 
-    step = max(1, k // 2)
-    red, nir, valid = (bands[n][::step, ::step] for n in ("red", "nir", "valid"))
-    red, nir = red.astype(np.float32), nir.astype(np.float32)
-    green = (nir - red > GREEN_NDVI * (nir + red)) & valid & (nir + red > 0)
-    per = k // step
-    rows, cols = green.shape[0] // per, green.shape[1] // per
-    cells = green[: rows * per, : cols * per].reshape(rows, per, cols, per).any(axis=(1, 3))
-    if not cells.any():
-        return cells
-    return ndimage.maximum_filter(cells, size=2 * REACH_CELLS + 1, mode="constant")
+    if not sampled.any():
+        return sampled
+    return ndimage.maximum_filter(sampled, size=2 * REACH_CELLS + 1, mode="constant")
 
 
 def boxes(need: np.ndarray, unit: int, halo: int) -> list[tuple[int, int, int, int]]:
     """Boxes (row0, row1, col0, col1, in window cells with the halo) whose cores cover every needed
-    cell of the window core; each starts on a multiple of ``unit`` and is whole units long."""
+    cell of the window core; each starts on a multiple of ``unit`` and is whole units long. Runs of
+    needed rows, then runs of needed columns within each, and the rows those columns need: runs less
+    than two halos apart are one box, since apart each would pay a halo of its own."""
     core = need[halo : need.shape[0] - halo, halo : need.shape[1] - halo]
     rows, cols = core.shape
-    runs: list[list[int]] = []
-    for r in range(0, rows, STRIP_CELLS):
-        if core[r : r + STRIP_CELLS].any():
-            if runs and runs[-1][1] == r:
-                runs[-1][1] = min(r + STRIP_CELLS, rows)
-            else:
-                runs.append([r, min(r + STRIP_CELLS, rows)])
     out = []
-    for r0, r1 in runs:
-        used = np.flatnonzero(core[r0:r1].any(axis=0))
-        c0 = int(used[0]) // unit * unit
-        c1 = min(-(-(int(used[-1]) + 1) // unit) * unit, cols)
-        r1 = min(-(-r1 // unit) * unit, rows)
-        out.append((r0, r1 + 2 * halo, c0, c1 + 2 * halo))
+    for r0, r1 in _runs(core.any(axis=1), 2 * halo, unit, rows):
+        for c0, c1 in _runs(core[r0:r1].any(axis=0), 2 * halo, unit, cols):
+            for q0, q1 in _runs(core[r0:r1, c0:c1].any(axis=1), 2 * halo, unit, r1 - r0):
+                out.append((r0 + q0, r0 + q1 + 2 * halo, c0, c1 + 2 * halo))
     area = sum((b[1] - b[0]) * (b[3] - b[2]) for b in out)
     if area > WHOLE_SHARE * need.size:
         return [(0, need.shape[0], 0, need.shape[1])]
     return out
 
 
-def needed_rows(boxes_: list[tuple[int, int, int, int]], rows: int) -> np.ndarray:
-    """Cell rows any box reads: the only rows whose network input must be pooled."""
-    out = np.zeros(rows, bool)
-    for r0, r1, _, _ in boxes_:
-        out[r0:r1] = True
-    return out
+def _runs(used: np.ndarray, join: int, unit: int, size: int) -> list[tuple[int, int]]:
+    """[start, stop) of the runs of ``used``, widened to whole ``unit``s within ``size``, with runs
+    fewer than ``join`` apart joined."""
+    at = np.flatnonzero(used)
+    if not len(at):
+        return []
+    out: list[list[int]] = []
+    for start, stop in zip(at[np.r_[0, np.flatnonzero(np.diff(at) > 1) + 1]],
+                           at[np.r_[np.flatnonzero(np.diff(at) > 1), len(at) - 1]] + 1, strict=True):  # fmt: skip
+        start, stop = int(start) // unit * unit, min(-(-int(stop) // unit) * unit, size)
+        if out and start - out[-1][1] < join:
+            out[-1][1] = stop
+        else:
+            out.append([start, stop])
+    return [(a, b) for a, b in out]
 
 
 def screened(

@@ -9,7 +9,7 @@ points; polygons and rasters use shapely/rasterio in the field module.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,14 +39,17 @@ class Area:
         if not (minx <= lon <= maxx and miny <= lat <= maxy):
             return False
         inside = False
-        for ring in self.rings:
-            x, y = ring[:, 0], ring[:, 1]
-            x2, y2 = np.roll(x, -1), np.roll(y, -1)
+        for x, y, x2, y2 in self._edges:
             crosses = (y > lat) != (y2 > lat)
             with np.errstate(divide="ignore", invalid="ignore"):
                 at = x + (lat - y) * (x2 - x) / (y2 - y)
             inside ^= bool(np.count_nonzero(crosses & (lon < at)) % 2)
         return inside
+
+    @cached_property
+    def _edges(self) -> list[tuple[np.ndarray, ...]]:
+        """Per ring: x, y of each edge's start and of its end (the next vertex), computed once."""
+        return [(r[:, 0], r[:, 1], np.roll(r[:, 0], -1), np.roll(r[:, 1], -1)) for r in self.rings]
 
     def as_json(self) -> dict[str, str]:
         return {"kato": self.kato, "name": self.name_ru, "name_kk": self.name_kk, "name_en": self.name_en,
