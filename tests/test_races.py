@@ -152,3 +152,28 @@ def test_a_writer_that_waited_for_the_chain_links_to_the_entry_committed_meanwhi
         assert audit.verify_chain(s) == []
         assert s.scalars(select(AuditEntry.action).where(AuditEntry.action.startswith("test."))
                          .order_by(AuditEntry.id)).all() == ["test.first", "test.second"]  # fmt: skip
+
+
+def test_two_upkeep_runs_at_once_queue_one_staff_alert(make_runtime) -> None:
+    """Two workers' upkeep jobs both find a high-score tip with no alert job: the second one's insert
+    waits on the first one's uncommitted job row, then does nothing — one alert job, not two."""
+    from sqlalchemy import delete
+
+    from shekteu.db.ops_tables import Job
+    from shekteu.queue.maintain import _alerts_missing
+    from shekteu.tips.process import process_pending
+
+    rt = make_runtime(SHEKTEU_TELEGRAM_STAFF_CHAT="-100777", SHEKTEU_TIP_ALERT_SCORE="0.5")
+    need_postgres(rt)
+    submit(rt, TipInput(channel="web", user_id="u1", text="Тут продают: меф, шишки, клады по городу, бот @zakladki_almaty_bot"))
+    process_pending(rt, capture=False)
+    with rt.db.write() as s:  # as an earlier version left it: processed, scored high, no job
+        s.execute(delete(Job).where(Job.stage == "tip_alert"))
+    with rt.db.write() as s:
+        assert _alerts_missing(rt, s) == 1
+        second = Second(rt, lambda other: _alerts_missing(rt, other))
+        assert second.start_and_wait_blocked()  # on this session's job row (one active job per key)
+    second.join()
+    assert second.error is None and second.result == 0
+    with rt.db.read() as s:
+        assert len(s.scalars(select(Job).where(Job.stage == "tip_alert")).all()) == 1
