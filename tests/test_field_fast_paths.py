@@ -160,20 +160,23 @@ def test_the_prescreen_scores_vegetated_cells_exactly_as_a_whole_window_and_skip
         parcel = ds.read()
     k, h = 4, HALO_CELLS
     rows, cols = (-(-n // (k * UNIT_CELLS)) * UNIT_CELLS for n in parcel.shape[1:])
-    big_r, big_c = rows + 2 * h + 400, cols + 2 * h + 160  # bare land below and to the right
+    gap = 200  # bare cells between two copies of the parcel: more than two halos and two reaches
+    big_r, big_c = rows + 2 * h + 400, 2 * cols + 2 * h + gap + 160  # bare land below and to the right
     rng = np.random.default_rng(0)
     data = np.clip(np.array([140, 125, 105, 149])[:, None, None] + rng.normal(0, 6, (1, big_r * k, big_c * k)), 1, 255)
     data = data.astype(np.uint8)
     data[:, (rows + 2 * h + 200) * k :] = np.array([30, 40, 50, 14], np.uint8)[:, None, None]  # a lake
     inside = parcel.sum(0) > 0
-    data[:, h * k : h * k + parcel.shape[1], h * k : h * k + parcel.shape[2]] = np.where(
-        inside, parcel, data[:, h * k : h * k + parcel.shape[1], h * k : h * k + parcel.shape[2]])  # fmt: skip
+    for c0 in (h * k, (h + cols + gap) * k):
+        rs, cs = slice(h * k, h * k + parcel.shape[1]), slice(c0, c0 + parcel.shape[2])
+        data[:, rs, cs] = np.where(inside, parcel, data[:, rs, cs])
     bands = dict(zip(("red", "green", "blue", "nir"), data, strict=True))
     bands["valid"] = np.ones(data.shape[1:], bool)
 
     x, usable, _, _, sampled = pooled(bands, k)
     need = needed_cells(sampled)
     runs = boxes(need, UNIT_CELLS, h)
+    assert len(runs) == 2 and runs[0][:2] == runs[1][:2]  # one row run, split where the columns are bare
     model = load()
     scored = []
 
