@@ -30,7 +30,7 @@ def test_reopening_keeps_data_and_the_head_revision(blank_database_url: str) -> 
     first.close()
     again = Database(database_url)  # migrations already at head: nothing re-created or dropped
     with again.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == upgrade(again.engine) == "0020"
+        assert MigrationContext.configure(conn).get_current_revision() == upgrade(again.engine) == "0021"
     with again.read() as s:
         assert [e.target for e in s.query(AuditEntry)] == ["kept"]
     again.close()

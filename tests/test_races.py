@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import select, text, update
+import pytest
+from sqlalchemy import func, select, text, update
 
 from shekteu import audit
 from shekteu.analysis import analyse_items
@@ -177,3 +178,24 @@ def test_two_upkeep_runs_at_once_queue_one_staff_alert(make_runtime) -> None:
     assert second.error is None and second.result == 0
     with rt.db.read() as s:
         assert len(s.scalars(select(Job).where(Job.stage == "tip_alert")).all()) == 1
+
+
+def test_two_detection_runs_storing_the_same_sites_at_once_store_each_once(rt: Runtime) -> None:
+    """Two `field detect --save` runs of one scene at once: the second one's insert waits on the
+    first one's uncommitted rows, then finds them known — no duplicate-key error, each site once."""
+    pytest.importorskip("shapely")
+    from shekteu.db.tables import FieldSite
+    from shekteu.field.registry import store
+    from tests.fieldrasters import SHU, square_site
+
+    need_postgres(rt)
+    sites = [square_site(SHU[0] + 0.01 * n, SHU[1]) for n in range(3)]
+    with rt.db.write() as s:
+        assert store(s, sites, actor="ann") == (3, 0)
+        second = Second(rt, lambda other: store(other, sites, actor="bob"))
+        assert second.start_and_wait_blocked()  # on this session's new keys
+    second.join()
+    assert second.error is None, second.error
+    assert second.result == (0, 3)
+    with rt.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(FieldSite)) == 3

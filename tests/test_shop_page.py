@@ -147,6 +147,17 @@ def test_the_field_page_shows_hectares_per_district_and_status_changes(make_runt
         assert "drone flight 12" in changes and "demo-analyst" in changes
         ru = analyst.get("/dash/field", headers={"Accept-Language": "ru"}).text
         assert ("Гектары по районам" in ru and "Жамбыл" in ru) or "Шу" in ru or "район" in ru.lower()
+        assert "снова зеленеет" not in ru
+        from shekteu.field.registry import list_sites, site_feature, store
+
+        with rt.db.write() as s:  # the next season's pass maps the destroyed plot green again
+            (gone,) = list_sites(s, status="destroyed")
+            again = site_feature(gone)
+            again["properties"] |= {"date": "2027-07-01", "hectares_dense": 1.5, "hectares_sparse": 0.5}
+            assert store(s, [again], actor="demo-analyst") == (1, 0)
+        ru = analyst.get("/dash/field", headers={"Accept-Language": "ru"}).text
+        assert f'снова зеленеет на уничтоженном участке <a href="#site-{gone.id}">#{gone.id}</a>' in ru
+        assert "густые 1.5 · редкие 0.5" in ru
 
 
 def test_the_board_names_its_columns_flags_overdue_and_shows_after_photos(dash: Dash) -> None:

@@ -326,10 +326,11 @@ def sites_list(
         for row in rows:
             emit_json(row)
         return
-    table = Table("id", "status", "hectares", "ndvi", "conf", "date", "KATO", "district", "source")
+    table = Table("id", "status", "hectares", "ndvi", "conf", "date", "KATO", "district", "source", "green again on")
     for r in rows:
         table.add_row(str(r["id"]), r["status"], f"{r['hectares']:.3f}", f"{r['ndvi'] or 0:.2f}", f"{r['confidence'] or 0:.2f}",
-                      r["date"] or "-", r["kato"] or "-", safe(r["district"] or "-", 30), safe(r["source"], 30))  # fmt: skip
+                      r["date"] or "-", r["kato"] or "-", safe(r["district"] or "-", 30), safe(r["source"], 30),
+                      f"#{r['regrowth_of']} (destroyed)" if r["regrowth_of"] else "")  # fmt: skip
     out.print(table)
 
 

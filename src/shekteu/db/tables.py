@@ -555,5 +555,9 @@ class FieldSite(Base):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(CleanString(16))
+    density: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # hectares per density class (Sentinel-2)
+    regrowth_of: Mapped[int | None] = mapped_column(
+        ForeignKey("field_sites.id", name="fk_field_sites_regrowth_of")
+    )  # a destroyed site it overlaps: the plot is green again
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

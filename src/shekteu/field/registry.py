@@ -1,8 +1,10 @@
 """The registry of field sites: stored once, then suspected → confirmed (patrol/drone) → destroyed.
 
 A detection run stores its sites keyed by a SHA-256 of geometry, date and source, so rerunning the same
-imagery adds nothing; every status change names who, why, and lands in the audit log. A suspected site
-that a patrol finds empty is dismissed rather than deleted, so the record of the call stays.
+imagery adds nothing (two runs at once included); a Sentinel-2 site keeps its hectares per density
+class, and a site mapped over a destroyed one says so (``regrowth_of``). Every status change names
+who, why, and lands in the audit log. A suspected site that a patrol finds empty is dismissed rather
+than deleted, so the record of the call stays.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from shekteu import audit
 from shekteu.db.tables import FieldSite, utcnow
 from shekteu.field import FieldError
+from shekteu.field.phenology import DENSITY
 from shekteu.users import authorize
 
 STATUSES = ("suspected", "confirmed", "destroyed", "dismissed")
@@ -45,33 +48,76 @@ def _rounded(value: Any) -> Any:
 
 
 def store(session: Session, features: list[dict[str, Any]], *, actor: str) -> tuple[int, int]:
-    """Add sites not stored yet; (added, already known)."""
+    """Add sites not stored yet; (added, already known). Keys are inserted with "on conflict do
+    nothing", so a run storing the same sites at the same moment makes them known, not an error. A
+    new site over a destroyed one names it in ``regrowth_of``: the plot is green again."""
     from shapely.geometry import shape
 
     keys = {site_key(f): f for f in features}
-    known = (
-        set(session.scalars(select(FieldSite.key).where(FieldSite.key.in_(list(keys))))) if keys else set()
-    )
-    added = []
+    if not keys:
+        return 0, 0
+    shapes = {key: shape(f["geometry"]) for key, f in keys.items()}
+    destroyed = _destroyed_near(session, list(shapes.values()))
+    rows = []
     for key, f in keys.items():
-        if key in known:
-            continue
-        p = f["properties"]
-        point = shape(f["geometry"]).representative_point()
-        row = FieldSite(
-            key=key, geometry=f["geometry"], hectares=p["hectares"], ndvi=p.get("ndvi"), confidence=p.get("confidence"),
-            observed_on=p.get("date"), source=str(p.get("source") or ""), method=str(p.get("method") or ""),
-            kato=p.get("kato"), district=p.get("district"), oblast=p.get("oblast"), lat=point.y, lon=point.x,
-            status="suspected",
-        )  # fmt: skip
-        session.add(row)
-        added.append(row)
-    session.flush()
+        p, geom = f["properties"], shapes[key]
+        point = geom.representative_point()
+        density = {name: p[f"hectares_{name}"] for name, _ in DENSITY if f"hectares_{name}" in p}
+        rows.append({
+            "key": key, "geometry": f["geometry"], "hectares": p["hectares"], "ndvi": p.get("ndvi"),
+            "confidence": p.get("confidence"), "observed_on": p.get("date"), "source": str(p.get("source") or ""),
+            "method": str(p.get("method") or ""), "kato": p.get("kato"), "district": p.get("district"),
+            "oblast": p.get("oblast"), "lat": point.y, "lon": point.x, "status": "suspected",
+            "density": density or None, "regrowth_of": _regrowth_of(geom, destroyed),
+        })  # fmt: skip
+    insert = _insert_new(session.get_bind().dialect.name)
+    added = [dict(zip(("id", "hectares", "regrowth_of"), r, strict=True)) for r in session.execute(insert, rows)]
+    added.sort(key=lambda r: r["id"])
     if added:
-        audit.record(session, "field.detect", f"field_sites:{added[0].id}-{added[-1].id}", actor=actor,
+        regrown = [[r["id"], r["regrowth_of"]] for r in added if r["regrowth_of"] is not None]
+        audit.record(session, "field.detect", f"field_sites:{added[0]['id']}-{added[-1]['id']}", actor=actor,
                      reason="sites mapped from imagery",
-                     detail={"added": len(added), "hectares": round(sum(r.hectares for r in added), 3)})  # fmt: skip
+                     detail={"added": len(added), "hectares": round(sum(r["hectares"] for r in added), 3),
+                             "regrown": regrown[:200]})  # fmt: skip
     return len(added), len(keys) - len(added)
+
+
+def _insert_new(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING the new rows' id, hectares and regrowth."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return (insert(FieldSite).on_conflict_do_nothing(index_elements=["key"])
+            .returning(FieldSite.id, FieldSite.hectares, FieldSite.regrowth_of))  # fmt: skip
+
+
+def _destroyed_near(session: Session, shapes: list[Any], margin: float = 0.05) -> list[tuple[int, Any]]:
+    """(id, shape) of destroyed sites whose point lies within ``margin`` degrees of the new sites."""
+    from shapely.geometry import shape
+
+    if not shapes:
+        return []
+    bounds = [g.bounds for g in shapes]
+    x0, y0 = min(b[0] for b in bounds) - margin, min(b[1] for b in bounds) - margin
+    x1, y1 = max(b[2] for b in bounds) + margin, max(b[3] for b in bounds) + margin
+    rows = session.execute(
+        select(FieldSite.id, FieldSite.geometry).where(
+            FieldSite.status == "destroyed", FieldSite.lon.between(x0, x1), FieldSite.lat.between(y0, y1)
+        )
+    ).all()
+    return [(site_id, shape(geometry).buffer(0)) for site_id, geometry in rows]
+
+
+def _regrowth_of(geom: Any, destroyed: list[tuple[int, Any]]) -> int | None:
+    """The destroyed site the new one overlaps most, if any."""
+    best, most = None, 0.0
+    for site_id, old in destroyed:
+        if old.intersects(geom):
+            area = old.intersection(geom.buffer(0)).area
+            if best is None or area > most:
+                best, most = site_id, area
+    return best
 
 
 def get_site(session: Session, site_id: int) -> FieldSite:
@@ -121,7 +167,14 @@ def totals(session: Session) -> list[dict[str, Any]]:
 
 
 def site_feature(site: FieldSite) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": site.geometry, "properties": {
+    """The site as GeoJSON; density classes as ``hectares_dense|sparse|isolated``, as ``field detect``
+    writes them."""
+    props = {
         "id": site.id, "status": site.status, "hectares": site.hectares, "ndvi": site.ndvi, "confidence": site.confidence,
         "date": site.observed_on, "kato": site.kato, "district": site.district, "oblast": site.oblast,
-        "source": site.source, "method": site.method, "updated_at": site.updated_at.isoformat()}}  # fmt: skip
+        "source": site.source, "method": site.method, "updated_at": site.updated_at.isoformat(),
+        "regrowth_of": site.regrowth_of,
+    }  # fmt: skip
+    for name, hectares in (site.density or {}).items():
+        props[f"hectares_{name}"] = hectares
+    return {"type": "Feature", "geometry": site.geometry, "properties": props}

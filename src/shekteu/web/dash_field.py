@@ -78,7 +78,8 @@ def _page(rt: Runtime, status: str | None) -> dict[str, Any]:
     with rt.db.read() as s:
         sites = [{"id": x.id, "status": x.status, "hectares": x.hectares, "district": x.district, "oblast": x.oblast,
                   "kato": x.kato, "date": x.observed_on, "lat": x.lat, "lon": x.lon, "source": x.source,
-                  "next": sorted(TRANSITIONS.get(x.status, set()))} for x in list_sites(s, status=status, limit=500)]  # fmt: skip
+                  "next": sorted(TRANSITIONS.get(x.status, set())), "regrowth_of": x.regrowth_of, "density": x.density}
+                 for x in list_sites(s, status=status, limit=500)]  # fmt: skip
         by_district: dict[str, dict[str, Any]] = {}
         for row in totals(s):
             entry = by_district.setdefault(row["kato"] or "-", {"kato": row["kato"], "name": row["name"] or "—",
