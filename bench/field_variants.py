@@ -6,7 +6,8 @@ post-processing does on parcels the network never saw (issue #28).
 
 Training variants (each five fits, about 20 minutes on two cores): ``base`` (all labelled parcels),
 ``negatives`` (plus the unlabelled parcels as all-negative, weight 0.5), ``wide`` (negatives and one
-more pooling level: a cell's answer reaches twice as far). Out-of-fold probabilities, as they are and
+more pooling level: a cell's answer reaches twice as far), ``pixels`` (negatives, and the network
+reads 0.6 m pixels through a stride-4 stem instead of 1.2 m half-cell means). Out-of-fold probabilities, as they are and
 averaged over four flips (test-time augmentation), are kept under ``bench/.cache/field/`` so a report
 never retrains. The report scores each with the threshold chosen on the *other* folds (so the choice
 never sees the parcel it is scored on), and with a second stage that drops candidate sites by their
@@ -46,7 +47,34 @@ VARIANTS = {
     "base": ({}, False),
     "negatives": ({"negative_weight": 0.5}, True),
     "wide": ({"negative_weight": 0.5, "widths": (16, 32, 48, 64, 64)}, True),
+    # 0.6 m pixels (bands and NDVI) into a 4 × 4 stride-4 stem instead of 1.2 m half-cell means:
+    # the rows of plants that pooling averages away
+    "pixels": ({"negative_weight": 0.5, "stem": 4}, True),
 }
+PIXEL_INPUT = {"pixels"}
+
+
+def with_pixels(parcels: list, folders: list[Path] | Path, labelled: bool = True) -> list:
+    """The parcels with their network input replaced by 0.6 m pixels: red, green, blue, NIR, NDVI
+    (zero outside the parcel), padded as ``read_parcel`` pads."""
+    import dataclasses
+
+    import rasterio
+
+    from shekteu.field.training import parcel_files
+
+    files = {t.stem: t for t in parcel_files(folders, labelled)}
+    out = []
+    for p in parcels:
+        with rasterio.open(files[p.name]) as ds:
+            data = ds.read()
+        padded = np.zeros((4, *p.target.shape), np.float32)
+        padded[:, : data.shape[1], : data.shape[2]] = data * np.float32(1 / 255)
+        red, nir = padded[0], padded[3]
+        den = nir + red
+        ndvi = np.where(den > 0, (nir - red) / np.where(den > 0, den, 1), 0).astype(np.float32)
+        out.append(dataclasses.replace(p, x=np.concatenate([padded, ndvi[None]])))
+    return out
 
 
 def train(names: list[str], iterations: int) -> None:
@@ -57,17 +85,20 @@ def train(names: list[str], iterations: int) -> None:
     for name in names:
         settings, with_negatives = VARIANTS[name]
         settings = {**settings, "iterations": iterations}
+        train_on, against = parcels, negatives
+        if name in PIXEL_INPUT:
+            train_on, against = with_pixels(parcels, LABELLED), with_pixels(negatives, UNLABELLED, labelled=False)
         for f, held in enumerate(fold_split(len(parcels))):
             path = CACHE / f"{name}-{iterations}-fold{f}.npz"
             if path.exists():
                 continue
             t = time.perf_counter()
-            net = fit([p for i, p in enumerate(parcels) if i not in held], settings,
-                      negatives=negatives if with_negatives else [])  # fmt: skip
+            net = fit([p for i, p in enumerate(train_on) if i not in held], settings,
+                      negatives=against if with_negatives else [])  # fmt: skip
             kept = {}
             for i in sorted(held):
-                kept[f"plain:{parcels[i].name}"] = predict(net, parcels[i])
-                kept[f"flips:{parcels[i].name}"] = predict(net, parcels[i], flips=True)
+                kept[f"plain:{parcels[i].name}"] = predict(net, train_on[i])
+                kept[f"flips:{parcels[i].name}"] = predict(net, train_on[i], flips=True)
             np.savez_compressed(path, **kept)
             print(f"{name} fold {f}: {time.perf_counter() - t:.0f} s", flush=True)
 

@@ -49,9 +49,10 @@ def torch_module():
     return torch
 
 
-def build(channels: int = 6, widths: tuple[int, ...] = WIDTHS) -> Any:
-    """A fresh network (a ``torch.nn.Module``): input [n, channels, 2H, 2W] half-cells, output
-    [n, 1, H, W] logits per cell, H and W multiples of ``2**LEVELS``."""
+def build(channels: int = 6, widths: tuple[int, ...] = WIDTHS, stem: int = 2) -> Any:
+    """A fresh network (a ``torch.nn.Module``): input [n, channels, stem·H, stem·W] (half-cells by
+    default; ``stem`` 4 takes 0.6 m pixels), output [n, 1, H, W] logits per cell, H and W multiples
+    of ``2**LEVELS``."""
     torch = torch_module()
     nn = torch.nn
 
@@ -66,7 +67,10 @@ def build(channels: int = 6, widths: tuple[int, ...] = WIDTHS) -> Any:
         def __init__(self) -> None:
             super().__init__()
             w = widths
-            self.stem = conv(channels, w[0], 2, 2)
+            # A 4 × 4 stride-4 convolution trains six times slower in PyTorch than the same weights
+            # as pixels folded into channels and a 1 × 1 convolution.
+            self.stem = conv(channels, w[0], 2, 2) if stem == 2 else nn.Sequential(
+                nn.PixelUnshuffle(stem), conv(channels * stem * stem, w[0], 1))  # fmt: skip
             # One conv at full cell resolution, two at each coarser level: full-resolution layers cost
             # the most, and a second one there did not pay for itself.
             self.down = nn.ModuleList(
@@ -102,19 +106,21 @@ def _crops(
     sample: list[dict[str, np.ndarray]], rng: np.random.Generator, batch: int, share: float, bright: float
 ):
     """A batch of CROP_CELLS-square crops (half of them centred on a grow), randomly rotated,
-    flipped and brightened: inputs [b, 6, 2c, 2c], targets and weights [b, 1, c, c]."""
+    flipped and brightened: inputs [b, channels, s·c, s·c] (``s`` input values per cell side: 2 for
+    half-cells), targets and weights [b, 1, c, c]."""
     c = CROP_CELLS
     xs, ys, ws = [], [], []
     for _ in range(batch):
         p = sample[rng.integers(len(sample))]
         rows, cols = p["target"].shape
+        s = p["x"].shape[-1] // cols
         if rng.random() < share and len(p["positives"]):
             r, q = p["positives"][rng.integers(len(p["positives"]))]
             r = int(np.clip(r - c // 2, 0, rows - c))
             q = int(np.clip(q - c // 2, 0, cols - c))
         else:
             r, q = int(rng.integers(rows - c + 1)), int(rng.integers(cols - c + 1))
-        x = p["x"][:, 2 * r : 2 * (r + c), 2 * q : 2 * (q + c)].copy()
+        x = p["x"][:, s * r : s * (r + c), s * q : s * (q + c)].copy()
         x[:4] *= np.float32(rng.uniform(1 - bright, 1 + bright))
         y, w = p["target"][r : r + c, q : q + c], p["weight"][r : r + c, q : q + c]
         turns, flip = int(rng.integers(4)), bool(rng.integers(2))
@@ -142,7 +148,7 @@ def fit(
     rng = np.random.default_rng(s["seed"])
     for p in sample:
         p["positives"] = np.argwhere(p["target"] > 0)
-    net = build(widths=tuple(s.get("widths", WIDTHS)))
+    net = build(channels=sample[0]["x"].shape[0], widths=tuple(s.get("widths", WIDTHS)), stem=int(s.get("stem", 2)))
     opt = torch.optim.AdamW(net.parameters(), lr=s["max_lr"], weight_decay=s["weight_decay"])
     steps = int(s["iterations"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s["max_lr"], total_steps=steps)
@@ -188,7 +194,13 @@ def predict(net: Any, x: np.ndarray, flips: bool = False) -> np.ndarray:
 def export(net: Any, path: Path) -> None:
     """Write the network as ONNX with free height and width (batch of one)."""
     torch = torch_module()
-    example = torch.zeros(1, 6, 64, 64)
+    first = net.stem[0]  # its input channels and stride give the input's shape
+    if isinstance(first, torch.nn.PixelUnshuffle):
+        side = first.downscale_factor
+        channels = net.stem[1][0].in_channels // (side * side)
+    else:
+        side, channels = first.stride[0], first.in_channels
+    example = torch.zeros(1, channels, 32 * side, 32 * side)
     try:
         torch.onnx.export(net, (example,), str(path), input_names=["x"], output_names=["logit"],
                           dynamic_axes={"x": {2: "h2", 3: "w2"}, "logit": {2: "h", 3: "w"}}, dynamo=False,
