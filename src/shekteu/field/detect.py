@@ -5,7 +5,7 @@ Each task opens the raster itself, reads one window with a halo as wide as the n
 usability, mean NDVI) — a few megabytes — so a 20,000 × 20,000 raster never sits in memory as
 pixels. Aerial windows start on multiples of the network's pooling (``network.LEVELS``) so every
 window pools the same blocks: any windowing gives the same grid. Tasks run on Dask's local threaded
-scheduler (NumPy, SciPy and onnxruntime release the GIL) or, with ``scheduler`` set to an address,
+scheduler (NumPy, SciPy, the compiled pooling and onnxruntime release the GIL) or, with ``scheduler`` set to an address,
 on a Dask cluster whose workers have shekteu installed.
 """
 

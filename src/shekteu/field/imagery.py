@@ -88,8 +88,8 @@ class Scene:
     ) -> dict[str, np.ndarray]:
         """Bands of ``layer`` over a window grown by ``halo`` (zero outside the grid), as float32 0–1
         reflectance-like values, plus ``valid`` (bool): inside the raster, not nodata, not cloud. With
-        ``raw`` (aerial scenes), integer bands keep their stored type; ``reflectance`` converts them later,
-        a strip at a time: four float copies of a window cost more (page faults) than reading it."""
+        ``raw`` (aerial scenes), integer bands keep their stored type and the pooling pass converts each
+        pixel as it reads it (``pooling.py``): four float copies of a window cost more than reading it."""
         import rasterio
         from affine import Affine
         from rasterio.enums import Resampling
