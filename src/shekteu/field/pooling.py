@@ -147,11 +147,13 @@ def pool_window(
     """(network input [6, 2·rows, 2·cols], usable cells, mean NDVI per cell, green share per cell,
     cells with a pre-screen sample over ``sample_ndvi``) for a window whose sides are multiples of
     ``k``. See ``features.network_input`` for what each holds."""
-    h, w = b["valid"].shape
-    rows, cols = h // k, w // k
+    rows, cols = b["valid"].shape[0] // k, b["valid"].shape[1] // k
+    h, w = rows * k, cols * k  # a ragged edge is left out (the compiled pass checks no bounds)
     dtype = b["red"].dtype
     scale = {np.dtype(np.uint8): 1 / 255, np.dtype(np.uint16): 1 / 65535}.get(dtype, 0.0)
-    bands = [np.ascontiguousarray(b[n]) for n in ("red", "green", "blue", "nir")]
+    bands = [np.ascontiguousarray(b[n][:h, :w]) for n in ("red", "green", "blue", "nir")]
+    if any(a.shape != (h, w) for a in bands):
+        raise ValueError("the four bands of a window must have its shape")
     if scale == 0.0:  # floats: clipped to 0–1, as imagery.reflectance does
         bands = [np.clip(a.astype(np.float32, copy=False), 0, 1) for a in bands]
         scale = 1.0
@@ -162,6 +164,6 @@ def pool_window(
     x = np.empty((6, 2 * rows, 2 * cols), np.float32)
     usable, ndvi, green = np.empty((rows, cols), bool), np.empty((rows, cols), np.float32), np.empty((rows, cols), np.float32)
     sampled = np.zeros((-(-h // step) // per, -(-w // step) // per), bool)
-    _kernels()(*bands, np.ascontiguousarray(b["valid"]), k, np.float32(scale), np.float32(sample_ndvi),
+    _kernels()(*bands, np.ascontiguousarray(b["valid"][:h, :w]), k, np.float32(scale), np.float32(sample_ndvi),
                x, usable, ndvi, green, sampled)  # fmt: skip
     return x, usable, ndvi, green, sampled
