@@ -132,12 +132,21 @@ def test_analyst_approver_and_coordinator_in_the_browser(site: Dash, page, tmp_p
     page.wait_for_selector("section[data-status=painted] .card")
     shot(page, "board")
 
+    from sqlalchemy import update
+
+    from shekteu.db.tables import FieldSite
+
+    with site.rt.db.write() as s:  # last season's plot, destroyed, is mapped green again this season
+        store(s, [square_site(WALL[1] - 0.02, WALL[0], 0.001, date="2025-07-01")], actor="test")
+        gone = s.scalar(update(FieldSite).where(FieldSite.observed_on == "2025-07-01")
+                        .values(status="destroyed").returning(FieldSite.id))  # fmt: skip
+        store(s, [square_site(WALL[1] - 0.0195, WALL[0], 0.001, date="2026-07-01", hectares_dense=0.4)], actor="test")
     page.goto(site.base + "/dash/map")
     page.wait_for_selector("path.spot-painted", timeout=20_000)
     assert page.locator("#map").get_attribute("data-loaded") == "1"
     page.wait_for_selector("path.district", state="attached")
     page.wait_for_selector("path.field-suspected", state="attached")
-    assert page.locator("#map").get_attribute("data-field-loaded") == "1"
+    assert page.locator("#map").get_attribute("data-field-loaded") == "3"
     page.wait_for_selector(".place-label", timeout=20_000)  # settlements named on the map
     assert page.locator("#map").get_attribute("data-places-loaded") == "26"
     assert set(page.locator(".place-label").all_inner_texts()) & {"Almaty", "Алматы"}
@@ -146,6 +155,9 @@ def test_analyst_approver_and_coordinator_in_the_browser(site: Dash, page, tmp_p
     legend = page.locator("#map-legend").inner_text()
     assert "Field sites" in legend or "Очаги" in legend or "Алқап" in legend
     shot(page, "map")
+    page.locator("path.field-regrowth").dispatch_event("click")  # the regrown plot, outlined apart
+    popup = page.locator(".leaflet-popup-content").inner_text(timeout=10_000)
+    assert f"#{gone}" in popup and "0.4 ha" in popup, popup
 
     page.goto(site.base + "/dash/audit?action=spot.")
     actions = page.locator("#audit tbody tr td:nth-child(4)").all_inner_texts()

@@ -20,6 +20,11 @@
     box.appendChild(el("strong", "#" + p.id + " " + (WORDS[p.status] || p.status) + ", " + p.hectares + " ha"));
     box.appendChild(el("div", [p.district, p.kato, p.date].filter(Boolean).join(" · ")));
     box.appendChild(el("div", "NDVI " + p.ndvi + " · " + p.method));
+    if (p.regrowth_of) { box.appendChild(el("div", (WORDS.regrowth || "green again on destroyed site") + " #" + p.regrowth_of, "regrowth")); }
+    var classes = ["dense", "sparse", "isolated"].filter(function (c) { return p["hectares_" + c] != null; });
+    if (classes.length) {
+      box.appendChild(el("div", classes.map(function (c) { return (WORDS[c] || c) + " " + p["hectares_" + c] + " ha"; }).join(" · ")));
+    }
     return box;
   }
   // Names in the page's language: district and place properties carry ru (name), kk and en.
@@ -66,7 +71,10 @@
     }).catch(function () {});
     getJSON("/api/field/sites").then(function (data) {
       var layer = L.geoJSON(data, {
-        style: function (f) { return { weight: 2, fillOpacity: 0.35, className: "field field-" + f.properties.status }; },
+        style: function (f) {
+          var regrowth = f.properties.regrowth_of ? " field-regrowth" : "";
+          return { weight: 2, fillOpacity: 0.35, className: "field field-" + f.properties.status + regrowth };
+        },
         onEachFeature: function (f, l) { l.bindPopup(sitePopup(f.properties)); }
       }).addTo(map);
       layers.addOverlay(layer, box.dataset.labelField);
