@@ -216,3 +216,21 @@ def test_a_raster_with_data_only_between_the_sampled_windows_is_not_called_empty
     empty = write_tif(tmp_path / "empty.tif", data, epsg=32643, origin=utm_origin(*SHU), res=0.6, nodata=0)
     with pytest.raises(FieldError, match="no valid pixels"):
         open_scenes([str(empty)])
+
+
+def test_locating_many_points_at_once_gives_what_one_at_a_time_gives() -> None:
+    """Sites are placed in districts all at once (each area's rings against all points in its box):
+    the same area as the one-point lookup for points across the country, on borders' edges of the
+    Shu valley, and outside it (none)."""
+    from shekteu.geo.boundaries import load, locate, locate_many
+
+    rng = np.random.default_rng(5)
+    points = list(zip(rng.uniform(40, 56, 1500), rng.uniform(46, 88, 1500), strict=True))
+    points += list(zip(rng.uniform(43.3, 44.1, 1500), rng.uniform(73.2, 74.5, 1500), strict=True))
+    ring = load()[0].rings[0]
+    points += [(float(lat), float(lon)) for lon, lat in ring[:200]]  # on a border's vertices
+    points += [(10.0, 10.0)]
+    one = [locate(lat, lon) for lat, lon in points]
+    many = locate_many(points, chunk=97)  # chunks that do not divide the candidates evenly
+    assert all(a is b for a, b in zip(one, many, strict=True))
+    assert sum(a is not None for a in one) > 1000 and many[-1] is None and locate_many([]) == []

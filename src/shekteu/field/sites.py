@@ -167,18 +167,18 @@ def assemble(
 ) -> list[Site]:
     """Sites from the pieces of one scene (``grid`` is any grid of it): open pieces joined, hectares on
     the equal-area projection, small ones dropped, district looked up."""
-    from shekteu.geo.boundaries import locate
+    from shekteu.geo.boundaries import locate_many
 
     to_area, to_lonlat = transformers(grid.scene.crs_wkt)
     cell = abs(grid.transform.a)
-    sites = []
+    kept = []
     for piece in join_open(parts):
         hectares = reproject(to_area, piece.polygon).area / 10_000
-        if hectares < min_hectares:
-            continue
-        lonlat = reproject(to_lonlat, piece.polygon.simplify(cell * 0.5, preserve_topology=True))
-        point = lonlat.representative_point()
-        area = locate(point.y, point.x, boundaries)
+        if hectares >= min_hectares:
+            kept.append((piece, hectares, reproject(to_lonlat, piece.polygon.simplify(cell * 0.5, preserve_topology=True))))
+    points = [lonlat.representative_point() for _, _, lonlat in kept]
+    sites = []
+    for (piece, hectares, lonlat), area in zip(kept, locate_many([(p.y, p.x) for p in points], boundaries), strict=True):
         n = max(piece.cells, 1)
         density = None
         if piece.density is not None:  # the site's hectares shared out by its cells' classes
