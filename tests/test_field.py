@@ -426,8 +426,8 @@ def test_training_without_pytorch_says_what_to_install(env, tmp_path: Path) -> N
 
 def test_the_registry_keeps_density_classes_and_names_the_destroyed_site_a_new_one_grows_on(rt) -> None:
     """A Sentinel-2 site's hectares per density class are stored and read back as ``field detect``
-    writes them; a site mapped later over a destroyed one records it (and the audit says so), one
-    beside it does not, and a destroyed site that only lies near is not taken for it."""
+    writes them; a site mapped later over two destroyed ones records the one it covers most (and the
+    audit says so), and one beside them records none."""
     from shekteu import audit
     from shekteu.field.registry import list_sites, move, site_feature, store
 
@@ -435,12 +435,14 @@ def test_the_registry_keeps_density_classes_and_names_the_destroyed_site_a_new_o
     lon, lat = SHU
     stand = square_site(lon, lat, method="sentinel2-phenology", hectares_dense=2.5, hectares_sparse=1.0,
                         hectares_isolated=0.25, date="2025-07-14")  # fmt: skip
+    corner = square_site(lon + 0.0025, lat + 0.0025, date="2025-07-14")  # destroyed too, touched less
     with rt.db.write() as s:
-        assert store(s, [stand], actor="ann") == (1, 0)
-        (old,) = list_sites(s)
-        move(s, old.id, "confirmed", actor="bob", reason="patrol 3")
-        move(s, old.id, "destroyed", actor="cora", reason="act 12")
-    again = square_site(lon + 0.001, lat + 0.001, date="2026-07-20")  # half over the destroyed plot
+        assert store(s, [stand, corner], actor="ann") == (2, 0)
+        old, other = sorted(list_sites(s), key=lambda x: x.lon)
+        for site in (old, other):
+            move(s, site.id, "confirmed", actor="bob", reason="patrol 3")
+            move(s, site.id, "destroyed", actor="cora", reason="act 12")
+    again = square_site(lon + 0.001, lat + 0.001, date="2026-07-20")  # a quarter over the first plot
     beside = square_site(lon + 0.003, lat, date="2026-07-20")  # 80 m east: touches nothing
     with rt.db.write() as s:
         assert store(s, [again, beside], actor="ann") == (2, 0)
@@ -451,7 +453,7 @@ def test_the_registry_keeps_density_classes_and_names_the_destroyed_site_a_new_o
     assert (first["hectares_dense"], first["hectares_sparse"], first["hectares_isolated"]) == (2.5, 1.0, 0.25)
     (grew,) = [r for r in rows.values() if r["regrowth_of"] == old.id]
     assert grew["status"] == "suspected" and "hectares_dense" not in grew
-    assert sum(r["regrowth_of"] is None for r in rows.values()) == 2  # the old site and the one beside it
+    assert sum(r["regrowth_of"] is None for r in rows.values()) == 3  # the old sites and the one beside
     assert entry.detail["regrown"] == [[grew["id"], old.id]]
 
 

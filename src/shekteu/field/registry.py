@@ -57,7 +57,7 @@ def store(session: Session, features: list[dict[str, Any]], *, actor: str) -> tu
     if not keys:
         return 0, 0
     shapes = {key: shape(f["geometry"]) for key, f in keys.items()}
-    destroyed = _destroyed_near(session, list(shapes.values()))
+    destroyed = _Destroyed(_destroyed_near(session, list(shapes.values())))
     rows = []
     for key, f in keys.items():
         p, geom = f["properties"], shapes[key]
@@ -68,7 +68,7 @@ def store(session: Session, features: list[dict[str, Any]], *, actor: str) -> tu
             "confidence": p.get("confidence"), "observed_on": p.get("date"), "source": str(p.get("source") or ""),
             "method": str(p.get("method") or ""), "kato": p.get("kato"), "district": p.get("district"),
             "oblast": p.get("oblast"), "lat": point.y, "lon": point.x, "status": "suspected",
-            "density": density or None, "regrowth_of": _regrowth_of(geom, destroyed),
+            "density": density or None, "regrowth_of": destroyed.under(geom),
         })  # fmt: skip
     insert = _insert_new(session.get_bind().dialect.name)
     added = [dict(zip(("id", "hectares", "regrowth_of"), r, strict=True)) for r in session.execute(insert, rows)]
@@ -109,15 +109,25 @@ def _destroyed_near(session: Session, shapes: list[Any], margin: float = 0.05) -
     return [(site_id, shape(geometry).buffer(0)) for site_id, geometry in rows]
 
 
-def _regrowth_of(geom: Any, destroyed: list[tuple[int, Any]]) -> int | None:
-    """The destroyed site the new one overlaps most, if any."""
-    best, most = None, 0.0
-    for site_id, old in destroyed:
-        if old.intersects(geom):
-            area = old.intersection(geom.buffer(0)).area
+class _Destroyed:
+    """Destroyed sites in a spatial index: which one a new site overlaps most."""
+
+    def __init__(self, sites: list[tuple[int, Any]]) -> None:
+        from shapely import STRtree
+
+        self.ids = [site_id for site_id, _ in sites]
+        self.shapes = [geometry for _, geometry in sites]
+        self.tree = STRtree(self.shapes) if sites else None
+
+    def under(self, geom: Any) -> int | None:
+        if self.tree is None:
+            return None
+        best, most = None, 0.0
+        for i in self.tree.query(geom, predicate="intersects"):
+            area = self.shapes[i].intersection(geom.buffer(0)).area
             if best is None or area > most:
-                best, most = site_id, area
-    return best
+                best, most = self.ids[i], area
+        return best
 
 
 def get_site(session: Session, site_id: int) -> FieldSite:
